@@ -1,0 +1,54 @@
+//! soundlake's web app: the pages (server-rendered, then hydrated in the browser), their server
+//! functions, and the types the server and the browser share.
+
+pub mod pages;
+pub mod server_fns;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The app: navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="soundlake" href="/pkg/soundlake.css" />
+        <Title formatter=|page: String| format!("{page} · soundlake") />
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"soundlake"</A>
+                <nav>
+                    <A href="/catalog">"Catalogue"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Home />
+                    <Route path=path!("/catalog") view=pages::Catalog />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

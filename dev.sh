@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# soundlake's two commands:
+#   ./dev.sh run    build everything and serve the app on http://127.0.0.1:3000
+#   ./dev.sh test   run every test: fmt, clippy, unit, integration (PostgreSQL), browser
+# Both install what a fresh Debian machine with Rust lacks (wasm target, wasm-bindgen,
+# PostgreSQL, Chromium, Playwright) and build into $CARGO_TARGET_DIR
+# (default ~/.cache/soundlake/target, outside the checkout, so clones share one build cache).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soundlake/target}"
+WASM_BINDGEN_VERSION=0.2.130
+SITE_ROOT="$CARGO_TARGET_DIR/site"
+BIN="$CARGO_TARGET_DIR/debug/soundlake"
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+  if ! is_root || ! command -v apt-get >/dev/null; then
+    echo "missing: $*; install it (Debian: apt-get install $*)" >&2
+    return 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_toolchain() {
+  command -v cargo >/dev/null || { echo "Rust is needed: https://rustup.rs" >&2; exit 1; }
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+    env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+postgres_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres_binaries() {
+  if [ -z "$(postgres_bin)" ]; then
+    say "installing PostgreSQL"
+    apt_install postgresql
+  fi
+}
+
+build_site() {
+  say "building the browser app (wasm)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown
+  mkdir -p "$SITE_ROOT/pkg"
+  wasm-bindgen --target web --no-typescript --out-name soundlake --out-dir "$SITE_ROOT/pkg" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/frontend.wasm"
+  cp style/main.css "$SITE_ROOT/pkg/soundlake.css"
+}
+
+build_server() {
+  say "building the server"
+  cargo build -p server --bin soundlake
+}
+
+cmd_run() {
+  ensure_toolchain
+  [ -n "${DATABASE_URL:-}" ] || ensure_postgres_binaries
+  build_site
+  build_server
+  export SOUNDLAKE_SITE_ROOT="$SITE_ROOT"
+  exec "$BIN" serve "$@"
+}
+
+# A PostgreSQL server for the tests: $TEST_DATABASE_URL, the machine's on 127.0.0.1:5432, or
+# a private one started here. Tests create (and drop) a database each on it.
+start_test_postgres() {
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then return; fi
+  ensure_postgres_binaries
+  local bin; bin="$(postgres_bin)"
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p 5432; then
+    export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+    return
+  fi
+  say "starting a private PostgreSQL for the tests"
+  local dir="/tmp/soundlake-test-postgres-$(id -u)" port=55439 as=()
+  is_root && as=(runuser -u postgres --)
+  mkdir -p "$dir"; is_root && chown postgres:postgres "$dir"
+  [ -f "$dir/data/PG_VERSION" ] || "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-locale -E UTF8 >/dev/null
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 ||
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null
+  export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+ensure_browser() {
+  if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
+    say "installing Chromium (Debian package)"
+    apt_install chromium
+  fi
+  command -v npm >/dev/null || apt_install nodejs npm
+  (cd end2end && npm ci --no-audit --no-fund --silent)
+}
+
+# Serves a fresh demo for the browser tests, runs them, and stops the server.
+run_browser_tests() {
+  local port data db url log
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  data=$(mktemp -d /tmp/soundlake-e2e.XXXXXX)
+  db="soundlake_e2e_$$"
+  url="${TEST_DATABASE_URL%/*}/$db"
+  log="$data/server.log"
+  SOUNDLAKE_DATA_DIR="$data" DATABASE_URL="$url" SOUNDLAKE_ADDR="127.0.0.1:$port" \
+    SOUNDLAKE_SITE_ROOT="$SITE_ROOT" SOUNDLAKE_DEMO_TRACKS=3000 "$BIN" serve >"$log" 2>&1 &
+  local pid=$!
+  local ok=""
+  for _ in $(seq 1 120); do
+    if curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1; then ok=1; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ -z "$ok" ]; then
+    echo "the server did not become healthy; its log:" >&2; cat "$log" >&2
+    kill "$pid" 2>/dev/null || true
+    return 1
+  fi
+  local status=0
+  (cd end2end && SOUNDLAKE_E2E_URL="http://127.0.0.1:$port" npm test) || status=$?
+  kill "$pid"; wait "$pid" || true
+  "$(postgres_bin)/psql" -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  [ "$status" = 0 ] && rm -rf "$data" || { echo "server log: $log" >&2; }
+  return "$status"
+}
+
+cmd_test() {
+  ensure_toolchain
+  say "formatting"
+  cargo fmt --all --check
+  say "clippy (server side, then the browser side)"
+  cargo clippy -p lakehouse -p server -p app --all-targets -- -D warnings
+  cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+  start_test_postgres
+  say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
+  cargo test -p lakehouse -p server -p app
+  build_site
+  build_server
+  say "browser tests (Chromium)"
+  ensure_browser
+  run_browser_tests
+  say "all tests passed"
+}
+
+case "${1:-}" in
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,93 @@
+//! The error type of the lakehouse engine.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the engine, by layer.
+#[derive(Debug, thiserror::Error)]
+pub enum LakehouseError {
+    /// A file or folder could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A catalogue file whose header matches no supported schema.
+    #[error("{path}: unrecognised catalogue header {found:?}. {expected}")]
+    UnknownCatalogHeader {
+        path: PathBuf,
+        found: Vec<String>,
+        expected: String,
+    },
+    /// A CSV file that could not be parsed at all.
+    #[error("{path}: {source}")]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    /// The import was given nothing to read.
+    #[error("no CSV files found at {0}")]
+    NoInputFiles(PathBuf),
+    /// A Delta table operation failed.
+    #[error("delta table {table}: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: deltalake::DeltaTableError,
+    },
+    /// A DataFusion query failed.
+    #[error("query on {context}: {source}")]
+    Query {
+        context: String,
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    /// An Arrow array could not be built or read.
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// The gold database refused a statement.
+    #[error("gold database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations of the gold database failed.
+    #[error("gold migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A table held data of an unexpected shape.
+    #[error("unexpected data in {table}: {detail}")]
+    Schema { table: String, detail: String },
+}
+
+/// The engine's result type.
+pub type Result<T, E = LakehouseError> = std::result::Result<T, E>;
+
+impl LakehouseError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn delta(table: impl Into<String>, source: deltalake::DeltaTableError) -> Self {
+        Self::Delta {
+            table: table.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn query(
+        context: impl Into<String>,
+        source: datafusion::error::DataFusionError,
+    ) -> Self {
+        Self::Query {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Loading silver tracks into gold `tracks` and `genres`, in one transaction.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type};
+use sqlx::PgPool;
+
+use super::copy_text::CopyTextWriter;
+use super::lake_loads;
+use crate::error::{LakehouseError, Result};
+
+/// The gold target name recorded in `lake_loads`.
+pub const TARGET: &str = "tracks";
+
+const COPY_TRACKS: &str = "COPY tracks (track_id, name, artists, album_name, genres, popularity,
+    duration_ms, explicit, danceability, energy, key, loudness, mode, speechiness, acousticness,
+    instrumentalness, liveness, valence, tempo, time_signature, release_year, search_text)
+    FROM STDIN";
+
+const FILL_GENRES: &str = "INSERT INTO genres (genre, track_count)
+    SELECT genre, count(*) FROM tracks, unnest(genres) AS genre GROUP BY genre";
+
+/// Replaces gold's catalogue with the given silver tracks, atomically: readers see the old
+/// catalogue or the new one. Records `source_version` of `source_table` in `lake_loads`.
+/// Returns the number of tracks loaded.
+pub async fn load_tracks(
+    pool: &PgPool,
+    batches: &[RecordBatch],
+    source_table: &str,
+    source_version: i64,
+) -> Result<u64> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("TRUNCATE tracks, genres")
+        .execute(&mut *tx)
+        .await?;
+    let mut copy = tx.copy_in_raw(COPY_TRACKS).await?;
+    let mut writer = CopyTextWriter::with_capacity(1 << 20);
+    for batch in batches {
+        encode_batch(batch, &mut writer)?;
+        if writer.len() > (1 << 20) {
+            copy.send(writer.take()).await?;
+        }
+    }
+    copy.send(writer.take()).await?;
+    let rows = copy.finish().await?;
+    sqlx::query(FILL_GENRES).execute(&mut *tx).await?;
+    lake_loads::record_load(&mut tx, TARGET, source_table, source_version, rows as i64).await?;
+    tx.commit().await?;
+    sqlx::query("ANALYZE tracks").execute(pool).await?;
+    Ok(rows)
+}
+
+fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or_else(|| LakehouseError::Schema {
+            table: "silver/tracks".into(),
+            detail: format!("column {name} is missing"),
+        })?;
+    Ok(cast(array, to)?)
+}
+
+fn encode_batch(batch: &RecordBatch, w: &mut CopyTextWriter) -> Result<()> {
+    let text_list = DataType::List(Field::new_list_field(DataType::Utf8, true).into());
+    let text = |name| column(batch, name, &DataType::Utf8);
+    let int = |name| column(batch, name, &DataType::Int32);
+    let float = |name| column(batch, name, &DataType::Float64);
+
+    let (track_id, name, album) = (text("track_id")?, text("name")?, text("album_name")?);
+    let (track_id, name, album) = (
+        track_id.as_string::<i32>(),
+        name.as_string::<i32>(),
+        album.as_string::<i32>(),
+    );
+    let artists = column(batch, "artists", &text_list)?;
+    let genres = column(batch, "genres", &text_list)?;
+    let (artists, genres) = (artists.as_list::<i32>(), genres.as_list::<i32>());
+    let duration = column(batch, "duration_ms", &DataType::Int64)?;
+    let duration = duration.as_primitive::<Int64Type>();
+    let explicit = column(batch, "explicit", &DataType::Boolean)?;
+    let explicit = explicit.as_boolean();
+    let ints: Vec<ArrayRef> = [
+        "popularity",
+        "key",
+        "mode",
+        "time_signature",
+        "release_year",
+    ]
+    .into_iter()
+    .map(int)
+    .collect::<Result<_>>()?;
+    let floats: Vec<ArrayRef> = [
+        "danceability",
+        "energy",
+        "loudness",
+        "speechiness",
+        "acousticness",
+        "instrumentalness",
+        "liveness",
+        "valence",
+        "tempo",
+    ]
+    .into_iter()
+    .map(float)
+    .collect::<Result<_>>()?;
+    let int_at = |c: usize, row: usize| {
+        let a = ints[c].as_primitive::<Int32Type>();
+        a.is_valid(row).then(|| a.value(row))
+    };
+    let float_at = |c: usize, row: usize| {
+        let a = floats[c].as_primitive::<Float64Type>();
+        a.is_valid(row).then(|| a.value(row))
+    };
+    let strings = |list: &datafusion::arrow::array::ListArray, row: usize| -> Vec<String> {
+        if list.is_null(row) {
+            return Vec::new();
+        }
+        let values = list.value(row);
+        let values = values.as_string::<i32>();
+        values.iter().flatten().map(str::to_owned).collect()
+    };
+
+    for row in 0..batch.num_rows() {
+        let artist_names = strings(artists, row);
+        let genre_names = strings(genres, row);
+        let album_name = album.is_valid(row).then(|| album.value(row));
+        w.text(Some(track_id.value(row)));
+        w.text(Some(name.value(row)));
+        w.text_array(artist_names.iter().map(String::as_str));
+        w.text(album_name);
+        w.text_array(genre_names.iter().map(String::as_str));
+        w.display(int_at(0, row));
+        w.display(duration.is_valid(row).then(|| duration.value(row)));
+        w.display(explicit.is_valid(row).then(|| explicit.value(row)));
+        w.display(float_at(0, row));
+        w.display(float_at(1, row));
+        w.display(int_at(1, row));
+        w.display(float_at(2, row));
+        w.display(int_at(2, row));
+        for c in 3..9 {
+            w.display(float_at(c, row));
+        }
+        w.display(int_at(3, row));
+        w.display(int_at(4, row));
+        let search_text = format!(
+            "{} {} {}",
+            name.value(row),
+            artist_names.join(" "),
+            album_name.unwrap_or_default()
+        );
+        w.text(Some(&search_text.to_lowercase()));
+        w.end_row();
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The lake on disk: where each Delta table lives, opening tables, and DataFusion sessions.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::{DeltaTable, DeltaTableError};
+
+use crate::error::{LakehouseError, Result};
+
+/// A lake table: its layer and name, e.g. `silver/tracks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableRef {
+    pub layer: &'static str,
+    pub name: &'static str,
+}
+
+impl TableRef {
+    pub const fn new(layer: &'static str, name: &'static str) -> Self {
+        Self { layer, name }
+    }
+
+    /// `layer/name`, as tables are named in logs, reports and commit metadata.
+    pub fn qualified(&self) -> String {
+        format!("{}/{}", self.layer, self.name)
+    }
+
+    /// `layer_name`, the name the table is registered under for SQL.
+    pub fn sql_name(&self) -> String {
+        format!("{}_{}", self.layer, self.name)
+    }
+}
+
+impl std::fmt::Display for TableRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.layer, self.name)
+    }
+}
+
+/// The lake's root folder: tables live at `<root>/<layer>/<table>/`.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of a table.
+    pub fn table_dir(&self, table: TableRef) -> PathBuf {
+        self.root.join(table.layer).join(table.name)
+    }
+
+    /// A handle on a table, loaded at its latest version when it exists; an unloaded handle
+    /// (`version() == None`) otherwise, through which the first write creates the table.
+    pub async fn table(&self, table: TableRef) -> Result<DeltaTable> {
+        let dir = self.table_dir(table);
+        let location = dir.to_str().ok_or_else(|| LakehouseError::Schema {
+            table: table.qualified(),
+            detail: format!("path {} is not valid UTF-8", dir.display()),
+        })?;
+        let url = deltalake::ensure_table_uri(location)
+            .map_err(|e| LakehouseError::delta(table.qualified(), e))?;
+        DeltaTable::try_from_url(url)
+            .await
+            .map_err(|e| LakehouseError::delta(table.qualified(), e))
+    }
+
+    /// The table at its latest version, or `None` when it has never been written.
+    pub async fn existing_table(&self, table: TableRef) -> Result<Option<DeltaTable>> {
+        if !self.table_dir(table).join("_delta_log").exists() {
+            return Ok(None);
+        }
+        match self.table(table).await {
+            Ok(t) if t.version().is_some() => Ok(Some(t)),
+            Ok(_)
+            | Err(LakehouseError::Delta {
+                source: DeltaTableError::NotATable(_),
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A DataFusion session whose strings are plain `Utf8` (not views), so query results can
+    /// be written back to Delta and read by other engines without surprises.
+    pub fn session(&self) -> SessionContext {
+        let config = SessionConfig::new()
+            .set_bool(
+                "datafusion.execution.parquet.schema_force_view_types",
+                false,
+            )
+            .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
+        SessionContext::new_with_config(config)
+    }
+
+    /// Registers `delta` in `ctx` under the table's SQL name (`layer_name`).
+    pub async fn register(
+        &self,
+        ctx: &SessionContext,
+        table: TableRef,
+        delta: &DeltaTable,
+    ) -> Result<()> {
+        let provider = delta
+            .table_provider()
+            .with_session(Arc::new(ctx.state()))
+            .await
+            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+        ctx.deregister_table(table.sql_name())
+            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+        ctx.register_table(table.sql_name(), provider)
+            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+        Ok(())
+    }
+}
+
+/// Runs `sql` in `ctx` and collects its result; `context` names the query in errors.
+pub async fn collect_sql(
+    ctx: &SessionContext,
+    context: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>> {
+    let frame = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| LakehouseError::query(context, e))?;
+    frame
+        .collect()
+        .await
+        .map_err(|e| LakehouseError::query(context, e))
+}

@@ -1,0 +1,15 @@
+//! soundlake's engine: the lake's layers (bronze and silver Delta tables built with DataFusion),
+//! the PostgreSQL gold datamart, dataset readers and demo data. No web dependencies: the
+//! server and the CLI both drive it.
+
+pub mod bronze;
+pub mod catalog;
+pub mod demo;
+pub mod error;
+pub mod gold;
+pub mod lake;
+pub mod silver;
+pub mod sources;
+
+pub use error::{LakehouseError, Result};
+pub use lake::Lake;

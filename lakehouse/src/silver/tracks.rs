@@ -1,0 +1,172 @@
+//! `silver/tracks` (one typed row per track) and `silver/tracks_quarantine` (rows that failed
+//! validation, with the reason), rebuilt from `bronze/tracks`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+
+use super::functions;
+use crate::bronze;
+use crate::error::{LakehouseError, Result};
+use crate::lake::{Lake, TableRef};
+
+/// One row per track.
+pub const TABLE: TableRef = TableRef::new("silver", "tracks");
+/// Catalogue rows set aside by validation.
+pub const QUARANTINE: TableRef = TableRef::new("silver", "tracks_quarantine");
+
+/// The application id under which both tables record the `bronze/tracks` version they were
+/// built from (a Delta `txn` action), so a rebuild is skipped when bronze has not changed.
+const BUILT_FROM_BRONZE: &str = "soundlake.silver.tracks.bronze_version";
+
+const TYPED_TRACKS_SQL: &str = include_str!("sql/typed_tracks.sql");
+const TRACKS_SQL: &str = include_str!("sql/tracks.sql");
+const QUARANTINE_SQL: &str = include_str!("sql/tracks_quarantine.sql");
+
+/// What a build found and wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilverTracksReport {
+    /// The bronze version silver now reflects.
+    pub bronze_version: i64,
+    /// The `silver/tracks` version now current.
+    pub tracks_version: i64,
+    /// `false` when silver already reflected this bronze version and nothing was written.
+    pub rebuilt: bool,
+    pub tracks: usize,
+    pub quarantined: usize,
+    /// Quarantined rows by reason.
+    pub reasons: BTreeMap<String, usize>,
+}
+
+/// Rebuilds silver tracks from bronze when bronze has changed since the last build. Returns
+/// `None` when there is no bronze catalogue yet.
+pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
+    let Some(bronze_table) = lake.existing_table(bronze::tracks::TABLE).await? else {
+        return Ok(None);
+    };
+    let bronze_version = bronze_table.version().unwrap_or_default() as i64;
+    let tracks = lake.table(TABLE).await?;
+    let quarantine = lake.table(QUARANTINE).await?;
+    if built_from(&tracks, TABLE).await? == Some(bronze_version)
+        && built_from(&quarantine, QUARANTINE).await? == Some(bronze_version)
+    {
+        return Ok(Some(SilverTracksReport {
+            bronze_version,
+            tracks_version: tracks.version().unwrap_or_default() as i64,
+            rebuilt: false,
+            tracks: 0,
+            quarantined: 0,
+            reasons: BTreeMap::new(),
+        }));
+    }
+
+    let ctx = lake.session();
+    functions::register(&ctx);
+    lake.register(&ctx, bronze::tracks::TABLE, &bronze_table)
+        .await?;
+    let typed = ctx
+        .sql(TYPED_TRACKS_SQL)
+        .await
+        .map_err(|e| LakehouseError::query("typed_tracks", e))?;
+    ctx.register_table("typed_tracks", typed.into_view())
+        .map_err(|e| LakehouseError::query("typed_tracks", e))?;
+
+    let track_batches = run(&ctx, TABLE, TRACKS_SQL).await?;
+    let quarantine_batches = run(&ctx, QUARANTINE, QUARANTINE_SQL).await?;
+    let reasons = count_reasons(&quarantine_batches)?;
+    let tracks_count = rows(&track_batches);
+    let quarantined = rows(&quarantine_batches);
+
+    let tracks = overwrite(tracks, TABLE, track_batches, bronze_version).await?;
+    overwrite(quarantine, QUARANTINE, quarantine_batches, bronze_version).await?;
+    Ok(Some(SilverTracksReport {
+        bronze_version,
+        tracks_version: tracks.version().unwrap_or_default() as i64,
+        rebuilt: true,
+        tracks: tracks_count,
+        quarantined,
+        reasons,
+    }))
+}
+
+/// The bronze version a silver table was built from, if it was ever built.
+async fn built_from(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
+    if table.version().is_none() {
+        return Ok(None);
+    }
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| LakehouseError::delta(name.qualified(), e))?;
+    snapshot
+        .transaction_version(&table.log_store(), BUILT_FROM_BRONZE)
+        .await
+        .map_err(|e| LakehouseError::delta(name.qualified(), e))
+}
+
+/// Runs a query and returns its batches, with one empty batch when it has no rows so that an
+/// overwrite still replaces the table's content.
+async fn run(ctx: &SessionContext, table: TableRef, sql: &str) -> Result<Vec<RecordBatch>> {
+    let frame = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let mut batches = frame
+        .collect()
+        .await
+        .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+    batches.retain(|b| b.num_rows() > 0);
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
+}
+
+async fn overwrite(
+    table: DeltaTable,
+    name: TableRef,
+    batches: Vec<RecordBatch>,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    let properties = CommitProperties::default()
+        .with_metadata([(
+            "soundlake.operation".to_owned(),
+            serde_json::json!("build silver tracks"),
+        )])
+        .with_application_transaction(Transaction::new(BUILT_FROM_BRONZE, bronze_version));
+    table
+        .write(batches)
+        .with_save_mode(SaveMode::Overwrite)
+        .with_schema_mode(SchemaMode::Overwrite)
+        .with_table_name(name.sql_name())
+        .with_commit_properties(properties)
+        .await
+        .map_err(|e| LakehouseError::delta(name.qualified(), e))
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+fn count_reasons(batches: &[RecordBatch]) -> Result<BTreeMap<String, usize>> {
+    let mut reasons = BTreeMap::new();
+    for batch in batches {
+        let Some(column) = batch.column_by_name("reason") else {
+            continue;
+        };
+        let column = cast(column, &DataType::Utf8)?;
+        for reason in column.as_string::<i32>().iter().flatten() {
+            *reasons.entry(reason.to_owned()).or_insert(0) += 1;
+        }
+    }
+    Ok(reasons)
+}

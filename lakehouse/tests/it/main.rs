@@ -1,0 +1,8 @@
+//! Integration tests of the engine against real Delta tables on disk and a real PostgreSQL
+//! (`TEST_DATABASE_URL`, default the local server on 127.0.0.1:5432), each test on a fresh
+//! database of its own.
+
+mod catalog_import;
+mod catalog_real_data;
+mod gold_search;
+mod support;

@@ -1,0 +1,75 @@
+//! `GET /tracks`, `GET /tracks/{track_id}`, `GET /genres`.
+
+use app::types::{GenreCount, MAX_PER_PAGE, TrackDetail, TrackPage};
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use lakehouse::gold::tracks::{self as gold_tracks, TrackSearch};
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::ApiError;
+
+/// Query parameters of `GET /tracks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Text matched against name, artists and album (case-insensitive substring).
+    q: Option<String>,
+    /// Only tracks listed under this genre.
+    genre: Option<String>,
+    /// Page number, from 1.
+    page: Option<u32>,
+    /// Results per page, 1 to 100 (default 20).
+    per_page: Option<u32>,
+}
+
+/// Searches the catalogue.
+pub async fn search(
+    State(pool): State<PgPool>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<TrackPage>, ApiError> {
+    let Query(params) = params?;
+    let page = params.page.unwrap_or(1);
+    let per_page = params.per_page.unwrap_or(20);
+    if page == 0 {
+        return Err(ApiError::bad_request("page counts from 1"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::bad_request(format!(
+            "per_page must be from 1 to {MAX_PER_PAGE}"
+        )));
+    }
+    let search = TrackSearch {
+        text: params.q,
+        genre: params.genre,
+        limit: i64::from(per_page),
+        offset: (i64::from(page) - 1) * i64::from(per_page),
+    };
+    let found = gold_tracks::search_tracks(&pool, &search).await?;
+    Ok(Json(TrackPage {
+        total: found.total,
+        page,
+        per_page,
+        items: found.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// One track with its audio features.
+pub async fn get_one(
+    State(pool): State<PgPool>,
+    Path(track_id): Path<String>,
+) -> Result<Json<TrackDetail>, ApiError> {
+    match gold_tracks::get_track(&pool, &track_id).await? {
+        Some(track) => Ok(Json(track.into())),
+        None => Err(ApiError::not_found(format!(
+            "no track with id {track_id:?}"
+        ))),
+    }
+}
+
+/// Every genre with its number of tracks.
+pub async fn genres(State(pool): State<PgPool>) -> Result<Json<Vec<GenreCount>>, ApiError> {
+    let genres = gold_tracks::list_genres(&pool).await?;
+    Ok(Json(genres.into_iter().map(Into::into).collect()))
+}

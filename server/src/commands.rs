@@ -1,0 +1,167 @@
+//! `serve` and `import`: the commands people run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use app::types::format_count;
+use lakehouse::Lake;
+use lakehouse::catalog::{self, CatalogImportReport, CatalogRefreshReport};
+use lakehouse::demo::DemoCatalog;
+
+use crate::config::Config;
+use crate::database::Database;
+use crate::state::AppState;
+use crate::web;
+
+/// Serves the app until Ctrl-C or SIGTERM, after bringing the catalogue up to date (and
+/// loading the demo catalogue into an empty one when `demo` is set).
+pub async fn serve(config: &Config, demo: bool) -> Result<()> {
+    let database = Database::open(config).await?;
+    tracing::info!(database = %database.description, "gold database ready");
+    let lake = Lake::new(config.lake_dir());
+    let result = prepare_and_serve(config, &database, lake, demo).await;
+    database.close().await;
+    result
+}
+
+async fn prepare_and_serve(
+    config: &Config,
+    database: &Database,
+    lake: Lake,
+    demo: bool,
+) -> Result<()> {
+    let pool = database.pool.clone();
+    let refreshed = catalog::refresh_catalog(&lake, &pool)
+        .await
+        .context("bringing the catalogue up to date")?;
+    if refreshed.gold_tracks.is_some() {
+        print_layers(&refreshed);
+    }
+    if demo && lakehouse::gold::tracks::count_tracks(&pool).await? == 0 {
+        let settings = DemoCatalog {
+            tracks: config.demo_tracks,
+            ..DemoCatalog::default()
+        };
+        println!(
+            "The catalogue is empty: loading the demo catalogue ({} tracks).",
+            format_count(settings.tracks as i64)
+        );
+        let file = catalog::demo_catalog_file(&config.data_dir.join("demo"), &settings)?;
+        let report = catalog::import_catalog(&lake, &pool, &[file]).await?;
+        print_import(&report);
+    }
+
+    let options = web::leptos_options(&config.site_root, config.addr);
+    if !config
+        .site_root
+        .join("pkg")
+        .join(format!("{}.js", web::SITE_NAME))
+        .exists()
+    {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "the built site (wasm) is missing: pages render but do not hydrate. Build it with ./dev.sh run"
+        );
+    }
+    let state = AppState {
+        leptos_options: options,
+        pool,
+        lake,
+    };
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("listening on {}", config.addr))?;
+    println!("soundlake is serving on http://{}", listener.local_addr()?);
+    axum::serve(listener, web::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    println!("soundlake stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// `soundlake import catalog PATH...`
+pub async fn import_catalog(config: &Config, paths: &[PathBuf]) -> Result<()> {
+    let database = Database::open(config).await?;
+    let lake = Lake::new(config.lake_dir());
+    let result = catalog::import_catalog(&lake, &database.pool, paths).await;
+    database.close().await;
+    print_import(&result?);
+    Ok(())
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+/// Prints what an import did, layer by layer.
+pub fn print_import(report: &CatalogImportReport) {
+    let new = report.files.iter().filter(|f| f.new).count();
+    println!(
+        "files:  {} read, {} new, {} already imported (same content)",
+        report.files.len(),
+        new,
+        report.files.len() - new
+    );
+    match report.bronze_version {
+        Some(version) => println!(
+            "bronze: {} rows appended to bronze/tracks (version {version}) in {}",
+            format_count(report.bronze_rows as i64),
+            seconds(report.bronze_time)
+        ),
+        None => println!("bronze: unchanged"),
+    }
+    print_layers(&report.layers);
+}
+
+fn print_layers(layers: &CatalogRefreshReport) {
+    match &layers.silver {
+        None => println!("silver: no bronze catalogue yet"),
+        Some(silver) if !silver.rebuilt => println!(
+            "silver: unchanged (built from bronze version {})",
+            silver.bronze_version
+        ),
+        Some(silver) => {
+            println!(
+                "silver: {} tracks, {} rows quarantined, from bronze version {} in {}",
+                format_count(silver.tracks as i64),
+                format_count(silver.quarantined as i64),
+                silver.bronze_version,
+                seconds(layers.silver_time)
+            );
+            for (reason, count) in &silver.reasons {
+                println!(
+                    "        quarantined {}: {reason}",
+                    format_count(*count as i64)
+                );
+            }
+        }
+    }
+    match layers.gold_tracks {
+        Some(tracks) => println!(
+            "gold:   {} tracks loaded in {}",
+            format_count(tracks as i64),
+            seconds(layers.gold_time)
+        ),
+        None => println!("gold:   unchanged"),
+    }
+}

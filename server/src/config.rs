@@ -1,0 +1,183 @@
+//! Configuration: documented defaults, an optional TOML file, then environment variables.
+//!
+//! | setting | env | TOML key | default |
+//! |---|---|---|---|
+//! | data folder (lake, embedded PostgreSQL) | `SOUNDLAKE_DATA_DIR` | `data_dir` | `./soundlake-data` |
+//! | external PostgreSQL (unset: embedded) | `DATABASE_URL` | `database_url` | unset |
+//! | listen address | `SOUNDLAKE_ADDR` | `addr` | `127.0.0.1:3000` |
+//! | built site (wasm, js, css) | `SOUNDLAKE_SITE_ROOT` | `site_root` | `./target/site` |
+//! | PostgreSQL binaries for the embedded cluster | `SOUNDLAKE_PG_BIN` | `pg_bin` | found on the machine |
+//! | demo catalogue size | `SOUNDLAKE_DEMO_TRACKS` | `demo_tracks` | `20000` |
+//!
+//! The TOML file is `soundlake.toml` in the working folder when present, or the file named by
+//! `--config` / `SOUNDLAKE_CONFIG`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The settings every subcommand shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub addr: SocketAddr,
+    pub site_root: PathBuf,
+    pub pg_bin: Option<PathBuf>,
+    pub demo_tracks: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("soundlake-data"),
+            database_url: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: PathBuf::from("target/site"),
+            pg_bin: None,
+            demo_tracks: 20_000,
+        }
+    }
+}
+
+/// The optional TOML file: every key may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    addr: Option<SocketAddr>,
+    site_root: Option<PathBuf>,
+    pg_bin: Option<PathBuf>,
+    demo_tracks: Option<usize>,
+}
+
+impl Config {
+    /// Loads the configuration from `file` (or `soundlake.toml` if present) and the process
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        Self::from_sources(file, |key| std::env::var(key).ok())
+    }
+
+    /// Loads the configuration from `file` and the variables `env` returns.
+    pub fn from_sources(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut config = Config::default();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("SOUNDLAKE_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("soundlake.toml")).filter(|p| p.exists()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading configuration file {}", path.display()))?;
+            let parsed: FileConfig = toml::from_str(&text)
+                .with_context(|| format!("parsing configuration file {}", path.display()))?;
+            config.apply_file(parsed);
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, file: FileConfig) {
+        if let Some(v) = file.data_dir {
+            self.data_dir = v;
+        }
+        if file.database_url.is_some() {
+            self.database_url = file.database_url;
+        }
+        if let Some(v) = file.addr {
+            self.addr = v;
+        }
+        if let Some(v) = file.site_root {
+            self.site_root = v;
+        }
+        if file.pg_bin.is_some() {
+            self.pg_bin = file.pg_bin;
+        }
+        if let Some(v) = file.demo_tracks {
+            self.demo_tracks = v;
+        }
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let env = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+        if let Some(v) = env("SOUNDLAKE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = env("SOUNDLAKE_ADDR") {
+            self.addr = v
+                .parse()
+                .with_context(|| format!("SOUNDLAKE_ADDR={v} is not host:port"))?;
+        }
+        if let Some(v) = env("SOUNDLAKE_SITE_ROOT") {
+            self.site_root = PathBuf::from(v);
+        }
+        if let Some(v) = env("SOUNDLAKE_PG_BIN") {
+            self.pg_bin = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("SOUNDLAKE_DEMO_TRACKS") {
+            self.demo_tracks = v
+                .parse()
+                .with_context(|| format!("SOUNDLAKE_DEMO_TRACKS={v} is not a count"))?;
+        }
+        Ok(())
+    }
+
+    /// Where the lake's tables live.
+    pub fn lake_dir(&self) -> PathBuf {
+        self.data_dir.join("lake")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |key| map.get(key).cloned()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("soundlake.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/from/file\"\naddr = \"0.0.0.0:8080\"\n",
+        )
+        .unwrap();
+        let config =
+            Config::from_sources(Some(&file), env(&[("SOUNDLAKE_DATA_DIR", "/from/env")])).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(config.addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.lake_dir(), PathBuf::from("/from/env/lake"));
+    }
+
+    #[test]
+    fn bad_values_are_reported_with_their_name() {
+        let err = Config::from_sources(None, env(&[("SOUNDLAKE_ADDR", "nowhere")])).unwrap_err();
+        assert!(err.to_string().contains("SOUNDLAKE_ADDR"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        let err = Config::from_sources(Some(&file), env(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("colour"), "{err:#}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The `soundlake` server: configuration, the gold database (external or embedded), the REST
+//! API, the web app's server side, and the commands of the `soundlake` binary.
+
+pub mod api;
+pub mod bench;
+pub mod commands;
+pub mod config;
+pub mod database;
+pub mod postgres;
+pub mod state;
+pub mod web;

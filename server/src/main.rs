@@ -1,0 +1,86 @@
+//! `soundlake`: the command line of the lakehouse music recommender.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use server::config::Config;
+use server::{bench, commands};
+
+/// A lakehouse music recommender: listens land in Delta Lake, DataFusion builds silver,
+/// PostgreSQL gold serves the web app and the REST API.
+#[derive(Debug, Parser)]
+#[command(name = "soundlake", version)]
+struct Cli {
+    /// A TOML configuration file (default: ./soundlake.toml when present).
+    #[arg(long, global = true, env = "SOUNDLAKE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web app and the REST API (loads the demo catalogue into an empty database).
+    Serve {
+        /// Do not load the demo catalogue when the catalogue is empty.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Import data into the lake and bring every layer up to date.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Measure the engine.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import track catalogue CSV files (Spotify Tracks Dataset or the 160k data.csv): each
+    /// PATH is a file or a folder of .csv files.
+    Catalog {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Import a catalogue into a fresh lake and a fresh database, several times, and print
+    /// the median time and rows/s of each layer.
+    Import {
+        /// The catalogue to import (a CSV file or folder).
+        #[arg(default_value = "../shared/data/raw/spotify-tracks-dataset-114k/by_genre")]
+        path: PathBuf,
+        /// How many runs to take the median of.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,deltalake=warn".into()),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { no_demo } => commands::serve(&config, !no_demo).await,
+        Command::Import {
+            what: ImportCommand::Catalog { paths },
+        } => commands::import_catalog(&config, &paths).await,
+        Command::Bench {
+            what: BenchCommand::Import { path, runs },
+        } => bench::import(&config, &path, runs).await,
+    }
+}

@@ -1,0 +1,14 @@
+//! What every request handler can reach.
+
+use axum::extract::FromRef;
+use lakehouse::Lake;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+
+/// The server's shared state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub lake: Lake,
+}

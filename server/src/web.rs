@@ -1,0 +1,45 @@
+//! The HTTP server: REST API, server functions, server-rendered pages and static files.
+
+use std::path::Path;
+
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::trace::TraceLayer;
+
+use crate::api;
+use crate::state::AppState;
+
+/// The name of the built site's files: `pkg/soundlake.js`, `pkg/soundlake_bg.wasm`,
+/// `pkg/soundlake.css`.
+pub const SITE_NAME: &str = "soundlake";
+
+/// Leptos settings for a site built into `site_root` and served at `addr`.
+pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(SITE_NAME)
+        .site_root(site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(if cfg!(debug_assertions) {
+            Env::DEV
+        } else {
+            Env::PROD
+        })
+        .build()
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let pool = state.pool.clone();
+    let context = move || provide_context(pool.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
+        .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

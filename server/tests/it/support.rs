@@ -1,0 +1,100 @@
+//! A server on a random local port, over a fresh database and lake with a small catalogue.
+
+use std::net::SocketAddr;
+
+use lakehouse::Lake;
+use lakehouse::catalog::{demo_catalog_file, import_catalog};
+use lakehouse::demo::DemoCatalog;
+use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
+use server::state::AppState;
+use server::web;
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+
+fn server() -> PgConnectOptions {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    parse_url(&url).expect("TEST_DATABASE_URL is a postgres:// URL")
+}
+
+/// A running server and what it serves.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    database: String,
+    _dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Serves a 600-track demo catalogue.
+    pub async fn start() -> Self {
+        let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
+        create_database_if_missing(&server(), &database)
+            .await
+            .expect("creating a test database");
+        let pool = lakehouse::gold::connect(server().database(&database))
+            .await
+            .expect("connecting");
+        lakehouse::gold::migrate(&pool).await.expect("migrating");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let lake = Lake::new(dir.path().join("lake"));
+        let catalog = DemoCatalog {
+            tracks: 600,
+            ..DemoCatalog::default()
+        };
+        let file =
+            demo_catalog_file(&dir.path().join("demo"), &catalog).expect("the demo catalogue");
+        import_catalog(&lake, &pool, &[file])
+            .await
+            .expect("importing the demo catalogue");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr: SocketAddr = listener.local_addr().expect("the bound address");
+        let state = AppState {
+            leptos_options: web::leptos_options(&dir.path().join("site"), addr),
+            pool: pool.clone(),
+            lake,
+        };
+        let server = tokio::spawn(async move {
+            axum::serve(listener, web::router(state))
+                .await
+                .expect("serving");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            pool,
+            database,
+            _dir: dir,
+            server,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("a JSON body");
+        (status, body)
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn finish(self) {
+        self.server.abort();
+        self.pool.close().await;
+        drop_database(&server(), &self.database)
+            .await
+            .expect("dropping the test database");
+    }
+}
