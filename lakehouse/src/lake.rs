@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use deltalake::{DeltaTable, DeltaTableError};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 
 use crate::error::{LakehouseError, Result};
 
@@ -66,11 +66,13 @@ impl Lake {
             table: table.qualified(),
             detail: format!("path {} is not valid UTF-8", dir.display()),
         })?;
-        let url = deltalake::ensure_table_uri(location)
-            .map_err(|e| LakehouseError::delta(table.qualified(), e))?;
-        DeltaTable::try_from_url(url)
-            .await
-            .map_err(|e| LakehouseError::delta(table.qualified(), e))
+        let delta_error = |e| LakehouseError::delta(table.qualified(), e);
+        let url = deltalake::ensure_table_uri(location).map_err(delta_error)?;
+        if dir.join("_delta_log").exists() {
+            DeltaTable::try_from_url(url).await.map_err(delta_error)
+        } else {
+            DeltaTableBuilder::from_url(url).and_then(|b| b.build()).map_err(delta_error)
+        }
     }
 
     /// The table at its latest version, or `None` when it has never been written.

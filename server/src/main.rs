@@ -68,7 +68,7 @@ async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,deltalake=warn".into()),
+                .unwrap_or_else(|_| "warn,server=info,soundlake=info,lakehouse=info".into()),
         )
         .with_target(false)
         .init();
