@@ -71,7 +71,9 @@ impl Lake {
         if dir.join("_delta_log").exists() {
             DeltaTable::try_from_url(url).await.map_err(delta_error)
         } else {
-            DeltaTableBuilder::from_url(url).and_then(|b| b.build()).map_err(delta_error)
+            DeltaTableBuilder::from_url(url)
+                .and_then(|b| b.build())
+                .map_err(delta_error)
         }
     }
 
