@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
@@ -69,6 +70,7 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
         }));
     }
 
+    let started = std::time::Instant::now();
     let ctx = lake.session();
     functions::register(&ctx);
     lake.register(&ctx, bronze::tracks::TABLE, &bronze_table)
@@ -80,14 +82,19 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     ctx.register_table("typed_tracks", typed.into_view())
         .map_err(|e| LakehouseError::query("typed_tracks", e))?;
 
+    tracing::debug!(elapsed = ?started.elapsed(), "typed bronze rows");
     let track_batches = run(&ctx, TABLE, TRACKS_SQL).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "deduplicated tracks");
     let quarantine_batches = run(&ctx, QUARANTINE, QUARANTINE_SQL).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "quarantined rows");
     let reasons = count_reasons(&quarantine_batches)?;
     let tracks_count = rows(&track_batches);
     let quarantined = rows(&quarantine_batches);
 
     let tracks = overwrite(tracks, TABLE, track_batches, bronze_version).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/tracks");
     overwrite(quarantine, QUARANTINE, quarantine_batches, bronze_version).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/tracks_quarantine");
     Ok(Some(SilverTracksReport {
         bronze_version,
         tracks_version: tracks.version().unwrap_or_default() as i64,

@@ -19,7 +19,7 @@ ranked AS (
     FROM valid
 ),
 track_genres AS (
-    SELECT track_id, array_agg(DISTINCT genre ORDER BY genre) AS genres
+    SELECT track_id, array_sort(array_distinct(array_agg(genre))) AS genres
     FROM valid
     WHERE genre IS NOT NULL
     GROUP BY track_id
