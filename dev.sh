@@ -60,7 +60,9 @@ build_site() {
 
 build_server() {
   say "building the server"
-  cargo build -p server --bin soundlake
+  # Built with the tests' feature set (dev-dependencies included), so that `run` and `test`
+  # share one build of the dependency graph instead of compiling it twice.
+  cargo test --no-run -p lakehouse -p server -p app
 }
 
 cmd_run() {
@@ -105,7 +107,7 @@ ensure_browser() {
 # Serves a fresh demo for the browser tests, runs them, and stops the server.
 run_browser_tests() {
   local port data db url log
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
   data=$(mktemp -d /tmp/soundlake-e2e.XXXXXX)
   db="soundlake_e2e_$$"
   url="${TEST_DATABASE_URL%/*}/$db"
@@ -115,7 +117,8 @@ run_browser_tests() {
   local pid=$!
   local ok=""
   for _ in $(seq 1 120); do
-    if curl -fs "http://127.0.0.1:$port/api/v1/health" >/dev/null 2>&1; then ok=1; break; fi
+    if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' \
+      "http://127.0.0.1:$port/api/v1/health"; then ok=1; break; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
@@ -141,9 +144,8 @@ cmd_test() {
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
   start_test_postgres
   say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
-  cargo test -p lakehouse -p server -p app
+  cargo test -p lakehouse -p server -p app   # also builds the soundlake binary
   build_site
-  build_server
   say "browser tests (Chromium)"
   ensure_browser
   run_browser_tests
