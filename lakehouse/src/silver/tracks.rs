@@ -75,13 +75,14 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     functions::register(&ctx);
     lake.register(&ctx, bronze::tracks::TABLE, &bronze_table)
         .await?;
-    let typed = ctx
-        .sql(TYPED_TRACKS_SQL)
-        .await
-        .map_err(|e| LakehouseError::query("typed_tracks", e))?;
-    ctx.register_table("typed_tracks", typed.into_view())
-        .map_err(|e| LakehouseError::query("typed_tracks", e))?;
-
+    // Typed once, in memory: both the tracks and the quarantine query read it.
+    let typed_error = |e| LakehouseError::query("typed_tracks", e);
+    let typed = ctx.sql(TYPED_TRACKS_SQL).await.map_err(typed_error)?;
+    let schema = Arc::new(typed.schema().as_arrow().clone());
+    let typed = typed.collect().await.map_err(typed_error)?;
+    let typed = MemTable::try_new(schema, vec![typed]).map_err(typed_error)?;
+    ctx.register_table("typed_tracks", Arc::new(typed))
+        .map_err(typed_error)?;
     tracing::debug!(elapsed = ?started.elapsed(), "typed bronze rows");
     let track_batches = run(&ctx, TABLE, TRACKS_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "deduplicated tracks");
