@@ -140,3 +140,27 @@ pub async fn collect_sql(
         .await
         .map_err(|e| LakehouseError::query(context, e))
 }
+
+/// The number of rows in a table at its latest version (0 when it was never written).
+pub async fn count_rows(lake: &Lake, table: TableRef) -> Result<i64> {
+    let Some(delta) = lake.existing_table(table).await? else {
+        return Ok(0);
+    };
+    let ctx = lake.session();
+    lake.register(&ctx, table, &delta).await?;
+    let batches = collect_sql(
+        &ctx,
+        &table.qualified(),
+        &format!("SELECT count(*) FROM {}", table.sql_name()),
+    )
+    .await?;
+    let count = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+        })
+        .map_or(0, |a| a.value(0));
+    Ok(count)
+}

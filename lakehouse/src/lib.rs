@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod demo;
 pub mod error;
 pub mod gold;
+pub mod ingest;
 pub mod lake;
 pub mod silver;
 pub mod sources;

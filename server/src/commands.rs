@@ -11,6 +11,7 @@ use lakehouse::demo::DemoCatalog;
 
 use crate::config::Config;
 use crate::database::Database;
+use crate::ingest::Ingest;
 use crate::state::AppState;
 use crate::web;
 
@@ -64,10 +65,14 @@ async fn prepare_and_serve(
             "the built site (wasm) is missing: pages render but do not hydrate. Build it with ./dev.sh run"
         );
     }
+    let ingest = Ingest::start(lake.clone(), &pool)
+        .await
+        .context("starting ingestion")?;
     let state = AppState {
         leptos_options: options,
         pool,
         lake,
+        ingest,
     };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod database;
+pub mod ingest;
 pub mod postgres;
 pub mod state;
 pub mod web;

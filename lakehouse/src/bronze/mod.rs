@@ -1,4 +1,5 @@
 //! Bronze: raw data exactly as it arrived, with where and when it came from. Nothing is
 //! dropped or changed at this layer.
 
+pub mod listens;
 pub mod tracks;

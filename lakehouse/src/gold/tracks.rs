@@ -142,6 +142,17 @@ pub async fn list_genres(pool: &PgPool) -> Result<Vec<GenreCountRow>> {
     Ok(genres)
 }
 
+/// Every track's length in ms, by id: what listen validation checks `ms_played` against.
+pub async fn track_lengths(pool: &PgPool) -> Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i32)> = sqlx::query_as("SELECT track_id, duration_ms FROM tracks")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, ms)| (id, i64::from(ms)))
+        .collect())
+}
+
 /// The number of tracks in gold.
 pub async fn count_tracks(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM tracks")

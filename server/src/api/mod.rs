@@ -3,10 +3,12 @@
 
 mod error;
 mod health;
+mod listens;
 mod tracks;
 
 use axum::Router;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 pub use error::ApiError;
 
@@ -19,5 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/tracks", get(tracks::search))
         .route("/tracks/{track_id}", get(tracks::get_one))
         .route("/genres", get(tracks::genres))
+        .route(
+            "/listens",
+            post(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)),
+        )
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

@@ -1,6 +1,7 @@
 //! Black-box tests of the server: the HTTP API and pages as a client sees them, against a real
 //! PostgreSQL (`TEST_DATABASE_URL`, default 127.0.0.1:5432), each test on its own database.
 
+mod api_listens;
 mod api_tracks;
 mod embedded_postgres;
 mod pages;

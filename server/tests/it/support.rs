@@ -6,6 +6,7 @@ use lakehouse::Lake;
 use lakehouse::catalog::{demo_catalog_file, import_catalog};
 use lakehouse::demo::DemoCatalog;
 use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
+use server::ingest::Ingest;
 use server::state::AppState;
 use server::web;
 use sqlx::PgPool;
@@ -22,6 +23,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    pub lake: Lake,
     database: String,
     _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
@@ -54,10 +56,14 @@ impl TestApp {
             .await
             .expect("a free port");
         let addr: SocketAddr = listener.local_addr().expect("the bound address");
+        let ingest = Ingest::start(lake.clone(), &pool)
+            .await
+            .expect("starting ingestion");
         let state = AppState {
             leptos_options: web::leptos_options(&dir.path().join("site"), addr),
             pool: pool.clone(),
-            lake,
+            lake: lake.clone(),
+            ingest,
         };
         let server = tokio::spawn(async move {
             axum::serve(listener, web::router(state))
@@ -68,6 +74,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             pool,
+            lake,
             database,
             _dir: dir,
             server,
@@ -80,6 +87,22 @@ impl TestApp {
             .send()
             .await
             .expect("the request is answered")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .expect("answered");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {

@@ -1,0 +1,8 @@
+//! Listening events into bronze: validation of each event, and a group-committing writer that
+//! acknowledges an event only once it is committed to `bronze/listens`.
+
+mod listen;
+mod writer;
+
+pub use listen::{END_REASONS, Listen, ListenRules, Rejection, parse_listen};
+pub use writer::{IngestError, IngestReceipt, IngestWriter, WriterSettings};

@@ -1,0 +1,173 @@
+//! Group commit: many requests share one Delta commit, and each is acknowledged only after
+//! the commit that holds its events.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use deltalake::DeltaTable;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::Listen;
+use crate::bronze::listens::{self, LISTENS, REJECTED, RejectedListen};
+use crate::lake::Lake;
+
+/// How the writer groups submissions into commits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterSettings {
+    /// Commit once this many events are waiting.
+    pub max_events: usize,
+    /// Or once the oldest waiting submission has waited this long.
+    pub linger: Duration,
+    /// Submissions that may wait; beyond that, submitters are told to come back later.
+    pub queue: usize,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        Self {
+            max_events: 50_000,
+            linger: Duration::from_millis(5),
+            queue: 512,
+        }
+    }
+}
+
+/// Why a submission was not committed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IngestError {
+    /// Back-pressure: the queue is full. Retry shortly.
+    #[error("the ingest queue is full; retry shortly")]
+    Busy,
+    /// The writer task has ended (the server is shutting down).
+    #[error("the ingest writer has stopped")]
+    Stopped,
+    /// The Delta commit failed; nothing of this submission was acknowledged.
+    #[error("committing to bronze failed: {0}")]
+    Commit(String),
+}
+
+/// Proof that a submission is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestReceipt {
+    /// The `bronze/listens` version that holds the submission's accepted events.
+    pub listens_version: Option<i64>,
+}
+
+struct Submission {
+    listens: Vec<Listen>,
+    rejected: Vec<RejectedListen>,
+    done: oneshot::Sender<Result<IngestReceipt, IngestError>>,
+}
+
+/// A handle on the writer task; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IngestWriter {
+    queue: mpsc::Sender<Submission>,
+}
+
+impl IngestWriter {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn start(lake: Lake, settings: WriterSettings) -> Self {
+        let (queue, submissions) = mpsc::channel(settings.queue.max(1));
+        tokio::spawn(run(lake, settings, submissions));
+        Self { queue }
+    }
+
+    /// Submits events and waits until they are committed.
+    pub async fn submit(
+        &self,
+        listens: Vec<Listen>,
+        rejected: Vec<RejectedListen>,
+    ) -> Result<IngestReceipt, IngestError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .try_send(Submission {
+                listens,
+                rejected,
+                done,
+            })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => IngestError::Busy,
+                mpsc::error::TrySendError::Closed(_) => IngestError::Stopped,
+            })?;
+        committed.await.map_err(|_| IngestError::Stopped)?
+    }
+}
+
+async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiver<Submission>) {
+    let mut tables = Tables {
+        listens: None,
+        rejected: None,
+    };
+    while let Some(first) = submissions.recv().await {
+        let deadline = Instant::now() + settings.linger;
+        let mut waiting = first.listens.len() + first.rejected.len();
+        let mut group = vec![first];
+        while waiting < settings.max_events {
+            match tokio::time::timeout_at(deadline, submissions.recv()).await {
+                Ok(Some(next)) => {
+                    waiting += next.listens.len() + next.rejected.len();
+                    group.push(next);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let result = tables.commit(&lake, &group).await;
+        if let Err(error) = &result {
+            tracing::error!("ingest commit failed: {error}");
+        }
+        for submission in group {
+            // A submitter that stopped waiting still has its events committed.
+            let _ = submission.done.send(result.clone());
+        }
+    }
+}
+
+/// The writer's table handles, kept between commits so each commit starts from the version
+/// the previous one produced.
+struct Tables {
+    listens: Option<DeltaTable>,
+    rejected: Option<DeltaTable>,
+}
+
+impl Tables {
+    async fn commit(
+        &mut self,
+        lake: &Lake,
+        group: &[Submission],
+    ) -> Result<IngestReceipt, IngestError> {
+        let now = Utc::now();
+        let commit_error = |e: crate::LakehouseError| IngestError::Commit(e.to_string());
+        let accepted: Vec<&Listen> = group.iter().flat_map(|s| &s.listens).collect();
+        let refused: Vec<&RejectedListen> = group.iter().flat_map(|s| &s.rejected).collect();
+        let mut receipt = IngestReceipt {
+            listens_version: None,
+        };
+        if !accepted.is_empty() {
+            let batch = listens::listens_batch(&accepted, now).map_err(commit_error)?;
+            let table = match self.listens.take() {
+                Some(table) => table,
+                None => lake.table(LISTENS).await.map_err(commit_error)?,
+            };
+            let table = listens::append(table, LISTENS, batch)
+                .await
+                .map_err(commit_error)?;
+            receipt.listens_version = table.version().map(|v| v as i64);
+            self.listens = Some(table);
+        }
+        if !refused.is_empty() {
+            let batch = listens::rejected_batch(&refused, now).map_err(commit_error)?;
+            let table = match self.rejected.take() {
+                Some(table) => table,
+                None => lake.table(REJECTED).await.map_err(commit_error)?,
+            };
+            self.rejected = Some(
+                listens::append(table, REJECTED, batch)
+                    .await
+                    .map_err(commit_error)?,
+            );
+        }
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,182 @@
+//! `POST /listens`: listening events in, acknowledged once committed to bronze.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lakehouse::bronze::listens::RejectedListen;
+use lakehouse::ingest::{IngestError, parse_listen};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::ApiError;
+use crate::state::AppState;
+
+/// Events one JSON request may carry; NDJSON bodies may carry more.
+pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
+/// The largest single event, serialised.
+pub const MAX_EVENT_BYTES: usize = 10 * 1024;
+/// The largest request body (an NDJSON bulk load).
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The answer to an ingest request.
+#[derive(Debug, Serialize)]
+pub struct IngestResponse {
+    /// Events committed to bronze.
+    accepted: usize,
+    /// Their ids, in request order (assigned where the client sent none).
+    event_ids: Vec<String>,
+    /// Refused events: position in the request and why.
+    rejected: Vec<RejectedItem>,
+}
+
+#[derive(Debug, Serialize)]
+struct RejectedItem {
+    index: usize,
+    reason: String,
+}
+
+fn too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+}
+
+/// One item of a request: its JSON value or, when it cannot be used at all, the reason; and
+/// its raw text, kept for the rejected table.
+struct RequestItem {
+    value: Result<Value, String>,
+    raw: String,
+}
+
+/// The events of a request body: a JSON object or array, or NDJSON (one object per line).
+fn split_events(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RequestItem>, ApiError> {
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    if ndjson {
+        let text = std::str::from_utf8(body)
+            .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
+        return Ok(text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let value = if line.len() > MAX_EVENT_BYTES {
+                    Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"))
+                } else {
+                    serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))
+                };
+                RequestItem {
+                    value,
+                    raw: line.to_owned(),
+                }
+            })
+            .collect());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        single => {
+            if body.len() > MAX_EVENT_BYTES {
+                return Err(too_large(format!(
+                    "an event may be at most {MAX_EVENT_BYTES} bytes"
+                )));
+            }
+            vec![single]
+        }
+    };
+    if items.len() > MAX_EVENTS_PER_REQUEST {
+        return Err(too_large(format!(
+            "{} events in one request; at most {MAX_EVENTS_PER_REQUEST} (send larger loads as application/x-ndjson)",
+            items.len()
+        )));
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let raw = item.to_string();
+            let value = if raw.len() > MAX_EVENT_BYTES {
+                Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"))
+            } else {
+                Ok(item)
+            };
+            RequestItem { value, raw }
+        })
+        .collect())
+}
+
+/// Validates each event, commits the valid ones and the refused ones (with their reasons) to
+/// bronze, and answers once they are committed: 200 when at least one event was accepted,
+/// 422 when none was.
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            too_large(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
+        }
+        _ => ApiError::bad_request(rejection.body_text()),
+    })?;
+    let events = split_events(&headers, &body)?;
+    if events.is_empty() {
+        return Err(ApiError::bad_request("the request holds no events"));
+    }
+    let rules = state.ingest.rules();
+    let mut listens = Vec::new();
+    let mut refused = Vec::new();
+    let mut rejected_items = Vec::new();
+    for (index, RequestItem { value, raw }) in events.into_iter().enumerate() {
+        let outcome = value.and_then(|v| parse_listen(&v, &rules).map_err(|r| r.reason));
+        match outcome {
+            Ok(listen) => listens.push(listen),
+            Err(reason) => {
+                rejected_items.push(RejectedItem {
+                    index,
+                    reason: reason.clone(),
+                });
+                refused.push(RejectedListen {
+                    source: "api".into(),
+                    position: index as i64,
+                    reason,
+                    raw,
+                });
+            }
+        }
+    }
+    let event_ids: Vec<String> = listens.iter().map(|l| l.event_id.clone()).collect();
+    let accepted = listens.len();
+    state
+        .ingest
+        .writer
+        .submit(listens, refused)
+        .await
+        .map_err(ingest_error)?;
+    let status = if accepted > 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        Json(IngestResponse {
+            accepted,
+            event_ids,
+            rejected: rejected_items,
+        }),
+    )
+        .into_response())
+}
+
+fn ingest_error(error: IngestError) -> ApiError {
+    match error {
+        IngestError::Busy | IngestError::Stopped => ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
+        },
+        IngestError::Commit(_) => ApiError::internal(error),
+    }
+}
