@@ -61,6 +61,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Post listens to a local server: batches of 1,000 for throughput, then single events for
+    /// latency.
+    Ingest {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Events to send in batches of 1,000.
+        #[arg(long, default_value_t = 200_000)]
+        events: usize,
+        /// Single-event requests to send.
+        #[arg(long, default_value_t = 2_000)]
+        single: usize,
+    },
 }
 
 #[tokio::main]
@@ -82,5 +95,20 @@ async fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Import { path, runs },
         } => bench::import(&config, &path, runs).await,
+        Command::Bench {
+            what:
+                BenchCommand::Ingest {
+                    clients,
+                    events,
+                    single,
+                },
+        } => {
+            let settings = bench::IngestBench {
+                clients,
+                batched_events: events,
+                single_requests: single,
+            };
+            bench::ingest(&config, settings).await
+        }
     }
 }

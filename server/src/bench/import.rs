@@ -1,4 +1,4 @@
-//! `soundlake bench ...`: commands that measure and print figures.
+//! `soundlake bench import`: the catalogue import, layer by layer.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -7,11 +7,10 @@ use anyhow::{Context, Result, bail};
 use app::types::format_count;
 use lakehouse::Lake;
 use lakehouse::catalog::import_catalog;
-use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
 
+use super::BenchServer;
 use crate::config::Config;
-use crate::postgres::EmbeddedPostgres;
 
 struct Run {
     bronze: Duration,
@@ -31,23 +30,13 @@ pub async fn import(config: &Config, path: &Path, runs: usize) -> Result<()> {
             path.display()
         );
     }
-    let (server_url, _cluster) = match &config.database_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let cluster = EmbeddedPostgres::start(
-                &config.data_dir.join("postgres"),
-                config.pg_bin.as_deref(),
-            )?;
-            (cluster.admin_url(), Some(cluster))
-        }
-    };
-    let server = parse_url(&server_url)?;
+    let server = BenchServer::open(config)?;
     let mut results = Vec::with_capacity(runs);
     for run in 0..runs.max(1) {
         let name = format!("soundlake_bench_{}_{run}", std::process::id());
-        create_database_if_missing(&server, &name).await?;
-        let outcome = measure_once(server.clone().database(&name), path).await;
-        drop_database(&server, &name).await?;
+        let pool = server.fresh_database(&name).await?;
+        let outcome = measure_once(pool, path).await;
+        server.drop_database(&name).await?;
         let outcome = outcome?;
         println!(
             "run {}: bronze {:.3} s, silver {:.3} s, gold {:.3} s, total {:.3} s",
@@ -93,9 +82,7 @@ pub async fn import(config: &Config, path: &Path, runs: usize) -> Result<()> {
     Ok(())
 }
 
-async fn measure_once(database: PgConnectOptions, path: &Path) -> Result<Run> {
-    let pool = lakehouse::gold::connect(database).await?;
-    lakehouse::gold::migrate(&pool).await?;
+async fn measure_once(pool: PgPool, path: &Path) -> Result<Run> {
     let lake_dir = tempfile::tempdir().context("creating a temporary lake")?;
     let lake = Lake::new(lake_dir.path());
     let started = Instant::now();

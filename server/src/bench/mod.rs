@@ -1,0 +1,65 @@
+//! `soundlake bench ...`: commands that measure and print figures. Each run works on a fresh
+//! database (on `DATABASE_URL`'s server, or the embedded cluster) and a temporary lake.
+
+mod import;
+mod ingest;
+
+pub use import::import;
+pub use ingest::{IngestBench, ingest};
+
+use std::time::Duration;
+
+use anyhow::Result;
+use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+
+use crate::config::Config;
+use crate::postgres::EmbeddedPostgres;
+
+/// The PostgreSQL server benchmarks create their databases on.
+pub struct BenchServer {
+    server: PgConnectOptions,
+    _cluster: Option<EmbeddedPostgres>,
+}
+
+impl BenchServer {
+    pub fn open(config: &Config) -> Result<Self> {
+        let (url, cluster) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let cluster = EmbeddedPostgres::start(
+                    &config.data_dir.join("postgres"),
+                    config.pg_bin.as_deref(),
+                )?;
+                (cluster.admin_url(), Some(cluster))
+            }
+        };
+        Ok(Self {
+            server: parse_url(&url)?,
+            _cluster: cluster,
+        })
+    }
+
+    /// A new, migrated database named `name`.
+    pub async fn fresh_database(&self, name: &str) -> Result<PgPool> {
+        drop_database(&self.server, name).await?;
+        create_database_if_missing(&self.server, name).await?;
+        let pool = lakehouse::gold::connect(self.server.clone().database(name)).await?;
+        lakehouse::gold::migrate(&pool).await?;
+        Ok(pool)
+    }
+
+    pub async fn drop_database(&self, name: &str) -> Result<()> {
+        Ok(drop_database(&self.server, name).await?)
+    }
+}
+
+/// The value at quantile `q` (0 to 1) of sorted `values`.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
