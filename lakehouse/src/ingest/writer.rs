@@ -113,7 +113,9 @@ async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiv
                 Ok(None) | Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = tables.commit(&lake, &group).await;
+        tracing::debug!(elapsed = ?started.elapsed(), submissions = group.len(), events = waiting, "ingest commit");
         if let Err(error) = &result {
             tracing::error!("ingest commit failed: {error}");
         }
