@@ -10,6 +10,7 @@ pub mod gold;
 pub mod ingest;
 pub mod lake;
 pub mod silver;
+pub mod simulate;
 pub mod sources;
 
 pub use error::{LakehouseError, Result};

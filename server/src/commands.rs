@@ -10,6 +10,12 @@ use lakehouse::catalog::{self, CatalogImportReport, CatalogRefreshReport};
 use lakehouse::demo::DemoCatalog;
 
 use crate::config::Config;
+use lakehouse::bronze::listens::LISTENS;
+use lakehouse::ingest::IngestWriter;
+use lakehouse::lake::count_rows;
+use lakehouse::simulate::Simulation;
+use sqlx::PgPool;
+
 use crate::database::Database;
 use crate::ingest::Ingest;
 use crate::state::AppState;
@@ -53,6 +59,15 @@ async fn prepare_and_serve(
         print_import(&report);
     }
 
+    let ingest = Ingest::start(lake.clone(), &pool)
+        .await
+        .context("starting ingestion")?;
+    if demo && count_rows(&lake, LISTENS).await? == 0 {
+        let sim = Simulation::ending_today(DEMO_USERS, DEMO_DAYS, DEMO_LISTENS_PER_DAY, 42);
+        println!("No listens yet: simulating {DEMO_USERS} listeners over {DEMO_DAYS} days.");
+        backfill(&pool, &ingest.writer, &sim).await?;
+    }
+
     let options = web::leptos_options(&config.site_root, config.addr);
     if !config
         .site_root
@@ -65,9 +80,6 @@ async fn prepare_and_serve(
             "the built site (wasm) is missing: pages render but do not hydrate. Build it with ./dev.sh run"
         );
     }
-    let ingest = Ingest::start(lake.clone(), &pool)
-        .await
-        .context("starting ingestion")?;
     let state = AppState {
         leptos_options: options,
         pool,
@@ -83,6 +95,49 @@ async fn prepare_and_serve(
         .await
         .context("serving HTTP")?;
     println!("soundlake stopped.");
+    Ok(())
+}
+
+const DEMO_USERS: usize = 200;
+const DEMO_DAYS: u32 = 28;
+const DEMO_LISTENS_PER_DAY: f64 = 15.0;
+
+/// `soundlake simulate`: a listening history over the catalogue, written to bronze.
+pub async fn simulate(config: &Config, sim: &Simulation) -> Result<()> {
+    let database = Database::open(config).await?;
+    let lake = Lake::new(config.lake_dir());
+    let writer = IngestWriter::start(lake, lakehouse::ingest::WriterSettings::default());
+    let result = backfill(&database.pool, &writer, sim).await;
+    database.close().await;
+    result
+}
+
+async fn backfill(pool: &PgPool, writer: &IngestWriter, sim: &Simulation) -> Result<()> {
+    let tracks = lakehouse::gold::tracks::simulation_tracks(pool).await?;
+    if tracks.is_empty() {
+        anyhow::bail!(
+            "the catalogue is empty: import one (soundlake import catalog PATH) or run soundlake serve once"
+        );
+    }
+    let report = lakehouse::simulate::backfill(sim, &tracks, writer, |done, total| {
+        eprint!(
+            "\r  written {} of {} events",
+            format_count(done as i64),
+            format_count(total as i64)
+        );
+    })
+    .await?;
+    eprintln!();
+    let rate = report.events as f64 / report.write.as_secs_f64().max(1e-9);
+    println!(
+        "simulated {} listens ({} users, {} days) in {}, written to bronze/listens in {} ({} events/s)",
+        format_count(report.events as i64),
+        sim.users,
+        sim.days,
+        seconds(report.generate),
+        seconds(report.write),
+        format_count(rate as i64)
+    );
     Ok(())
 }
 

@@ -32,6 +32,19 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Simulate listening histories over the catalogue and write them to bronze, through the
+    /// same path as the ingest API. Deterministic by seed.
+    Simulate {
+        #[arg(long, default_value_t = 1_000)]
+        users: usize,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Mean listens per active user per day.
+        #[arg(long, default_value_t = 20.0)]
+        listens_per_day: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Measure the engine.
     Bench {
         #[command(subcommand)]
@@ -89,6 +102,16 @@ async fn main() -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { no_demo } => commands::serve(&config, !no_demo).await,
+        Command::Simulate {
+            users,
+            days,
+            listens_per_day,
+            seed,
+        } => {
+            let sim =
+                lakehouse::simulate::Simulation::ending_today(users, days, listens_per_day, seed);
+            commands::simulate(&config, &sim).await
+        }
         Command::Import {
             what: ImportCommand::Catalog { paths },
         } => commands::import_catalog(&config, &paths).await,

@@ -153,6 +153,40 @@ pub async fn track_lengths(pool: &PgPool) -> Result<std::collections::HashMap<St
         .collect())
 }
 
+#[derive(sqlx::FromRow)]
+struct SimulationTrackRow {
+    track_id: String,
+    duration_ms: i32,
+    genre: String,
+    popularity: i16,
+    energy: f64,
+    valence: f64,
+    danceability: f64,
+    acousticness: f64,
+}
+
+/// The catalogue as the listening simulator needs it: length, first genre, popularity and
+/// four audio features of every track that has a genre.
+pub async fn simulation_tracks(pool: &PgPool) -> Result<Vec<crate::simulate::SimTrack>> {
+    let rows: Vec<SimulationTrackRow> = sqlx::query_as(
+        "SELECT track_id, duration_ms, genres[1] AS genre, popularity, energy, valence,
+                danceability, acousticness
+         FROM tracks WHERE cardinality(genres) > 0 ORDER BY track_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| crate::simulate::SimTrack {
+            track_id: r.track_id,
+            duration_ms: i64::from(r.duration_ms),
+            genre: r.genre,
+            popularity: i64::from(r.popularity),
+            features: [r.energy, r.valence, r.danceability, r.acousticness],
+        })
+        .collect())
+}
+
 /// The number of tracks in gold.
 pub async fn count_tracks(pool: &PgPool) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM tracks")

@@ -5,4 +5,5 @@
 mod catalog_import;
 mod catalog_real_data;
 mod gold_search;
+mod simulate_backfill;
 mod support;

@@ -1,0 +1,299 @@
+//! Listening histories that look like listening: users with latent tastes over genres and
+//! audio features, Zipf-like track popularity, sessions with a daily and weekly rhythm,
+//! favourites replayed, skips likelier far from a user's taste, users joining over time.
+//! Deterministic by seed.
+
+mod rhythm;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use rand::distributions::WeightedIndex;
+use rand::prelude::*;
+use rand_chacha::ChaCha8Rng;
+
+use crate::ingest::Listen;
+
+/// A catalogue track as the simulator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimTrack {
+    pub track_id: String,
+    pub duration_ms: i64,
+    pub genre: String,
+    pub popularity: i64,
+    /// Energy, valence, danceability, acousticness: each 0 to 1.
+    pub features: [f64; 4],
+}
+
+/// The shape of a simulated history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Simulation {
+    pub users: usize,
+    pub days: u32,
+    /// Mean listens per active user per day.
+    pub listens_per_day: f64,
+    pub seed: u64,
+    /// The first day of the history (UTC midnight).
+    pub start: DateTime<Utc>,
+}
+
+impl Simulation {
+    /// A history of `days` ending at today's UTC midnight.
+    pub fn ending_today(users: usize, days: u32, listens_per_day: f64, seed: u64) -> Self {
+        let today = Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc();
+        Self {
+            users,
+            days,
+            listens_per_day,
+            seed,
+            start: today - Duration::days(i64::from(days)),
+        }
+    }
+}
+
+struct User {
+    id: String,
+    /// Genre indexes and their weights: the user's taste.
+    genres: WeightedIndex<f64>,
+    genre_ids: Vec<usize>,
+    /// The centre of the user's taste in feature space.
+    centroid: [f64; 4],
+    favourites: Vec<usize>,
+    joins_on: u32,
+    activity: f64,
+}
+
+/// Tracks grouped by genre, each genre with Zipf-like weights by popularity rank.
+struct Catalogue<'a> {
+    tracks: &'a [SimTrack],
+    genres: Vec<Vec<usize>>,
+    pick_in_genre: Vec<WeightedIndex<f64>>,
+    genre_sizes: WeightedIndex<f64>,
+}
+
+impl<'a> Catalogue<'a> {
+    fn new(tracks: &'a [SimTrack]) -> Option<Self> {
+        let mut by_genre: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, t) in tracks.iter().enumerate() {
+            by_genre.entry(t.genre.as_str()).or_default().push(i);
+        }
+        let mut genres: Vec<(&str, Vec<usize>)> = by_genre.into_iter().collect();
+        genres.sort_by(|a, b| a.0.cmp(b.0));
+        let mut pick_in_genre = Vec::with_capacity(genres.len());
+        for (_, members) in &mut genres {
+            members.sort_by(|&a, &b| {
+                tracks[b]
+                    .popularity
+                    .cmp(&tracks[a].popularity)
+                    .then(a.cmp(&b))
+            });
+            let weights: Vec<f64> = (1..=members.len())
+                .map(|rank| (rank as f64).powf(-1.1))
+                .collect();
+            pick_in_genre.push(WeightedIndex::new(weights).ok()?);
+        }
+        let genre_sizes = WeightedIndex::new(genres.iter().map(|(_, m)| m.len() as f64)).ok()?;
+        Some(Self {
+            tracks,
+            genres: genres.into_iter().map(|(_, m)| m).collect(),
+            pick_in_genre,
+            genre_sizes,
+        })
+    }
+
+    fn pick(&self, genre: usize, rng: &mut ChaCha8Rng) -> usize {
+        self.genres[genre][self.pick_in_genre[genre].sample(rng)]
+    }
+}
+
+/// Generates the history: every listen of every user, in time order per user.
+pub fn simulate(sim: &Simulation, tracks: &[SimTrack]) -> Vec<Listen> {
+    let Some(catalogue) = Catalogue::new(tracks) else {
+        return Vec::new();
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
+    let users: Vec<User> = (0..sim.users)
+        .map(|u| make_user(&mut rng, &catalogue, sim, u))
+        .collect();
+    let expected = (sim.users as f64 * f64::from(sim.days) * sim.listens_per_day) as usize;
+    let mut listens = Vec::with_capacity(expected + expected / 4);
+    for user in &users {
+        let mut rng = ChaCha8Rng::seed_from_u64(sim.seed ^ hash(&user.id));
+        let mut n = 0u64;
+        for day in user.joins_on..sim.days {
+            let date = sim.start + Duration::days(i64::from(day));
+            let weekday = date.weekday().num_days_from_monday();
+            let mean = sim.listens_per_day * user.activity * rhythm::weekday_factor(weekday);
+            let mut remaining = poisson(&mut rng, mean);
+            while remaining > 0 {
+                let session = remaining.min(rng.gen_range(3..=15));
+                remaining -= session;
+                let start = date + Duration::minutes(rhythm::session_start_minute(&mut rng));
+                let mut at = start;
+                for _ in 0..session {
+                    let listen = play(&mut rng, sim, &catalogue, user, at, &mut n);
+                    at = listen.played_at
+                        + Duration::milliseconds(listen.ms_played + rng.gen_range(0..4_000));
+                    listens.push(listen);
+                }
+            }
+        }
+    }
+    listens
+}
+
+fn make_user(rng: &mut ChaCha8Rng, catalogue: &Catalogue, sim: &Simulation, index: usize) -> User {
+    let count = rng.gen_range(1..=3);
+    let genre_ids: Vec<usize> = (0..count)
+        .map(|_| catalogue.genre_sizes.sample(rng))
+        .collect();
+    let weights: Vec<f64> = (0..count).map(|i| 1.0 / (i as f64 + 1.0)).collect();
+    let genres = WeightedIndex::new(weights).expect("positive weights");
+    let favourites: Vec<usize> = (0..rng.gen_range(5..=20))
+        .map(|_| catalogue.pick(genre_ids[genres.sample(rng)], rng))
+        .collect();
+    let mut centroid = [0.0; 4];
+    for &f in &favourites {
+        for (c, v) in centroid.iter_mut().zip(catalogue.tracks[f].features) {
+            *c += v / favourites.len() as f64;
+        }
+    }
+    // A third of the users arrive during the history rather than before it.
+    let joins_on = if rng.gen_bool(1.0 / 3.0) {
+        rng.gen_range(0..sim.days.max(1))
+    } else {
+        0
+    };
+    User {
+        id: format!("user-{index:05}"),
+        genres,
+        genre_ids,
+        centroid,
+        favourites,
+        joins_on,
+        activity: (rng.gen_range(-0.8f64..0.8)).exp(),
+    }
+}
+
+fn play(
+    rng: &mut ChaCha8Rng,
+    sim: &Simulation,
+    catalogue: &Catalogue,
+    user: &User,
+    at: DateTime<Utc>,
+    n: &mut u64,
+) -> Listen {
+    let index = if rng.gen_bool(0.25) {
+        user.favourites[rng.gen_range(0..user.favourites.len())]
+    } else if rng.gen_bool(0.9) {
+        catalogue.pick(user.genre_ids[user.genres.sample(rng)], rng)
+    } else {
+        // Exploration outside the user's genres.
+        catalogue.pick(catalogue.genre_sizes.sample(rng), rng)
+    };
+    let track = &catalogue.tracks[index];
+    let distance = track
+        .features
+        .iter()
+        .zip(user.centroid)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let skip_probability = (0.08 + 0.6 * distance).clamp(0.05, 0.9);
+    let skipped = rng.gen_bool(skip_probability);
+    let (ms_played, end_reason) = if skipped {
+        (
+            rng.gen_range(2_000..30_000).min(track.duration_ms),
+            "fwdbtn",
+        )
+    } else if rng.gen_bool(0.9) {
+        (track.duration_ms, "trackdone")
+    } else {
+        (
+            rng.gen_range(30_000..track.duration_ms.max(30_001)),
+            "endplay",
+        )
+    };
+    *n += 1;
+    let event_id = format!("sim-{}-{}-{}", sim.seed, user.id, n);
+    let raw = serde_json::json!({
+        "event_id": event_id, "user_id": user.id, "track_id": track.track_id,
+        "played_at": at.to_rfc3339(), "ms_played": ms_played, "end_reason": end_reason,
+        "skipped": skipped, "context": {"source": "simulator"},
+    });
+    Listen {
+        raw: raw.to_string(),
+        event_id,
+        event_id_assigned: false,
+        user_id: user.id.clone(),
+        track_id: track.track_id.clone(),
+        played_at: at,
+        ms_played,
+        end_reason: Some(end_reason.to_owned()),
+        skipped: Some(skipped),
+        context_source: Some("simulator".to_owned()),
+        context_device: None,
+    }
+}
+
+fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
+    rand_distr::Poisson::new(mean.max(1e-9))
+        .map_or(0, |d: rand_distr::Poisson<f64>| d.sample(rng) as u32)
+}
+
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// What writing a simulated history did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backfill {
+    pub events: usize,
+    pub generate: std::time::Duration,
+    pub write: std::time::Duration,
+}
+
+/// Generates the history and writes it to bronze through the ingest writer (the same path
+/// the API takes), `chunk` events per submission; `progress` hears the events written so far.
+pub async fn backfill(
+    sim: &Simulation,
+    tracks: &[SimTrack],
+    writer: &crate::ingest::IngestWriter,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Backfill, crate::ingest::IngestError> {
+    let started = std::time::Instant::now();
+    let mut listens = simulate(sim, tracks);
+    let generate = started.elapsed();
+    let started = std::time::Instant::now();
+    let total = listens.len();
+    let mut written = 0;
+    while !listens.is_empty() {
+        let rest = listens.split_off(listens.len().min(CHUNK));
+        let chunk = std::mem::replace(&mut listens, rest);
+        written += chunk.len();
+        writer.submit(chunk, Vec::new()).await?;
+        progress(written, total);
+    }
+    Ok(Backfill {
+        events: total,
+        generate,
+        write: started.elapsed(),
+    })
+}
+
+/// Events per submission when backfilling: large, so each Delta commit writes a big file.
+const CHUNK: usize = 100_000;
+
+/// The hour of a listen, for tests and summaries.
+pub fn hour_of(listen: &Listen) -> u32 {
+    listen.played_at.hour()
+}
+
+#[cfg(test)]
+mod tests;
