@@ -102,12 +102,25 @@ const DEMO_USERS: usize = 200;
 const DEMO_DAYS: u32 = 28;
 const DEMO_LISTENS_PER_DAY: f64 = 15.0;
 
-/// `soundlake simulate`: a listening history over the catalogue, written to bronze.
-pub async fn simulate(config: &Config, sim: &Simulation) -> Result<()> {
+/// `soundlake simulate`: a listening history over the catalogue, written to bronze, or with
+/// `stream = Some((url, rate))` posted to a running server at `rate` listens per second.
+pub async fn simulate(
+    config: &Config,
+    sim: &Simulation,
+    stream: Option<(String, u32)>,
+) -> Result<()> {
     let database = Database::open(config).await?;
-    let lake = Lake::new(config.lake_dir());
-    let writer = IngestWriter::start(lake, lakehouse::ingest::WriterSettings::default());
-    let result = backfill(&database.pool, &writer, sim).await;
+    let result = match stream {
+        Some((url, rate)) => match lakehouse::gold::tracks::simulation_tracks(&database.pool).await
+        {
+            Ok(tracks) => crate::stream::stream(&url, rate, *sim, &tracks).await,
+            Err(e) => Err(e.into()),
+        },
+        None => {
+            let writer = IngestWriter::start(Lake::new(config.lake_dir()), Default::default());
+            backfill(&database.pool, &writer, sim).await
+        }
+    };
     database.close().await;
     result
 }

@@ -9,4 +9,5 @@ pub mod database;
 pub mod ingest;
 pub mod postgres;
 pub mod state;
+pub mod stream;
 pub mod web;

@@ -44,6 +44,13 @@ enum Command {
         listens_per_day: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Post to the server at this base URL (e.g. http://127.0.0.1:3000) instead of writing
+        /// to the lake, stamping each listen with the time it is sent, until Ctrl-C.
+        #[arg(long)]
+        stream: Option<String>,
+        /// Listens per second in --stream mode.
+        #[arg(long, default_value_t = 100, requires = "stream")]
+        rate: u32,
     },
     /// Measure the engine.
     Bench {
@@ -107,10 +114,12 @@ async fn main() -> Result<()> {
             days,
             listens_per_day,
             seed,
+            stream,
+            rate,
         } => {
             let sim =
                 lakehouse::simulate::Simulation::ending_today(users, days, listens_per_day, seed);
-            commands::simulate(&config, &sim).await
+            commands::simulate(&config, &sim, stream.map(|url| (url, rate))).await
         }
         Command::Import {
             what: ImportCommand::Catalog { paths },

@@ -1,0 +1,78 @@
+//! `soundlake simulate --stream URL --rate N`: simulated listens posted to a running server's
+//! ingest API at a steady rate, stamped with the time they are sent, until Ctrl-C.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use app::types::format_count;
+use chrono::Utc;
+use lakehouse::simulate::{SimTrack, Simulation, simulate};
+use serde_json::{Value, json};
+
+/// How often a batch is sent.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Streams listens from `sim` (repeating it with the next seed when it runs out) to `url`
+/// (the server's base URL) at `rate` events per second.
+pub async fn stream(url: &str, rate: u32, sim: Simulation, tracks: &[SimTrack]) -> Result<()> {
+    let endpoint = format!("{}/api/v1/listens", url.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let per_tick = (f64::from(rate) * TICK.as_secs_f64()).ceil().max(1.0) as usize;
+    let (mut sent, mut accepted, mut failed) = (0u64, 0u64, 0u64);
+    let mut ticker = tokio::time::interval(TICK);
+    let mut report = tokio::time::Instant::now();
+    let mut round = 0u64;
+    println!(
+        "streaming about {} listens/s to {endpoint}; Ctrl-C stops",
+        format_count(i64::from(rate))
+    );
+    loop {
+        let listens = simulate(
+            &Simulation {
+                seed: sim.seed + round,
+                ..sim
+            },
+            tracks,
+        );
+        round += 1;
+        if listens.is_empty() {
+            anyhow::bail!("the simulation produced no listens (is the catalogue empty?)");
+        }
+        for chunk in listens.chunks(per_tick) {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = tokio::signal::ctrl_c() => {
+                    println!("stopped: {sent} sent, {accepted} accepted, {failed} not accepted");
+                    return Ok(());
+                }
+            }
+            let now = Utc::now().to_rfc3339();
+            for request in chunk.chunks(1_000) {
+                let events: Vec<Value> = request
+                    .iter()
+                    .map(|l| {
+                        json!({"event_id": l.event_id, "user_id": l.user_id, "track_id": l.track_id,
+                               "played_at": now, "ms_played": l.ms_played,
+                               "end_reason": l.end_reason, "skipped": l.skipped,
+                               "context": {"source": "simulator"}})
+                    })
+                    .collect();
+                sent += events.len() as u64;
+                match client.post(&endpoint).json(&events).send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let body: Value =
+                            response.json().await.context("reading the ingest answer")?;
+                        let ok = body["accepted"].as_u64().unwrap_or(0);
+                        accepted += ok;
+                        failed += events.len() as u64 - ok;
+                    }
+                    Ok(_) | Err(_) => failed += events.len() as u64,
+                }
+            }
+            if report.elapsed() >= Duration::from_secs(5) {
+                println!("{sent} sent, {accepted} accepted, {failed} not accepted");
+                report = tokio::time::Instant::now();
+            }
+        }
+    }
+}
