@@ -186,3 +186,49 @@ async fn concurrent_clients_share_commits_and_every_acknowledged_event_is_in_bro
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn acknowledged_events_survive_a_restart_and_the_new_server_appends_after_them() {
+    let mut app = TestApp::start().await;
+    let track = some_track(&app).await;
+    let first: Vec<Value> = (0..100).map(|i| listen(&format!("a{i}"), &track)).collect();
+    assert_eq!(
+        app.post_json("/api/v1/listens", &Value::Array(first))
+            .await
+            .0,
+        200
+    );
+    let before = app
+        .lake
+        .existing_table(LISTENS)
+        .await
+        .unwrap()
+        .unwrap()
+        .version()
+        .unwrap();
+
+    app.restart().await;
+    let second: Vec<Value> = (0..100).map(|i| listen(&format!("b{i}"), &track)).collect();
+    assert_eq!(
+        app.post_json("/api/v1/listens", &Value::Array(second))
+            .await
+            .0,
+        200
+    );
+
+    let reader = Lake::new(app.lake.root());
+    assert_eq!(count_rows(&reader, LISTENS).await.unwrap(), 200);
+    let after = reader
+        .existing_table(LISTENS)
+        .await
+        .unwrap()
+        .unwrap()
+        .version()
+        .unwrap();
+    assert_eq!(
+        after,
+        before + 1,
+        "the new server's commit follows the old one's"
+    );
+    app.finish().await;
+}

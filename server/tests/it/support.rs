@@ -25,7 +25,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub lake: Lake,
     database: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -76,7 +76,7 @@ impl TestApp {
             pool,
             lake,
             database,
-            _dir: dir,
+            dir: dir,
             server,
         }
     }
@@ -110,6 +110,32 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json().await.expect("a JSON body");
         (status, body)
+    }
+
+    /// Stops the server (its ingest writer with it) and starts a new one on the same lake and
+    /// database, as a restart of the process would.
+    pub async fn restart(&mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr: SocketAddr = listener.local_addr().expect("the bound address");
+        let ingest = Ingest::start(self.lake.clone(), &self.pool)
+            .await
+            .expect("starting ingestion");
+        let state = AppState {
+            leptos_options: web::leptos_options(&self.dir.path().join("site"), addr),
+            pool: self.pool.clone(),
+            lake: Lake::new(self.lake.root()),
+            ingest,
+        };
+        self.server = tokio::spawn(async move {
+            axum::serve(listener, web::router(state))
+                .await
+                .expect("serving");
+        });
+        self.base = format!("http://{addr}");
     }
 
     /// Stops the server and drops the database.
