@@ -76,7 +76,7 @@ impl TestApp {
             pool,
             lake,
             database,
-            dir: dir,
+            dir,
             server,
         }
     }
