@@ -182,6 +182,26 @@ pub async fn import_catalog(config: &Config, paths: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// `soundlake import listens --user NAME FILE...`
+pub async fn import_listens(config: &Config, user: &str, files: &[PathBuf]) -> Result<()> {
+    let database = Database::open(config).await?;
+    let writer = IngestWriter::start(Lake::new(config.lake_dir()), Default::default());
+    let result = lakehouse::ingest::import_listens(&database.pool, &writer, user, files).await;
+    database.close().await;
+    for r in result? {
+        println!(
+            "{} ({}): {} matched by Spotify id, {} by artist and title, {} unmatched (kept in bronze), {} rejected",
+            r.path.display(),
+            r.format,
+            format_count(r.by_spotify_id as i64),
+            format_count(r.by_name as i64),
+            format_count(r.unmatched as i64),
+            format_count(r.rejected as i64)
+        );
+    }
+    Ok(())
+}
+
 fn seconds(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }

@@ -67,6 +67,16 @@ enum ImportCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Import listening histories (Spotify extended or basic streaming history, ListenBrainz
+    /// listens) for one user; plays are matched to the catalogue by Spotify id, else by artist
+    /// and title.
+    Listens {
+        /// The soundlake user the plays belong to.
+        #[arg(long)]
+        user: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +134,9 @@ async fn main() -> Result<()> {
         Command::Import {
             what: ImportCommand::Catalog { paths },
         } => commands::import_catalog(&config, &paths).await,
+        Command::Import {
+            what: ImportCommand::Listens { user, files },
+        } => commands::import_listens(&config, &user, &files).await,
         Command::Bench {
             what: BenchCommand::Import { path, runs },
         } => bench::import(&config, &path, runs).await,

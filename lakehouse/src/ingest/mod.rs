@@ -1,8 +1,10 @@
 //! Listening events into bronze: validation of each event, and a group-committing writer that
 //! acknowledges an event only once it is committed to `bronze/listens`.
 
+mod import;
 mod listen;
 mod writer;
 
+pub use import::{ListenImportReport, import_listens};
 pub use listen::{END_REASONS, Listen, ListenRules, Rejection, parse_listen};
 pub use writer::{IngestError, IngestReceipt, IngestWriter, WriterSettings};

@@ -2,4 +2,5 @@
 //! validation happen in silver, so bronze can keep every row exactly as it arrived.
 
 pub mod catalog_csv;
+pub mod listen_exports;
 pub mod python_list;
