@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use lakehouse::LakehouseError;
 use lakehouse::catalog::import_catalog;
 use lakehouse::gold::tracks::get_track;
-use lakehouse::lake::collect_sql;
 
 use crate::support::{TRACKS_HEADER, TestEnv, track_row, write_csv};
 
@@ -42,20 +41,12 @@ async fn bad_rows_are_quarantined_with_their_reason_and_the_raw_row() {
     );
 
     // The quarantine table holds the raw text as it arrived, with file and line.
-    let ctx = env.lake.session();
-    let table = lakehouse::silver::tracks::QUARANTINE;
-    let delta = env.lake.existing_table(table).await.unwrap().unwrap();
-    env.lake.register(&ctx, table, &delta).await.unwrap();
-    let batches = collect_sql(
-        &ctx,
-        "quarantine",
-        "SELECT popularity, line_number FROM silver_tracks_quarantine WHERE track_id = 'bad_pop'",
-    )
-    .await
-    .unwrap();
-    let formatted = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
+    let formatted = env
+        .lake_query(
+            lakehouse::silver::tracks::QUARANTINE,
+            "SELECT popularity, line_number FROM silver_tracks_quarantine WHERE track_id = 'bad_pop'",
+        )
+        .await;
     assert!(
         formatted.contains("abc") && formatted.contains("| 4 "),
         "{formatted}"

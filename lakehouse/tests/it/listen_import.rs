@@ -86,19 +86,12 @@ async fn each_export_format_is_matched_by_id_or_name_and_unmatched_plays_are_kep
     import_listens(&env.pool, &writer, "ana", &files)
         .await
         .unwrap();
-    let ctx = env.lake.session();
-    let table = env.lake.existing_table(LISTENS).await.unwrap().unwrap();
-    env.lake.register(&ctx, LISTENS, &table).await.unwrap();
-    let distinct = lakehouse::lake::collect_sql(
-        &ctx,
-        "ids",
-        "SELECT count(DISTINCT event_id) AS n FROM bronze_listens",
-    )
-    .await
-    .unwrap();
-    let formatted = datafusion::arrow::util::pretty::pretty_format_batches(&distinct)
-        .unwrap()
-        .to_string();
+    let formatted = env
+        .lake_query(
+            LISTENS,
+            "SELECT count(DISTINCT event_id) AS n FROM bronze_listens",
+        )
+        .await;
     assert!(formatted.contains("| 4 "), "{formatted}");
     env.finish().await;
 }

@@ -50,6 +50,28 @@ impl TestEnv {
             .expect("dropping the test database");
     }
 
+    /// Runs `sql` over the lake table `table` (named `layer_name` in the SQL) and returns the
+    /// result as a text table.
+    pub async fn lake_query(&self, table: lakehouse::lake::TableRef, sql: &str) -> String {
+        let ctx = self.lake.session();
+        let delta = self
+            .lake
+            .existing_table(table)
+            .await
+            .expect("reading the table")
+            .expect("the table exists");
+        self.lake
+            .register(&ctx, table, &delta)
+            .await
+            .expect("registering the table");
+        let batches = lakehouse::lake::collect_sql(&ctx, "test query", sql)
+            .await
+            .expect(sql);
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .expect("printable")
+            .to_string()
+    }
+
     pub async fn scalar(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.pool)
