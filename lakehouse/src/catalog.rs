@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use crate::bronze;
 use crate::error::Result;
 use crate::gold::{lake_loads, tracks_load};
-use crate::lake::{Lake, collect_sql};
+use crate::lake::Lake;
 use crate::silver;
 use crate::silver::tracks::SilverTracksReport;
 use crate::sources::catalog_csv::{self, CatalogFile};
@@ -127,14 +127,8 @@ async fn load_gold_tracks(lake: &Lake, pool: &PgPool, version: i64) -> Result<u6
         .load_version(version as u64)
         .await
         .map_err(|e| crate::error::LakehouseError::delta(table.qualified(), e))?;
-    let ctx = lake.session();
-    lake.register(&ctx, table, &delta).await?;
-    let batches = collect_sql(
-        &ctx,
-        &table.qualified(),
-        &format!("SELECT * FROM {}", table.sql_name()),
-    )
-    .await?;
+    let sql = format!("SELECT * FROM {}", table.sql_name());
+    let batches = lake.query_table(table, &delta, &sql).await?;
     tracks_load::load_tracks(pool, &batches, &table.qualified(), version).await
 }
 

@@ -105,6 +105,18 @@ impl Lake {
         SessionContext::new_with_config(config)
     }
 
+    /// Runs `sql` over `delta` alone, registered under the table's SQL name (`layer_name`).
+    pub async fn query_table(
+        &self,
+        table: TableRef,
+        delta: &DeltaTable,
+        sql: &str,
+    ) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session();
+        self.register(&ctx, table, delta).await?;
+        collect_sql(&ctx, &table.qualified(), sql).await
+    }
+
     /// Registers `delta` in `ctx` under the table's SQL name (`layer_name`).
     pub async fn register(
         &self,
@@ -146,14 +158,8 @@ pub async fn count_rows(lake: &Lake, table: TableRef) -> Result<i64> {
     let Some(delta) = lake.existing_table(table).await? else {
         return Ok(0);
     };
-    let ctx = lake.session();
-    lake.register(&ctx, table, &delta).await?;
-    let batches = collect_sql(
-        &ctx,
-        &table.qualified(),
-        &format!("SELECT count(*) FROM {}", table.sql_name()),
-    )
-    .await?;
+    let sql = format!("SELECT count(*) FROM {}", table.sql_name());
+    let batches = lake.query_table(table, &delta, &sql).await?;
     let count = batches
         .first()
         .and_then(|b| {

@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use deltalake::kernel::transaction::CommitProperties;
 
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef, collect_sql};
+use crate::lake::{Lake, TableRef};
 use crate::sources::catalog_csv::{CatalogFile, RAW_COLUMNS};
 
 /// The bronze catalogue table.
@@ -59,10 +59,8 @@ pub async fn known_file_hashes(lake: &Lake) -> Result<HashSet<String>> {
     let Some(table) = lake.existing_table(TABLE).await? else {
         return Ok(HashSet::new());
     };
-    let ctx = lake.session();
-    lake.register(&ctx, TABLE, &table).await?;
     let sql = format!("SELECT DISTINCT file_sha256 FROM {}", TABLE.sql_name());
-    let batches = collect_sql(&ctx, &TABLE.qualified(), &sql).await?;
+    let batches = lake.query_table(TABLE, &table, &sql).await?;
     let mut hashes = HashSet::new();
     for batch in &batches {
         let column = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;

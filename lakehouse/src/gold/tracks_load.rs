@@ -17,11 +17,8 @@ const COPY_TRACKS: &str = "COPY tracks (track_id, name, artists, album_name, gen
     instrumentalness, liveness, valence, tempo, time_signature, release_year, search_text)
     FROM STDIN";
 
-/// The `CREATE INDEX` statements of `tracks`' indexes other than its primary key.
-const SECONDARY_INDEXES: &str = "SELECT indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename = 'tracks' AND indexname <> 'tracks_pkey'";
-
-const SECONDARY_INDEX_NAMES: &str = "SELECT indexname::text FROM pg_indexes
+/// The names and `CREATE INDEX` statements of `tracks`' indexes other than its primary key.
+const SECONDARY_INDEXES: &str = "SELECT indexname::text, indexdef FROM pg_indexes
     WHERE schemaname = current_schema() AND tablename = 'tracks' AND indexname <> 'tracks_pkey'";
 
 const FILL_GENRES: &str = "INSERT INTO genres (genre, track_count)
@@ -43,16 +40,13 @@ pub async fn load_tracks(
         .await?;
     // Building the secondary indexes once after the load is several times faster than
     // maintaining them row by row during COPY; readers never see the table without them.
-    let index_definitions: Vec<String> = sqlx::query_scalar(SECONDARY_INDEXES)
+    let indexes: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES)
         .fetch_all(&mut *tx)
         .await?;
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut *tx)
         .await?;
-    for name in sqlx::query_scalar::<_, String>(SECONDARY_INDEX_NAMES)
-        .fetch_all(&mut *tx)
-        .await?
-    {
+    for (name, _) in &indexes {
         sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
             .execute(&mut *tx)
             .await?;
@@ -68,7 +62,7 @@ pub async fn load_tracks(
     copy.send(writer.take()).await?;
     let rows = copy.finish().await?;
     tracing::debug!(elapsed = ?started.elapsed(), rows, "copied tracks");
-    for definition in index_definitions {
+    for (_, definition) in indexes {
         sqlx::query(AssertSqlSafe(definition))
             .execute(&mut *tx)
             .await?;

@@ -28,7 +28,8 @@ pub struct ListenImportReport {
 
 /// The catalogue's ids, and its tracks by normalised "artist / title".
 pub struct CatalogueIndex {
-    ids: HashMap<String, i64>,
+    /// Track lengths in ms by id.
+    ids: std::sync::Arc<HashMap<String, i64>>,
     by_name: HashMap<(String, String), String>,
 }
 
@@ -39,20 +40,19 @@ impl CatalogueIndex {
             sqlx::query_as("SELECT track_id, name, artists, duration_ms FROM tracks")
                 .fetch_all(pool)
                 .await?;
-        let mut index = Self {
-            ids: HashMap::new(),
-            by_name: HashMap::new(),
-        };
+        let (mut ids, mut by_name) = (HashMap::new(), HashMap::new());
         for (id, name, artists, duration) in rows {
             for artist in &artists {
-                index
-                    .by_name
+                by_name
                     .entry((normalise(artist), normalise(&name)))
                     .or_insert_with(|| id.clone());
             }
-            index.ids.insert(id, i64::from(duration));
+            ids.insert(id, i64::from(duration));
         }
-        Ok(index)
+        Ok(Self {
+            ids: std::sync::Arc::new(ids),
+            by_name,
+        })
     }
 }
 
@@ -91,9 +91,8 @@ pub async fn import_listens(
     files: &[PathBuf],
 ) -> Result<Vec<ListenImportReport>> {
     let index = CatalogueIndex::load(pool).await?;
-    let lengths: HashMap<String, i64> = index.ids.clone();
     let rules = ListenRules {
-        track_lengths: std::sync::Arc::new(lengths),
+        track_lengths: index.ids.clone(),
         ..ListenRules::at(chrono::Utc::now())
     };
     let mut reports = Vec::new();

@@ -53,20 +53,13 @@ impl TestEnv {
     /// Runs `sql` over the lake table `table` (named `layer_name` in the SQL) and returns the
     /// result as a text table.
     pub async fn lake_query(&self, table: lakehouse::lake::TableRef, sql: &str) -> String {
-        let ctx = self.lake.session();
         let delta = self
             .lake
             .existing_table(table)
             .await
             .expect("reading the table")
             .expect("the table exists");
-        self.lake
-            .register(&ctx, table, &delta)
-            .await
-            .expect("registering the table");
-        let batches = lakehouse::lake::collect_sql(&ctx, "test query", sql)
-            .await
-            .expect(sql);
+        let batches = self.lake.query_table(table, &delta, sql).await.expect(sql);
         datafusion::arrow::util::pretty::pretty_format_batches(&batches)
             .expect("printable")
             .to_string()
