@@ -10,6 +10,8 @@ cd "$(dirname "$0")"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soundlake/target}"
 WASM_BINDGEN_VERSION=0.2.130
+PY_DELTALAKE_VERSION=1.6.6
+PY_ARROW_VERSION=26.0.1
 SITE_ROOT="$CARGO_TARGET_DIR/site"
 BIN="$CARGO_TARGET_DIR/debug/soundlake"
 
@@ -95,6 +97,20 @@ start_test_postgres() {
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+# Python `deltalake` (delta-rs's Python reader) for the test that opens the lake with another
+# engine; installed from PyPI into a virtualenv beside the build cache.
+ensure_python_deltalake() {
+  local venv="$HOME/.cache/soundlake/venv"
+  if ! "$venv/bin/python" -c 'import deltalake, pyarrow' 2>/dev/null; then
+    say "installing Python deltalake from PyPI (for the interoperability test)"
+    command -v python3 >/dev/null || apt_install python3
+    rm -rf "$venv"
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q "deltalake==$PY_DELTALAKE_VERSION" "pyarrow==$PY_ARROW_VERSION"
+  fi
+  export SOUNDLAKE_PYTHON="$venv/bin/python"
+}
+
 ensure_browser() {
   if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
     say "installing Chromium (Debian package)"
@@ -143,6 +159,7 @@ cmd_test() {
   cargo clippy -p lakehouse -p server -p app --all-targets -- -D warnings
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
   start_test_postgres
+  ensure_python_deltalake
   say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
   cargo test -p lakehouse -p server -p app   # also builds the soundlake binary
   build_site

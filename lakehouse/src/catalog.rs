@@ -120,6 +120,20 @@ pub async fn refresh_catalog(lake: &Lake, pool: &PgPool) -> Result<CatalogRefres
     })
 }
 
+/// Loads silver tracks into gold when gold does not hold the current silver version. Returns
+/// the silver version and the tracks loaded, or `None` when there was nothing to load.
+pub async fn sync_gold_tracks(lake: &Lake, pool: &PgPool) -> Result<Option<(i64, u64)>> {
+    let Some(silver) = lake.existing_table(silver::tracks::TABLE).await? else {
+        return Ok(None);
+    };
+    let version = silver.version().unwrap_or_default() as i64;
+    if lake_loads::loaded_version(pool, tracks_load::TARGET).await? == Some(version) {
+        return Ok(None);
+    }
+    let rows = load_gold_tracks(lake, pool, version).await?;
+    Ok(Some((version, rows)))
+}
+
 async fn load_gold_tracks(lake: &Lake, pool: &PgPool, version: i64) -> Result<u64> {
     let table = silver::tracks::TABLE;
     let mut delta = lake.table(table).await?;

@@ -56,6 +56,15 @@ pub enum LakehouseError {
     /// A table held data of an unexpected shape.
     #[error("unexpected data in {table}: {detail}")]
     Schema { table: String, detail: String },
+    /// Another pipeline run holds the pipeline.
+    #[error("a pipeline run is already in progress (run {0}); wait for it to finish")]
+    RunInProgress(i64),
+    /// A failure injected on purpose (tests, drills) into a pipeline stage.
+    #[error("injected failure in stage {0}")]
+    InjectedFailure(String),
+    /// A request named something that does not exist (a table, a version, a run).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// The engine's result type.

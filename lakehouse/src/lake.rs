@@ -124,14 +124,25 @@ impl Lake {
         table: TableRef,
         delta: &DeltaTable,
     ) -> Result<()> {
+        self.register_as(ctx, &table.sql_name(), table, delta).await
+    }
+
+    /// Registers `delta` in `ctx` under `sql_name`.
+    pub async fn register_as(
+        &self,
+        ctx: &SessionContext,
+        sql_name: &str,
+        table: TableRef,
+        delta: &DeltaTable,
+    ) -> Result<()> {
         let provider = delta
             .table_provider()
             .with_session(Arc::new(ctx.state()))
             .await
             .map_err(|e| LakehouseError::query(table.qualified(), e))?;
-        ctx.deregister_table(table.sql_name())
+        ctx.deregister_table(sql_name)
             .map_err(|e| LakehouseError::query(table.qualified(), e))?;
-        ctx.register_table(table.sql_name(), provider)
+        ctx.register_table(sql_name, provider)
             .map_err(|e| LakehouseError::query(table.qualified(), e))?;
         Ok(())
     }
@@ -153,13 +164,41 @@ pub async fn collect_sql(
         .map_err(|e| LakehouseError::query(context, e))
 }
 
+/// Like [`collect_sql`], but always at least one batch: an empty one with the query's schema
+/// when it has no rows, so that writes (and overwrites) still know the schema.
+pub async fn collect_or_empty(
+    ctx: &SessionContext,
+    context: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>> {
+    let frame = ctx
+        .sql(sql)
+        .await
+        .map_err(|e| LakehouseError::query(context, e))?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let mut batches = frame
+        .collect()
+        .await
+        .map_err(|e| LakehouseError::query(context, e))?;
+    batches.retain(|b| b.num_rows() > 0);
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
+}
+
 /// The number of rows in a table at its latest version (0 when it was never written).
 pub async fn count_rows(lake: &Lake, table: TableRef) -> Result<i64> {
-    let Some(delta) = lake.existing_table(table).await? else {
-        return Ok(0);
-    };
+    match lake.existing_table(table).await? {
+        Some(delta) => count_rows_of(lake, table, &delta).await,
+        None => Ok(0),
+    }
+}
+
+/// The number of rows in `delta` at the version it is loaded at.
+pub async fn count_rows_of(lake: &Lake, table: TableRef, delta: &DeltaTable) -> Result<i64> {
     let sql = format!("SELECT count(*) FROM {}", table.sql_name());
-    let batches = lake.query_table(table, &delta, &sql).await?;
+    let batches = lake.query_table(table, delta, &sql).await?;
     let count = batches
         .first()
         .and_then(|b| {

@@ -80,12 +80,23 @@ async fn prepare_and_serve(
             "the built site (wasm) is missing: pages render but do not hydrate. Build it with ./dev.sh run"
         );
     }
-    let state = AppState {
-        leptos_options: options,
-        pool,
-        lake,
-        ingest,
-    };
+    let admin_token = config.admin_token()?;
+    if config.admin_token.is_none() {
+        println!(
+            "Admin token (for POST /api/v1/pipeline/runs): in {}",
+            config.data_dir.join("admin-token").display()
+        );
+    }
+    let state = AppState::new(options, pool, lake, ingest, &admin_token);
+    if config.pipeline_interval > 0 {
+        state
+            .pipelines
+            .spawn_schedule(Duration::from_secs(config.pipeline_interval));
+        println!(
+            "Pipeline runs every {} s when bronze has new data (SOUNDLAKE_PIPELINE_INTERVAL).",
+            config.pipeline_interval
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
@@ -103,19 +114,22 @@ const DEMO_DAYS: u32 = 28;
 const DEMO_LISTENS_PER_DAY: f64 = 15.0;
 
 /// `soundlake simulate`: a listening history over the catalogue, written to bronze, or with
-/// `stream = Some((url, rate))` posted to a running server at `rate` listens per second.
+/// `stream = Some((url, rate, limit))` posted to a running server at `rate` listens per second.
 pub async fn simulate(
     config: &Config,
     sim: &Simulation,
-    stream: Option<(String, u32)>,
+    stream: Option<(String, u32, Option<u64>)>,
 ) -> Result<()> {
     let database = Database::open(config).await?;
     let result = match stream {
-        Some((url, rate)) => match lakehouse::gold::tracks::simulation_tracks(&database.pool).await
-        {
-            Ok(tracks) => crate::stream::stream(&url, rate, *sim, &tracks).await,
-            Err(e) => Err(e.into()),
-        },
+        Some((url, rate, limit)) => {
+            match lakehouse::gold::tracks::simulation_tracks(&database.pool).await {
+                Ok(tracks) => crate::stream::stream(&url, rate, *sim, &tracks, limit)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e.into()),
+            }
+        }
         None => {
             let writer = IngestWriter::start(Lake::new(config.lake_dir()), Default::default());
             backfill(&database.pool, &writer, sim).await

@@ -8,6 +8,8 @@
 //! | built site (wasm, js, css) | `SOUNDLAKE_SITE_ROOT` | `site_root` | `./target/site` |
 //! | PostgreSQL binaries for the embedded cluster | `SOUNDLAKE_PG_BIN` | `pg_bin` | found on the machine |
 //! | demo catalogue size | `SOUNDLAKE_DEMO_TRACKS` | `demo_tracks` | `20000` |
+//! | admin token for pipeline and lake endpoints | `SOUNDLAKE_ADMIN_TOKEN` | `admin_token` | generated, kept in `<data_dir>/admin-token` |
+//! | seconds between scheduled pipeline runs (0: off) | `SOUNDLAKE_PIPELINE_INTERVAL` | `pipeline_interval` | `60` |
 //!
 //! The TOML file is `soundlake.toml` in the working folder when present, or the file named by
 //! `--config` / `SOUNDLAKE_CONFIG`.
@@ -27,6 +29,10 @@ pub struct Config {
     pub site_root: PathBuf,
     pub pg_bin: Option<PathBuf>,
     pub demo_tracks: usize,
+    /// The admin credential; `None` means generated on first start and kept in the data folder.
+    pub admin_token: Option<String>,
+    /// Seconds between scheduled pipeline runs; 0 turns the schedule off.
+    pub pipeline_interval: u64,
 }
 
 impl Default for Config {
@@ -38,6 +44,8 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             pg_bin: None,
             demo_tracks: 20_000,
+            admin_token: None,
+            pipeline_interval: 60,
         }
     }
 }
@@ -52,6 +60,8 @@ struct FileConfig {
     site_root: Option<PathBuf>,
     pg_bin: Option<PathBuf>,
     demo_tracks: Option<usize>,
+    admin_token: Option<String>,
+    pipeline_interval: Option<u64>,
 }
 
 impl Config {
@@ -98,6 +108,12 @@ impl Config {
         if let Some(v) = file.demo_tracks {
             self.demo_tracks = v;
         }
+        if file.admin_token.is_some() {
+            self.admin_token = file.admin_token;
+        }
+        if let Some(v) = file.pipeline_interval {
+            self.pipeline_interval = v;
+        }
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -124,7 +140,43 @@ impl Config {
                 .parse()
                 .with_context(|| format!("SOUNDLAKE_DEMO_TRACKS={v} is not a count"))?;
         }
+        if let Some(v) = env("SOUNDLAKE_ADMIN_TOKEN") {
+            self.admin_token = Some(v);
+        }
+        if let Some(v) = env("SOUNDLAKE_PIPELINE_INTERVAL") {
+            self.pipeline_interval = v.parse().with_context(|| {
+                format!("SOUNDLAKE_PIPELINE_INTERVAL={v} is not a number of seconds")
+            })?;
+        }
         Ok(())
+    }
+
+    /// The admin token: the configured one, else the one kept in `<data_dir>/admin-token`
+    /// (generated and written there, readable by the owner only, on first use).
+    pub fn admin_token(&self) -> Result<String> {
+        if let Some(token) = &self.admin_token {
+            return Ok(token.clone());
+        }
+        let path = self.data_dir.join("admin-token");
+        if let Ok(token) = std::fs::read_to_string(&path)
+            && !token.trim().is_empty()
+        {
+            return Ok(token.trim().to_owned());
+        }
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("restricting {}", path.display()))?;
+        }
+        Ok(token)
     }
 
     /// Where the lake's tables live.

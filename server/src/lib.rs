@@ -7,6 +7,8 @@ pub mod commands;
 pub mod config;
 pub mod database;
 pub mod ingest;
+pub mod pipeline;
+pub mod pipeline_commands;
 pub mod postgres;
 pub mod state;
 pub mod stream;

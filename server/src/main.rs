@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use server::config::Config;
-use server::{bench, commands};
+use server::{bench, commands, pipeline_commands};
 
 /// A lakehouse music recommender: listens land in Delta Lake, DataFusion builds silver,
 /// PostgreSQL gold serves the web app and the REST API.
@@ -51,6 +51,19 @@ enum Command {
         /// Listens per second in --stream mode.
         #[arg(long, default_value_t = 100, requires = "stream")]
         rate: u32,
+        /// In --stream mode, stop after sending this many listens.
+        #[arg(long, requires = "stream")]
+        limit: Option<u64>,
+    },
+    /// Pipeline runs: bronze → silver → gold, recorded in the database.
+    Pipeline {
+        #[command(subcommand)]
+        what: PipelineCommand,
+    },
+    /// The lake's tables.
+    Lake {
+        #[command(subcommand)]
+        what: LakeCommand,
     },
     /// Measure the engine.
     Bench {
@@ -80,6 +93,37 @@ enum ImportCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum PipelineCommand {
+    /// Run every stage now (refused while another run is going on).
+    Run {
+        /// Rebuild silver listens from all of bronze instead of only what is new.
+        #[arg(long)]
+        full: bool,
+        /// Compact and vacuum the lake even if not yet worthwhile.
+        #[arg(long)]
+        maintenance: bool,
+    },
+    /// The newest runs.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LakeCommand {
+    /// Every table: version, rows, files, size, partitions.
+    Tables,
+    /// One table (e.g. silver/listens) with its history, at its latest or an earlier version.
+    Show {
+        table: String,
+        /// Time travel: the table as it was at this version.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Import a catalogue into a fresh lake and a fresh database, several times, and print
     /// the median time and rows/s of each layer.
@@ -90,6 +134,16 @@ enum BenchCommand {
         /// How many runs to take the median of.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// Simulate listens into a fresh bronze, run the pipeline, print each stage's time, rows/s
+    /// and peak memory.
+    Pipeline {
+        /// Listens to simulate (approximately).
+        #[arg(long, default_value_t = 1_000_000)]
+        listens: usize,
+        /// Tracks in the demo catalogue they are played from.
+        #[arg(long, default_value_t = 20_000)]
+        tracks: usize,
     },
     /// Post listens to a local server: batches of 1,000 for throughput, then single events for
     /// latency.
@@ -126,10 +180,11 @@ async fn main() -> Result<()> {
             seed,
             stream,
             rate,
+            limit,
         } => {
             let sim =
                 lakehouse::simulate::Simulation::ending_today(users, days, listens_per_day, seed);
-            commands::simulate(&config, &sim, stream.map(|url| (url, rate))).await
+            commands::simulate(&config, &sim, stream.map(|url| (url, rate, limit))).await
         }
         Command::Import {
             what: ImportCommand::Catalog { paths },
@@ -137,9 +192,31 @@ async fn main() -> Result<()> {
         Command::Import {
             what: ImportCommand::Listens { user, files },
         } => commands::import_listens(&config, &user, &files).await,
+        Command::Pipeline {
+            what: PipelineCommand::Run { full, maintenance },
+        } => {
+            let options = lakehouse::pipeline::RunOptions {
+                full,
+                force_maintenance: maintenance,
+                ..Default::default()
+            };
+            pipeline_commands::run(&config, options).await
+        }
+        Command::Pipeline {
+            what: PipelineCommand::Runs { limit },
+        } => pipeline_commands::list_runs(&config, limit).await,
+        Command::Lake {
+            what: LakeCommand::Tables,
+        } => pipeline_commands::lake_tables(&config).await,
+        Command::Lake {
+            what: LakeCommand::Show { table, version },
+        } => pipeline_commands::lake_show(&config, &table, version).await,
         Command::Bench {
             what: BenchCommand::Import { path, runs },
         } => bench::import(&config, &path, runs).await,
+        Command::Bench {
+            what: BenchCommand::Pipeline { listens, tracks },
+        } => bench::pipeline(&config, listens, tracks).await,
         Command::Bench {
             what:
                 BenchCommand::Ingest {

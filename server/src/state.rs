@@ -5,7 +5,9 @@ use lakehouse::Lake;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
+use crate::api::admin::AdminToken;
 use crate::ingest::Ingest;
+use crate::pipeline::Pipelines;
 
 /// The server's shared state.
 #[derive(Clone, FromRef)]
@@ -14,4 +16,27 @@ pub struct AppState {
     pub pool: PgPool,
     pub lake: Lake,
     pub ingest: Ingest,
+    pub pipelines: Pipelines,
+    pub admin_token: AdminToken,
+}
+
+impl AppState {
+    /// The state of a server over `pool` and `lake`, with ingestion already started.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        pool: PgPool,
+        lake: Lake,
+        ingest: Ingest,
+        admin_token: &str,
+    ) -> Self {
+        let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
+        Self {
+            leptos_options,
+            pool,
+            lake,
+            ingest,
+            pipelines,
+            admin_token: AdminToken(admin_token.into()),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `soundlake simulate --stream URL --rate N`: simulated listens posted to a running server's
-//! ingest API at a steady rate, stamped with the time they are sent, until Ctrl-C.
+//! ingest API at a steady rate, stamped with the time they are sent, until Ctrl-C (or until
+//! `--limit` listens were sent).
 
 use std::time::Duration;
 
@@ -12,13 +13,29 @@ use serde_json::{Value, json};
 /// How often a batch is sent.
 const TICK: Duration = Duration::from_millis(100);
 
+/// What a stream sent and how the server answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamReport {
+    pub sent: u64,
+    pub accepted: u64,
+    pub failed: u64,
+}
+
 /// Streams listens from `sim` (repeating it with the next seed when it runs out) to `url`
-/// (the server's base URL) at `rate` events per second.
-pub async fn stream(url: &str, rate: u32, sim: Simulation, tracks: &[SimTrack]) -> Result<()> {
+/// (the server's base URL) at `rate` events per second, until Ctrl-C or, with `limit`, until
+/// that many were sent.
+pub async fn stream(
+    url: &str,
+    rate: u32,
+    sim: Simulation,
+    tracks: &[SimTrack],
+    limit: Option<u64>,
+) -> Result<StreamReport> {
     let endpoint = format!("{}/api/v1/listens", url.trim_end_matches('/'));
     let client = reqwest::Client::new();
     let per_tick = (f64::from(rate) * TICK.as_secs_f64()).ceil().max(1.0) as usize;
     let (mut sent, mut accepted, mut failed) = (0u64, 0u64, 0u64);
+    let limit = limit.unwrap_or(u64::MAX);
     let mut ticker = tokio::time::interval(TICK);
     let mut report = tokio::time::Instant::now();
     let mut round = 0u64;
@@ -39,13 +56,20 @@ pub async fn stream(url: &str, rate: u32, sim: Simulation, tracks: &[SimTrack]) 
             anyhow::bail!("the simulation produced no listens (is the catalogue empty?)");
         }
         for chunk in listens.chunks(per_tick) {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                _ = tokio::signal::ctrl_c() => {
-                    println!("stopped: {sent} sent, {accepted} accepted, {failed} not accepted");
-                    return Ok(());
-                }
+            let stopped = sent >= limit
+                || tokio::select! {
+                    _ = ticker.tick() => false,
+                    _ = tokio::signal::ctrl_c() => true,
+                };
+            if stopped {
+                println!("stopped: {sent} sent, {accepted} accepted, {failed} not accepted");
+                return Ok(StreamReport {
+                    sent,
+                    accepted,
+                    failed,
+                });
             }
+            let chunk = &chunk[..chunk.len().min((limit - sent) as usize)];
             let now = Utc::now().to_rfc3339();
             for request in chunk.chunks(1_000) {
                 let events: Vec<Value> = request

@@ -3,6 +3,7 @@
 pub mod admin;
 mod copy_text;
 pub mod lake_loads;
+pub mod marts;
 pub mod tracks;
 pub mod tracks_load;
 

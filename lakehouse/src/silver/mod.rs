@@ -2,4 +2,5 @@
 //! lives in `silver/sql/*.sql`.
 
 mod functions;
+pub mod listens;
 pub mod tracks;

@@ -8,7 +8,6 @@ use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
@@ -18,7 +17,7 @@ use deltalake::protocol::SaveMode;
 use super::functions;
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef};
+use crate::lake::{Lake, TableRef, collect_or_empty};
 
 /// One row per track.
 pub const TABLE: TableRef = TableRef::new("silver", "tracks");
@@ -84,9 +83,10 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     ctx.register_table("typed_tracks", Arc::new(typed))
         .map_err(typed_error)?;
     tracing::debug!(elapsed = ?started.elapsed(), "typed bronze rows");
-    let track_batches = run(&ctx, TABLE, TRACKS_SQL).await?;
+    let track_batches = collect_or_empty(&ctx, &TABLE.qualified(), TRACKS_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "deduplicated tracks");
-    let quarantine_batches = run(&ctx, QUARANTINE, QUARANTINE_SQL).await?;
+    let quarantine_batches =
+        collect_or_empty(&ctx, &QUARANTINE.qualified(), QUARANTINE_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "quarantined rows");
     let reasons = count_reasons(&quarantine_batches)?;
     let tracks_count = rows(&track_batches);
@@ -106,6 +106,16 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     }))
 }
 
+/// Whether silver tracks already reflect the current bronze catalogue (or there is none).
+pub async fn is_current(lake: &Lake) -> Result<bool> {
+    let Some(bronze_table) = lake.existing_table(bronze::tracks::TABLE).await? else {
+        return Ok(true);
+    };
+    let bronze_version = bronze_table.version().unwrap_or_default() as i64;
+    let tracks = lake.table(TABLE).await?;
+    Ok(built_from(&tracks, TABLE).await? == Some(bronze_version))
+}
+
 /// The bronze version a silver table was built from, if it was ever built.
 async fn built_from(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
     if table.version().is_none() {
@@ -118,25 +128,6 @@ async fn built_from(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
         .transaction_version(&table.log_store(), BUILT_FROM_BRONZE)
         .await
         .map_err(|e| LakehouseError::delta(name.qualified(), e))
-}
-
-/// Runs a query and returns its batches, with one empty batch when it has no rows so that an
-/// overwrite still replaces the table's content.
-async fn run(ctx: &SessionContext, table: TableRef, sql: &str) -> Result<Vec<RecordBatch>> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| LakehouseError::query(table.qualified(), e))?;
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let mut batches = frame
-        .collect()
-        .await
-        .map_err(|e| LakehouseError::query(table.qualified(), e))?;
-    batches.retain(|b| b.num_rows() > 0);
-    if batches.is_empty() {
-        batches.push(RecordBatch::new_empty(schema));
-    }
-    Ok(batches)
 }
 
 async fn overwrite(

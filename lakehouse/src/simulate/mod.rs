@@ -268,14 +268,17 @@ pub async fn backfill(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Backfill, crate::ingest::IngestError> {
     let started = std::time::Instant::now();
-    let mut listens = simulate(sim, tracks);
+    let listens = simulate(sim, tracks);
     let generate = started.elapsed();
     let started = std::time::Instant::now();
     let total = listens.len();
     let mut written = 0;
-    while !listens.is_empty() {
-        let rest = listens.split_off(listens.len().min(CHUNK));
-        let chunk = std::mem::replace(&mut listens, rest);
+    let mut listens = listens.into_iter();
+    loop {
+        let chunk: Vec<_> = listens.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
         written += chunk.len();
         writer.submit(chunk, Vec::new()).await?;
         progress(written, total);

@@ -6,5 +6,6 @@ mod catalog_import;
 mod catalog_real_data;
 mod gold_search;
 mod listen_import;
+mod pipeline;
 mod simulate_backfill;
 mod support;

@@ -1,9 +1,12 @@
 //! The REST API under `/api/v1`: JSON in `snake_case`, errors as
 //! `{"error": {"code": ..., "message": ...}}`.
 
+pub mod admin;
 mod error;
 mod health;
+mod lake;
 mod listens;
+mod pipeline;
 mod tracks;
 
 use axum::Router;
@@ -25,5 +28,10 @@ pub fn router() -> Router<AppState> {
             "/listens",
             post(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)),
         )
+        .route("/pipeline/runs", get(pipeline::list).post(pipeline::start))
+        .route("/pipeline/runs/{run_id}", get(pipeline::get_one))
+        .route("/pipeline/runs/{run_id}/events", get(pipeline::events))
+        .route("/lake/tables", get(lake::list))
+        .route("/lake/tables/{layer}/{name}", get(lake::get_one))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

@@ -56,12 +56,13 @@ pub async fn ingest(config: &Config, bench: IngestBench) -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let state = AppState {
-        leptos_options: web::leptos_options(&dir.path().join("site"), addr),
-        pool: pool.clone(),
-        lake: lake.clone(),
-        ingest: Ingest::start(lake.clone(), &pool).await?,
-    };
+    let state = AppState::new(
+        web::leptos_options(&dir.path().join("site"), addr),
+        pool.clone(),
+        lake.clone(),
+        Ingest::start(lake.clone(), &pool).await?,
+        &uuid::Uuid::new_v4().to_string(),
+    );
     let serving = tokio::spawn(async move { axum::serve(listener, web::router(state)).await });
     let url = format!("http://{addr}/api/v1/listens");
     let client = reqwest::Client::new();

@@ -3,9 +3,11 @@
 
 mod import;
 mod ingest;
+mod pipeline;
 
 pub use import::import;
 pub use ingest::{IngestBench, ingest};
+pub use pipeline::pipeline;
 
 use std::time::Duration;
 

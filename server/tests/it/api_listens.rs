@@ -232,3 +232,29 @@ async fn acknowledged_events_survive_a_restart_and_the_new_server_appends_after_
     );
     app.finish().await;
 }
+
+#[tokio::test]
+async fn the_simulator_streams_listens_into_a_running_server_at_its_rate() {
+    let app = TestApp::start().await;
+    let tracks = lakehouse::gold::tracks::simulation_tracks(&app.pool)
+        .await
+        .unwrap();
+    let sim = lakehouse::simulate::Simulation::ending_today(20, 3, 10.0, 5);
+    let started = std::time::Instant::now();
+    let report = server::stream::stream(&app.base, 400, sim, &tracks, Some(250))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        server::stream::StreamReport {
+            sent: 250,
+            accepted: 250,
+            failed: 0
+        }
+    );
+    // 40 listens per 100 ms tick: 250 take at least six ticks.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+    let reader = Lake::new(app.lake.root());
+    assert_eq!(count_rows(&reader, LISTENS).await.unwrap(), 250);
+    app.finish().await;
+}

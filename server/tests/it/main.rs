@@ -2,6 +2,7 @@
 //! PostgreSQL (`TEST_DATABASE_URL`, default 127.0.0.1:5432), each test on its own database.
 
 mod api_listens;
+mod api_pipeline;
 mod api_tracks;
 mod embedded_postgres;
 mod pages;

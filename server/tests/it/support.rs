@@ -18,6 +18,9 @@ fn server() -> PgConnectOptions {
     parse_url(&url).expect("TEST_DATABASE_URL is a postgres:// URL")
 }
 
+/// The admin token of test servers.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// A running server and what it serves.
 pub struct TestApp {
     pub base: String,
@@ -59,12 +62,13 @@ impl TestApp {
         let ingest = Ingest::start(lake.clone(), &pool)
             .await
             .expect("starting ingestion");
-        let state = AppState {
-            leptos_options: web::leptos_options(&dir.path().join("site"), addr),
-            pool: pool.clone(),
-            lake: lake.clone(),
+        let state = AppState::new(
+            web::leptos_options(&dir.path().join("site"), addr),
+            pool.clone(),
+            lake.clone(),
             ingest,
-        };
+            ADMIN_TOKEN,
+        );
         let server = tokio::spawn(async move {
             axum::serve(listener, web::router(state))
                 .await
@@ -124,12 +128,13 @@ impl TestApp {
         let ingest = Ingest::start(self.lake.clone(), &self.pool)
             .await
             .expect("starting ingestion");
-        let state = AppState {
-            leptos_options: web::leptos_options(&self.dir.path().join("site"), addr),
-            pool: self.pool.clone(),
-            lake: Lake::new(self.lake.root()),
+        let state = AppState::new(
+            web::leptos_options(&self.dir.path().join("site"), addr),
+            self.pool.clone(),
+            Lake::new(self.lake.root()),
             ingest,
-        };
+            ADMIN_TOKEN,
+        );
         self.server = tokio::spawn(async move {
             axum::serve(listener, web::router(state))
                 .await

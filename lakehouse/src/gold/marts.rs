@@ -1,0 +1,191 @@
+//! The gold marts built from `silver/listens`: computed with DataFusion SQL (`gold/sql/*.sql`)
+//! and published to PostgreSQL together, in one transaction. Readers keep seeing the previous
+//! marts until it commits (the old rows are deleted, not truncated, so reads never wait).
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use sqlx::{AssertSqlSafe, PgPool};
+
+use super::copy_text::CopyTextWriter;
+use super::lake_loads;
+use crate::error::{LakehouseError, Result};
+use crate::lake::{Lake, collect_sql};
+use crate::silver;
+
+/// The target name recorded in `lake_loads`.
+pub const TARGET: &str = "marts";
+
+/// Each mart: its gold table and the query over `silver_listens` that fills it. The query's
+/// column names are the table's.
+pub const MARTS: [(&str, &str); 6] = [
+    ("users", include_str!("sql/users.sql")),
+    ("daily_activity", include_str!("sql/daily_activity.sql")),
+    ("genre_daily", include_str!("sql/genre_daily.sql")),
+    (
+        "hour_weekday_activity",
+        include_str!("sql/hour_weekday_activity.sql"),
+    ),
+    ("track_popularity", include_str!("sql/track_popularity.sql")),
+    ("user_tops", include_str!("sql/user_tops.sql")),
+];
+
+/// One computed mart, ready to publish.
+#[derive(Debug, Clone)]
+pub struct MartRows {
+    pub table: &'static str,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl MartRows {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MartsReport {
+    /// The `silver/listens` version gold now holds (`None`: no silver listens yet).
+    pub silver_version: Option<i64>,
+    /// `false` when gold already held this silver version.
+    pub published: bool,
+    /// Silver rows the marts were computed from.
+    pub rows_in: usize,
+    /// Rows published, per mart.
+    pub rows_out: Vec<(&'static str, usize)>,
+}
+
+/// Where a refresh fails on purpose: a drill for "a failed stage leaves gold as it was".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MartsFailure {
+    #[default]
+    None,
+    /// Fail inside the publishing transaction, after half of the marts were written.
+    MidPublish,
+}
+
+/// Recomputes every mart from silver and publishes them, unless gold already holds the current
+/// silver version (or `force` is set).
+pub async fn refresh(
+    lake: &Lake,
+    pool: &PgPool,
+    force: bool,
+    failure: MartsFailure,
+) -> Result<MartsReport> {
+    let Some(silver) = lake.existing_table(silver::listens::TABLE).await? else {
+        return Ok(MartsReport::default());
+    };
+    let version = silver.version().map_or(0, |v| v as i64);
+    let loaded = lake_loads::loaded_version(pool, TARGET).await?;
+    if !force && loaded == Some(version) {
+        return Ok(MartsReport {
+            silver_version: Some(version),
+            ..Default::default()
+        });
+    }
+    let ctx = lake.session();
+    lake.register(&ctx, silver::listens::TABLE, &silver).await?;
+    let count = collect_sql(
+        &ctx,
+        "silver listens",
+        "SELECT count(*) FROM silver_listens",
+    )
+    .await?;
+    let rows_in = count
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0) as usize;
+    let mut marts = Vec::with_capacity(MARTS.len());
+    for (table, sql) in MARTS {
+        let batches = collect_sql(&ctx, table, sql).await?;
+        marts.push(MartRows { table, batches });
+    }
+    publish(pool, &marts, version, failure).await?;
+    Ok(MartsReport {
+        silver_version: Some(version),
+        published: true,
+        rows_in,
+        rows_out: marts.iter().map(|m| (m.table, m.rows())).collect(),
+    })
+}
+
+/// Replaces every mart's rows in one transaction and records the silver version they reflect.
+pub async fn publish(
+    pool: &PgPool,
+    marts: &[MartRows],
+    silver_version: i64,
+    failure: MartsFailure,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for (i, mart) in marts.iter().enumerate() {
+        if failure == MartsFailure::MidPublish && i == marts.len() / 2 {
+            // Dropping the transaction rolls back what was written so far.
+            return Err(LakehouseError::InjectedFailure("gold marts".into()));
+        }
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", mart.table)))
+            .execute(&mut *tx)
+            .await?;
+        let Some(first) = mart.batches.first() else {
+            continue;
+        };
+        let columns: Vec<&str> = first
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let statement = format!("COPY {} ({}) FROM STDIN", mart.table, columns.join(", "));
+        let mut copy = tx.copy_in_raw(&statement).await?;
+        let mut writer = CopyTextWriter::with_capacity(1 << 20);
+        for batch in &mart.batches {
+            encode(batch, &mut writer)?;
+            if writer.len() > (1 << 20) {
+                copy.send(writer.take()).await?;
+            }
+        }
+        copy.send(writer.take()).await?;
+        copy.finish().await?;
+    }
+    let rows: usize = marts.iter().map(MartRows::rows).sum();
+    lake_loads::record_load(
+        &mut tx,
+        TARGET,
+        &silver::listens::TABLE.qualified(),
+        silver_version,
+        rows as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Encodes every column with Arrow's display form, which PostgreSQL's input functions read
+/// for the types the marts use (text, integers, floats, dates, RFC 3339 timestamps).
+fn encode(batch: &RecordBatch, w: &mut CopyTextWriter) -> Result<()> {
+    let options = FormatOptions::default();
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut field = String::new();
+    for row in 0..batch.num_rows() {
+        for (column, formatter) in batch.columns().iter().zip(&formatters) {
+            if column.is_null(row) {
+                w.text(None);
+            } else {
+                use std::fmt::Write;
+                field.clear();
+                let _ = write!(field, "{}", formatter.value(row));
+                w.text(Some(&field));
+            }
+        }
+        w.end_row();
+    }
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The stages of a run, in order, and what each records.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sqlx::PgPool;
+
+use super::{RunOptions, StageOutcome};
+use crate::error::{LakehouseError, Result};
+use crate::gold::{lake_loads, marts};
+use crate::lake::Lake;
+use crate::maintenance::{self, MaintenancePolicy};
+use crate::{bronze, catalog, silver};
+
+/// A pipeline stage. The ML stage slots in after `gold_marts` the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// `bronze/tracks` → `silver/tracks` (+ quarantine).
+    SilverTracks,
+    /// New `bronze/listens` → `silver/listens` (+ quarantine).
+    SilverListens,
+    /// `silver/tracks` → gold `tracks`, `genres`.
+    GoldTracks,
+    /// `silver/listens` → gold marts.
+    GoldMarts,
+    /// Compaction, checkpoints and VACUUM of the appended tables.
+    LakeMaintenance,
+}
+
+impl Stage {
+    /// Every stage, in the order a run executes them.
+    pub const ALL: [Stage; 5] = [
+        Stage::SilverTracks,
+        Stage::SilverListens,
+        Stage::GoldTracks,
+        Stage::GoldMarts,
+        Stage::LakeMaintenance,
+    ];
+
+    /// The stage's name in records and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::SilverTracks => "silver_tracks",
+            Stage::SilverListens => "silver_listens",
+            Stage::GoldTracks => "gold_tracks",
+            Stage::GoldMarts => "gold_marts",
+            Stage::LakeMaintenance => "lake_maintenance",
+        }
+    }
+
+    /// The stage called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn versions(pairs: &[(&str, Option<i64>)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .filter_map(|(table, version)| version.map(|v| ((*table).to_owned(), json!(v))))
+        .collect()
+}
+
+pub(super) async fn run_stage(
+    stage: Stage,
+    lake: &Lake,
+    pool: &PgPool,
+    options: &RunOptions,
+) -> Result<StageOutcome> {
+    let fail_here = options.fail_stage == Some(stage);
+    if fail_here && stage != Stage::GoldMarts {
+        return Err(LakehouseError::InjectedFailure(stage.name().to_owned()));
+    }
+    match stage {
+        Stage::SilverTracks => silver_tracks(lake).await,
+        Stage::SilverListens => silver_listens(lake, options.full).await,
+        Stage::GoldTracks => gold_tracks(lake, pool).await,
+        Stage::GoldMarts => {
+            let failure = if fail_here {
+                marts::MartsFailure::MidPublish
+            } else {
+                marts::MartsFailure::None
+            };
+            gold_marts(lake, pool, options.full, failure).await
+        }
+        Stage::LakeMaintenance => {
+            lake_maintenance(lake, &options.maintenance, options.force_maintenance).await
+        }
+    }
+}
+
+async fn silver_tracks(lake: &Lake) -> Result<StageOutcome> {
+    let Some(report) = silver::tracks::build(lake).await? else {
+        return Ok(StageOutcome {
+            detail: "no catalogue in bronze yet".into(),
+            ..Default::default()
+        });
+    };
+    let read = versions(&[("bronze/tracks", Some(report.bronze_version))]);
+    if !report.rebuilt {
+        return Ok(StageOutcome {
+            versions_read: read,
+            detail: format!(
+                "unchanged: built from bronze/tracks version {}",
+                report.bronze_version
+            ),
+            ..Default::default()
+        });
+    }
+    Ok(StageOutcome {
+        did_work: true,
+        rows_in: (report.tracks + report.quarantined) as i64,
+        rows_out: report.tracks as i64,
+        rows_rejected: report.quarantined as i64,
+        versions_read: read,
+        versions_written: versions(&[("silver/tracks", Some(report.tracks_version))]),
+        detail: format!(
+            "{} tracks, {} rows quarantined",
+            report.tracks, report.quarantined
+        ),
+    })
+}
+
+async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
+    let report = silver::listens::build(lake, full).await?;
+    let read = versions(&[("bronze/listens", report.bronze_version)]);
+    if !report.built {
+        return Ok(StageOutcome {
+            versions_read: read,
+            detail: match report.bronze_version {
+                Some(v) => format!("unchanged: silver holds bronze/listens version {v}"),
+                None => "no listens (or no catalogue) yet".into(),
+            },
+            ..Default::default()
+        });
+    }
+    let reasons: Vec<String> = report
+        .reasons
+        .iter()
+        .map(|(reason, n)| format!("{n} {reason}"))
+        .collect();
+    Ok(StageOutcome {
+        did_work: true,
+        rows_in: report.rows_read as i64,
+        rows_out: report.written as i64,
+        rows_rejected: report.quarantined as i64,
+        versions_read: read,
+        versions_written: versions(&[
+            ("silver/listens", report.listens_version),
+            ("silver/listens_quarantine", report.quarantine_version),
+        ]),
+        detail: format!(
+            "{} listens into {} day partitions, {} duplicates dropped, {} quarantined{}{}",
+            report.written,
+            report.days,
+            report.duplicates,
+            report.quarantined,
+            if reasons.is_empty() { "" } else { ": " },
+            reasons.join(", ")
+        ),
+    })
+}
+
+async fn gold_tracks(lake: &Lake, pool: &PgPool) -> Result<StageOutcome> {
+    match catalog::sync_gold_tracks(lake, pool).await? {
+        Some((version, rows)) => Ok(StageOutcome {
+            did_work: true,
+            rows_in: rows as i64,
+            rows_out: rows as i64,
+            versions_read: versions(&[("silver/tracks", Some(version))]),
+            detail: format!("{rows} tracks loaded"),
+            ..Default::default()
+        }),
+        None => Ok(StageOutcome {
+            detail: "unchanged".into(),
+            ..Default::default()
+        }),
+    }
+}
+
+async fn gold_marts(
+    lake: &Lake,
+    pool: &PgPool,
+    force: bool,
+    failure: marts::MartsFailure,
+) -> Result<StageOutcome> {
+    let report = marts::refresh(lake, pool, force, failure).await?;
+    let read = versions(&[("silver/listens", report.silver_version)]);
+    if !report.published {
+        return Ok(StageOutcome {
+            versions_read: read,
+            detail: "unchanged".into(),
+            ..Default::default()
+        });
+    }
+    let rows_out: usize = report.rows_out.iter().map(|(_, n)| n).sum();
+    let per_mart: Vec<String> = report
+        .rows_out
+        .iter()
+        .map(|(mart, n)| format!("{mart} {n}"))
+        .collect();
+    Ok(StageOutcome {
+        did_work: true,
+        rows_in: report.rows_in as i64,
+        rows_out: rows_out as i64,
+        versions_read: read,
+        detail: format!("published {}", per_mart.join(", ")),
+        ..Default::default()
+    })
+}
+
+async fn lake_maintenance(
+    lake: &Lake,
+    policy: &MaintenancePolicy,
+    force: bool,
+) -> Result<StageOutcome> {
+    if !force && !maintenance::worthwhile(lake, policy).await? {
+        return Ok(StageOutcome {
+            detail: "not needed yet".into(),
+            ..Default::default()
+        });
+    }
+    let done = maintenance::maintain(lake, policy, force).await?;
+    let changed: Vec<String> = done
+        .iter()
+        .filter(|t| t.changed())
+        .map(|t| {
+            format!(
+                "{}: {} files compacted into {}, {} vacuumed",
+                t.table, t.files_removed, t.files_added, t.vacuumed_files
+            )
+        })
+        .collect();
+    Ok(StageOutcome {
+        did_work: !changed.is_empty(),
+        rows_in: done.iter().map(|t| t.files_removed as i64).sum(),
+        rows_out: done.iter().map(|t| t.files_added as i64).sum(),
+        versions_written: done
+            .iter()
+            .filter(|t| t.changed())
+            .filter_map(|t| t.version.map(|v| (t.table.clone(), json!(v))))
+            .collect(),
+        detail: if changed.is_empty() {
+            "nothing to compact or vacuum".into()
+        } else {
+            changed.join("; ")
+        },
+        ..Default::default()
+    })
+}
+
+/// See [`super::has_work`].
+pub(super) async fn has_work(
+    lake: &Lake,
+    pool: &PgPool,
+    policy: &MaintenancePolicy,
+) -> Result<bool> {
+    if !silver::tracks::is_current(lake).await? {
+        return Ok(true);
+    }
+    if let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await?
+        && lake_loads::loaded_version(pool, crate::gold::tracks_load::TARGET).await?
+            != tracks.version().map(|v| v as i64)
+    {
+        return Ok(true);
+    }
+    if let Some(bronze) = lake.existing_table(bronze::listens::LISTENS).await? {
+        let silver_listens = lake.table(silver::listens::TABLE).await?;
+        let held = silver::listens::read_version(&silver_listens, silver::listens::TABLE).await?;
+        if held != bronze.version().map(|v| v as i64) {
+            return Ok(true);
+        }
+        let silver_version = silver_listens.version().map(|v| v as i64);
+        if silver_version.is_some()
+            && lake_loads::loaded_version(pool, marts::TARGET).await? != silver_version
+        {
+            return Ok(true);
+        }
+    }
+    maintenance::worthwhile(lake, policy).await
+}

@@ -1,0 +1,370 @@
+//! `silver/listens` (typed, deduplicated, enriched listens, partitioned by the UTC
+//! year / month / day they were played) and `silver/listens_quarantine` (listens that cannot be
+//! used, with the reason), built incrementally from `bronze/listens`.
+//!
+//! Each build reads only the files bronze gained since the version the previous build read,
+//! and records the version it read in the same Delta commit as its rows (a `txn` action):
+//! a build that dies before its commit leaves silver as it was, and the next build reads the
+//! same bronze files again. Re-running over the same bronze therefore changes nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use deltalake::DeltaTable;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use futures::TryStreamExt;
+
+use crate::bronze;
+use crate::error::{LakehouseError, Result};
+use crate::lake::{Lake, TableRef, collect_or_empty, collect_sql};
+use crate::silver;
+
+/// Clean listens, one row per `event_id`.
+pub const TABLE: TableRef = TableRef::new("silver", "listens");
+/// Listens set aside, with the reason.
+pub const QUARANTINE: TableRef = TableRef::new("silver", "listens_quarantine");
+/// `silver/listens` is partitioned Hive-style by these columns (`year=2026/month=11/day=3`).
+pub const PARTITIONS: [&str; 3] = ["year", "month", "day"];
+
+/// The application id under which both tables record the `bronze/listens` version they hold.
+const READ_BRONZE: &str = "soundlake.silver.listens.bronze_version";
+
+const CHECKED_SQL: &str = include_str!("sql/checked_listens.sql");
+const LISTENS_SQL: &str = include_str!("sql/listens.sql");
+const QUARANTINE_SQL: &str = include_str!("sql/listens_quarantine.sql");
+
+/// What a build read and wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SilverListensReport {
+    /// The bronze version silver held before this build.
+    pub previous_bronze_version: Option<i64>,
+    /// The bronze version silver holds now.
+    pub bronze_version: Option<i64>,
+    /// `silver/listens` version now current.
+    pub listens_version: Option<i64>,
+    /// `silver/listens_quarantine` version now current.
+    pub quarantine_version: Option<i64>,
+    /// `false` when there was nothing new in bronze (or no bronze, or no catalogue).
+    pub built: bool,
+    /// Bronze rows read.
+    pub rows_read: usize,
+    /// Rows appended to `silver/listens`.
+    pub written: usize,
+    /// Copies of an event already read in this build or already in silver.
+    pub duplicates: usize,
+    pub quarantined: usize,
+    /// Quarantined rows by reason.
+    pub reasons: BTreeMap<String, usize>,
+    /// Day partitions this build wrote to.
+    pub days: usize,
+}
+
+/// Brings silver listens up to date with bronze. With `full`, rebuilds both tables from the
+/// whole of bronze (after a catalogue change, say) instead of reading only what is new.
+pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
+    let Some(bronze_table) = lake.existing_table(bronze::listens::LISTENS).await? else {
+        return Ok(SilverListensReport::default());
+    };
+    let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await? else {
+        return Ok(SilverListensReport::default());
+    };
+    let bronze_version = bronze_table.version().map(|v| v as i64);
+    let listens = lake.table(TABLE).await?;
+    let quarantine = lake.table(QUARANTINE).await?;
+    let previous = read_version(&listens, TABLE).await?;
+    let mut report = SilverListensReport {
+        previous_bronze_version: previous,
+        bronze_version: previous,
+        listens_version: listens.version().map(|v| v as i64),
+        quarantine_version: quarantine.version().map(|v| v as i64),
+        ..Default::default()
+    };
+    if !full && previous == bronze_version {
+        return Ok(report);
+    }
+    let after = if full { None } else { previous };
+
+    let ctx = lake.session();
+    lake.register(&ctx, silver::tracks::TABLE, &tracks).await?;
+    if !register_new_bronze(lake, &ctx, &bronze_table, after).await? {
+        return Ok(report);
+    }
+    report.rows_read = count(&ctx, "SELECT count(*) FROM bronze_listens_new").await?;
+
+    let checked = collect_or_empty(&ctx, "checked_listens", CHECKED_SQL).await?;
+    let schema = checked[0].schema();
+    let checked = MemTable::try_new(schema, vec![checked]).map_err(query_error)?;
+    ctx.register_table("checked_listens", Arc::new(checked))
+        .map_err(query_error)?;
+
+    let days = touched_days(&ctx).await?;
+    report.days = days.len();
+    let existing = if full {
+        None
+    } else {
+        listens.version().map(|_| &listens)
+    };
+    register_existing_ids(lake, &ctx, existing, &days).await?;
+
+    let quarantined = collect_or_empty(&ctx, "listens_quarantine", QUARANTINE_SQL).await?;
+    report.reasons = count_reasons(&quarantined);
+    report.quarantined = quarantined.iter().map(RecordBatch::num_rows).sum();
+
+    let version = bronze_version.unwrap_or_default();
+    let quarantine = write_quarantine(quarantine, quarantined, full, version).await?;
+    report.quarantine_version = quarantine.version().map(|v| v as i64);
+    let listens = write_listens(&ctx, listens, full, version).await?;
+    report.listens_version = listens.version().map(|v| v as i64);
+    report.written = rows_added(&listens).await?;
+    // Every row read is written, quarantined or a copy of an event already kept.
+    report.duplicates = report
+        .rows_read
+        .saturating_sub(report.quarantined + report.written);
+    report.bronze_version = bronze_version;
+    report.built = true;
+    Ok(report)
+}
+
+/// The bronze version a silver listens table holds, if it was ever built.
+pub async fn read_version(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
+    if table.version().is_none() {
+        return Ok(None);
+    }
+    let snapshot = table
+        .snapshot()
+        .map_err(|e| LakehouseError::delta(name.qualified(), e))?;
+    snapshot
+        .transaction_version(&table.log_store(), READ_BRONZE)
+        .await
+        .map_err(|e| LakehouseError::delta(name.qualified(), e))
+}
+
+fn query_error(e: datafusion::error::DataFusionError) -> LakehouseError {
+    LakehouseError::query(TABLE.qualified(), e)
+}
+
+/// Registers `bronze_listens_new`: all of bronze when `after` is `None`, else the files added
+/// after that version. Returns `false` when there is nothing new to read.
+async fn register_new_bronze(
+    lake: &Lake,
+    ctx: &SessionContext,
+    bronze_table: &DeltaTable,
+    after: Option<i64>,
+) -> Result<bool> {
+    let name = bronze::listens::LISTENS;
+    let Some(after) = after else {
+        lake.register_as(ctx, "bronze_listens_new", name, bronze_table)
+            .await?;
+        return Ok(true);
+    };
+    let files = bronze::changes::files_added_after(bronze_table, name, Some(after as u64)).await?;
+    if files.is_empty() {
+        return Ok(false);
+    }
+    let paths: Vec<String> = files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let frame = ctx
+        .read_parquet(paths, ParquetReadOptions::default())
+        .await
+        .map_err(|e| LakehouseError::query(name.qualified(), e))?;
+    ctx.register_table("bronze_listens_new", frame.into_view())
+        .map_err(|e| LakehouseError::query(name.qualified(), e))?;
+    Ok(true)
+}
+
+/// The (year, month, day) partitions the good listens of this build fall in.
+async fn touched_days(ctx: &SessionContext) -> Result<Vec<(i32, i32, i32)>> {
+    let sql = "SELECT DISTINCT
+            CAST(EXTRACT(YEAR FROM played_at) AS INT),
+            CAST(EXTRACT(MONTH FROM played_at) AS INT),
+            CAST(EXTRACT(DAY FROM played_at) AS INT)
+        FROM checked_listens WHERE rejection IS NULL";
+    let batches = collect_sql(ctx, "touched days", sql).await?;
+    let mut days = Vec::new();
+    for batch in &batches {
+        let (y, m, d) = (
+            batch.column(0).as_primitive::<Int32Type>(),
+            batch.column(1).as_primitive::<Int32Type>(),
+            batch.column(2).as_primitive::<Int32Type>(),
+        );
+        for row in 0..batch.num_rows() {
+            days.push((y.value(row), m.value(row), d.value(row)));
+        }
+    }
+    days.sort_unstable();
+    Ok(days)
+}
+
+/// A predicate on the partition columns selecting the given days.
+fn days_predicate(days: &[(i32, i32, i32)]) -> String {
+    let mut by_month: BTreeMap<(i32, i32), Vec<String>> = BTreeMap::new();
+    for (y, m, d) in days {
+        by_month.entry((*y, *m)).or_default().push(d.to_string());
+    }
+    by_month
+        .into_iter()
+        .map(|((y, m), d)| format!("(year = {y} AND month = {m} AND day IN ({}))", d.join(", ")))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// Registers `silver_event_ids`: the event ids silver already holds in `days` (none when
+/// `existing` is `None`), so a copy of an event that arrives in a later build is not kept twice.
+async fn register_existing_ids(
+    lake: &Lake,
+    ctx: &SessionContext,
+    existing: Option<&DeltaTable>,
+    days: &[(i32, i32, i32)],
+) -> Result<()> {
+    match existing {
+        Some(table) if !days.is_empty() => {
+            lake.register(ctx, TABLE, table).await?;
+            let sql = format!(
+                "SELECT event_id FROM {} WHERE {}",
+                TABLE.sql_name(),
+                days_predicate(days)
+            );
+            let frame = ctx.sql(&sql).await.map_err(query_error)?;
+            ctx.register_table("silver_event_ids", frame.into_view())
+                .map_err(query_error)?;
+        }
+        _ => {
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "event_id",
+                DataType::Utf8,
+                false,
+            )]));
+            let empty = MemTable::try_new(schema, vec![vec![]]).map_err(query_error)?;
+            ctx.register_table("silver_event_ids", Arc::new(empty))
+                .map_err(query_error)?;
+        }
+    }
+    Ok(())
+}
+
+fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
+    CommitProperties::default()
+        .with_metadata([(
+            "soundlake.operation".to_owned(),
+            serde_json::json!(operation),
+        )])
+        .with_application_transaction(Transaction::new(READ_BRONZE, bronze_version))
+}
+
+fn save_mode(full: bool) -> SaveMode {
+    if full {
+        SaveMode::Overwrite
+    } else {
+        SaveMode::Append
+    }
+}
+
+async fn write_quarantine(
+    table: DeltaTable,
+    batches: Vec<RecordBatch>,
+    full: bool,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    // Already written by an earlier attempt at this same bronze version.
+    if !full && read_version(&table, QUARANTINE).await? == Some(bronze_version) {
+        return Ok(table);
+    }
+    let mut builder = table
+        .write(batches)
+        .with_save_mode(save_mode(full))
+        .with_table_name(QUARANTINE.sql_name())
+        .with_commit_properties(commit_properties("quarantine listens", bronze_version));
+    if full {
+        builder = builder.with_schema_mode(SchemaMode::Overwrite);
+    }
+    builder
+        .await
+        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
+}
+
+/// Streams the result of `listens.sql` into `silver/listens` in one commit.
+async fn write_listens(
+    ctx: &SessionContext,
+    table: DeltaTable,
+    full: bool,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    let frame = ctx.sql(LISTENS_SQL).await.map_err(query_error)?;
+    let mut builder = table
+        .write(Vec::new())
+        .with_input_plan(frame.logical_plan().clone())
+        .with_save_mode(save_mode(full))
+        .with_partition_columns(PARTITIONS)
+        .with_table_name(TABLE.sql_name())
+        .with_commit_properties(commit_properties("build silver listens", bronze_version));
+    if full {
+        builder = builder.with_schema_mode(SchemaMode::Overwrite);
+    }
+    builder
+        .await
+        .map_err(|e| LakehouseError::delta(TABLE.qualified(), e))
+}
+
+/// The rows the table's newest commit added, from the commit's operation metrics.
+async fn rows_added(table: &DeltaTable) -> Result<usize> {
+    let infos: Vec<_> = table
+        .history(Some(1))
+        .try_collect()
+        .await
+        .map_err(|e| LakehouseError::delta(TABLE.qualified(), e))?;
+    let added = infos
+        .first()
+        .and_then(|info| info.info.get("operationMetrics"))
+        .and_then(|metrics| metrics.get("num_added_rows"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    Ok(added as usize)
+}
+
+async fn count(ctx: &SessionContext, sql: &str) -> Result<usize> {
+    let batches = collect_sql(ctx, "count", sql).await?;
+    Ok(batches
+        .first()
+        .map(|b| {
+            b.column(0)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .value(0)
+        })
+        .unwrap_or(0) as usize)
+}
+
+fn count_reasons(batches: &[RecordBatch]) -> BTreeMap<String, usize> {
+    let mut reasons = BTreeMap::new();
+    for batch in batches {
+        if let Some(column) = batch.column_by_name("reason")
+            && let Some(column) = column.as_string_opt::<i32>()
+        {
+            for reason in column.iter().flatten() {
+                *reasons.entry(reason.to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days_predicate;
+
+    #[test]
+    fn days_are_grouped_by_month_in_the_partition_predicate() {
+        assert_eq!(
+            days_predicate(&[(2026, 10, 31), (2026, 11, 1), (2026, 11, 2)]),
+            "(year = 2026 AND month = 10 AND day IN (31)) OR (year = 2026 AND month = 11 AND day IN (1, 2))"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+-- The bronze listens a run reads, one row per event_id (the first copy received wins), with
+-- the first rule a listen breaks (`rejection`, NULL for a good listen).
+--
+-- Reads: bronze_listens_new (the rows bronze gained since the last run), silver_tracks.
+WITH numbered AS (
+    SELECT
+        event_id,
+        user_id,
+        track_id,
+        played_at,
+        ms_played,
+        end_reason,
+        skipped,
+        context_source,
+        context_device,
+        ingested_at,
+        row_number() OVER (
+            PARTITION BY event_id
+            ORDER BY ingested_at, played_at, track_id
+        ) AS copy_rank
+    FROM bronze_listens_new
+)
+SELECT
+    n.event_id,
+    n.user_id,
+    n.track_id,
+    n.played_at,
+    n.ms_played,
+    n.end_reason,
+    n.skipped,
+    n.context_source,
+    n.context_device,
+    n.ingested_at,
+    CASE
+        WHEN t.track_id IS NULL THEN 'unknown track'
+        WHEN n.ms_played < 0 THEN 'ms_played is negative'
+        WHEN n.ms_played > 2 * t.duration_ms + 60000 THEN 'ms_played is far longer than the track'
+        WHEN n.played_at > n.ingested_at + INTERVAL '1 day'
+            THEN 'played_at is later than the listen was received'
+        WHEN EXTRACT(YEAR FROM n.played_at) < 2000 THEN 'played_at is before the year 2000'
+    END AS rejection
+FROM numbered AS n
+LEFT JOIN silver_tracks AS t ON t.track_id = n.track_id
+WHERE n.copy_rank = 1

@@ -1,0 +1,195 @@
+//! `soundlake pipeline ...` and `soundlake lake ...`: runs and the lake's tables from the
+//! command line.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use app::types::format_count;
+use lakehouse::Lake;
+use lakehouse::lake_info;
+use lakehouse::pipeline::{self, Progress, RunOptions};
+
+use crate::config::Config;
+use crate::database::Database;
+
+/// `soundlake pipeline run`: one run, with a line per stage as it starts and ends.
+pub async fn run(config: &Config, options: RunOptions) -> Result<()> {
+    let database = Database::open(config).await?;
+    let lake = Lake::new(config.lake_dir());
+    let result = run_with_progress(&lake, &database.pool, &options, "cli").await;
+    database.close().await;
+    let summary = result?;
+    if !summary.succeeded {
+        anyhow::bail!(
+            "run {} failed: {}",
+            summary.run_id,
+            summary.error.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Executes a run, printing its progress; shared with `bench pipeline`.
+pub async fn run_with_progress(
+    lake: &Lake,
+    pool: &sqlx::PgPool,
+    options: &RunOptions,
+    trigger: &str,
+) -> Result<pipeline::RunSummary> {
+    let run = pipeline::begin(pool, trigger).await?;
+    println!("pipeline run {}", run.run_id);
+    let summary = run.execute(lake, pool, options, print_progress).await?;
+    Ok(summary)
+}
+
+fn print_progress(progress: &Progress) {
+    match progress {
+        Progress::StageStarted {
+            stage,
+            position,
+            stages,
+            ..
+        } => {
+            // On a terminal the line is rewritten when the stage ends.
+            if std::io::stdout().is_terminal() {
+                print!("  [{}/{stages}] {stage:<17} running…", position + 1);
+                let _ = std::io::stdout().flush();
+            }
+        }
+        Progress::StageFinished {
+            stage,
+            position,
+            status,
+            seconds,
+            outcome,
+            error,
+            ..
+        } => {
+            print!(
+                "\r  [{}/{}] {stage:<17} {status:<9} {seconds:>7.2} s ",
+                position + 1,
+                pipeline::Stage::ALL.len()
+            );
+            if let Some(o) = outcome.as_ref().filter(|o| o.did_work) {
+                print!(
+                    "  in {} out {} rejected {}",
+                    format_count(o.rows_in),
+                    format_count(o.rows_out),
+                    format_count(o.rows_rejected)
+                );
+            }
+            println!();
+            if let Some(o) = outcome
+                && !o.detail.is_empty()
+            {
+                println!("        {}", o.detail);
+            }
+            if let Some(error) = error {
+                println!("        error: {error}");
+            }
+        }
+        Progress::RunFinished {
+            status, seconds, ..
+        } => println!("  run {status} in {seconds:.2} s"),
+    }
+}
+
+/// `soundlake pipeline runs`: the newest runs.
+pub async fn list_runs(config: &Config, limit: i64) -> Result<()> {
+    let database = Database::open(config).await?;
+    let runs = pipeline::list_runs(&database.pool, limit).await;
+    database.close().await;
+    for run in runs? {
+        let seconds = run
+            .finished_at
+            .map(|f| (f - run.started_at).num_milliseconds() as f64 / 1000.0);
+        println!(
+            "run {:>5}  {:<9}  {:<8}  started {}  {}",
+            run.run_id,
+            run.status,
+            run.trigger,
+            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            seconds.map_or_else(|| "…".to_owned(), |s| format!("{s:.2} s"))
+        );
+        if let Some(error) = run.error {
+            println!("            error: {error}");
+        }
+    }
+    Ok(())
+}
+
+/// `soundlake lake tables`: every table with its version, files, size and partitions.
+pub async fn lake_tables(config: &Config) -> Result<()> {
+    let lake = Lake::new(config.lake_dir());
+    let tables = lake_info::describe_all(&lake, 1).await?;
+    if tables.is_empty() {
+        println!("the lake at {} is empty", lake.root().display());
+    }
+    for t in tables {
+        println!(
+            "{:<27} version {:>5}  {:>12} rows  {:>6} files  {:>10}  {} partitions{}",
+            t.table,
+            t.version,
+            format_count(t.rows),
+            t.files,
+            bytes(t.size_bytes),
+            t.partitions,
+            if t.partition_columns.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", t.partition_columns.join("/"))
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `soundlake lake show TABLE [--version N]`: one table, at its latest or an earlier version,
+/// with its history.
+pub async fn lake_show(config: &Config, table: &str, version: Option<i64>) -> Result<()> {
+    let lake = Lake::new(config.lake_dir());
+    let name = lake_info::find_table(table).with_context(|| {
+        let names: Vec<String> = lake_info::TABLES.iter().map(|t| t.qualified()).collect();
+        format!(
+            "no table {table}; the lake's tables are {}",
+            names.join(", ")
+        )
+    })?;
+    let info = lake_info::describe(&lake, name, version, 20)
+        .await?
+        .with_context(|| format!("{table} has not been written yet"))?;
+    println!(
+        "{} at version {} (latest {}): {} rows in {} files, {}, {} partitions",
+        info.table,
+        info.version,
+        info.latest_version,
+        format_count(info.rows),
+        info.files,
+        bytes(info.size_bytes),
+        info.partitions
+    );
+    for commit in info.history {
+        println!(
+            "  v{:<5} {}  {:<18} {}",
+            commit.version,
+            commit
+                .timestamp
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
+            commit.operation.unwrap_or_default(),
+            commit.soundlake_operation.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn bytes(n: i64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else {
+        format!("{:.0} kB", n / 1e3)
+    }
+}
