@@ -9,7 +9,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::DeltaTable;
-use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
 use crate::error::{LakehouseError, Result};
 use crate::ingest::Listen;
@@ -139,22 +138,7 @@ pub fn rejected_batch(
 
 /// Appends `batch` to `table` in one commit (creating the table, partitioned by ingestion
 /// date, on first use) and returns the table at its new version.
-///
-/// Appends to an existing table go through delta-rs's record batch writer, which writes the
-/// Parquet files and commits their `add` actions without planning a DataFusion query: the
-/// commit is what every ingest request waits for, so it is kept as light as it can be.
 pub async fn append(table: DeltaTable, name: TableRef, batch: RecordBatch) -> Result<DeltaTable> {
-    let delta_error = |e| LakehouseError::delta(name.qualified(), e);
-    if table.version().is_some() {
-        let mut table = table;
-        let mut writer = RecordBatchWriter::for_table(&table).map_err(delta_error)?;
-        writer.write(batch).await.map_err(delta_error)?;
-        writer
-            .flush_and_commit(&mut table)
-            .await
-            .map_err(delta_error)?;
-        return Ok(table);
-    }
     table
         .write(vec![batch])
         .with_partition_columns([PARTITION])
