@@ -101,11 +101,14 @@ pub async fn refresh(
         })
         .unwrap_or(0) as usize;
     let mut marts = Vec::with_capacity(MARTS.len());
+    let started = std::time::Instant::now();
     for (table, sql) in MARTS {
         let batches = collect_sql(&ctx, table, sql).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), table, "computed mart");
         marts.push(MartRows { table, batches });
     }
     publish(pool, &marts, version, failure).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "published marts");
     Ok(MartsReport {
         silver_version: Some(version),
         published: true,

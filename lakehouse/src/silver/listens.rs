@@ -91,6 +91,7 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     }
     let after = if full { None } else { previous };
 
+    let started = std::time::Instant::now();
     let ctx = lake.session();
     lake.register(&ctx, silver::tracks::TABLE, &tracks).await?;
     if !register_new_bronze(lake, &ctx, &bronze_table, after).await? {
@@ -98,13 +99,23 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     }
     report.rows_read = count(&ctx, "SELECT count(*) FROM bronze_listens_new").await?;
 
+    tracing::debug!(elapsed = ?started.elapsed(), rows = report.rows_read, "registered new bronze");
     let checked = collect_or_empty(&ctx, "checked_listens", CHECKED_SQL).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "checked and deduplicated");
     let schema = checked[0].schema();
-    let checked = MemTable::try_new(schema, vec![checked]).map_err(query_error)?;
+    // Spread over as many partitions as the session runs in parallel, so the write that
+    // reads it uses every core.
+    let parallel = ctx.state().config().target_partitions().max(1);
+    let mut partitions = vec![Vec::new(); parallel];
+    for (i, batch) in checked.into_iter().enumerate() {
+        partitions[i % parallel].push(batch);
+    }
+    let checked = MemTable::try_new(schema, partitions).map_err(query_error)?;
     ctx.register_table("checked_listens", Arc::new(checked))
         .map_err(query_error)?;
 
     let days = touched_days(&ctx).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), days = days.len(), "found the days touched");
     report.days = days.len();
     let existing = if full {
         None
@@ -119,8 +130,10 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
 
     let version = bronze_version.unwrap_or_default();
     let quarantine = write_quarantine(quarantine, quarantined, full, version).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "wrote the quarantine");
     report.quarantine_version = quarantine.version().map(|v| v as i64);
     let listens = write_listens(&ctx, listens, full, version).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/listens");
     report.listens_version = listens.version().map(|v| v as i64);
     report.written = rows_added(&listens).await?;
     // Every row read is written, quarantined or a copy of an event already kept.

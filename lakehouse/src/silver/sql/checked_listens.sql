@@ -2,23 +2,40 @@
 -- the first rule a listen breaks (`rejection`, NULL for a good listen).
 --
 -- Reads: bronze_listens_new (the rows bronze gained since the last run), silver_tracks.
-WITH numbered AS (
-    SELECT
-        event_id,
-        user_id,
-        track_id,
-        played_at,
-        ms_played,
-        end_reason,
-        skipped,
-        context_source,
-        context_device,
-        ingested_at,
-        row_number() OVER (
-            PARTITION BY event_id
-            ORDER BY ingested_at, played_at, track_id
-        ) AS copy_rank
+WITH repeated_ids AS (
+    -- Most events arrive once; only the ids that arrived more than once need ranking.
+    SELECT event_id
     FROM bronze_listens_new
+    GROUP BY event_id
+    HAVING count(*) > 1
+),
+arrived_once AS (
+    SELECT
+        event_id, user_id, track_id, played_at, ms_played, end_reason, skipped,
+        context_source, context_device, ingested_at
+    FROM bronze_listens_new
+    WHERE event_id NOT IN (SELECT event_id FROM repeated_ids)
+),
+first_copies AS (
+    SELECT
+        event_id, user_id, track_id, played_at, ms_played, end_reason, skipped,
+        context_source, context_device, ingested_at
+    FROM (
+        SELECT
+            *,
+            row_number() OVER (
+                PARTITION BY event_id
+                ORDER BY ingested_at, played_at, track_id
+            ) AS copy_rank
+        FROM bronze_listens_new
+        WHERE event_id IN (SELECT event_id FROM repeated_ids)
+    ) AS copies
+    WHERE copy_rank = 1
+),
+numbered AS (
+    SELECT * FROM arrived_once
+    UNION ALL
+    SELECT * FROM first_copies
 )
 SELECT
     n.event_id,
@@ -41,4 +58,3 @@ SELECT
     END AS rejection
 FROM numbered AS n
 LEFT JOIN silver_tracks AS t ON t.track_id = n.track_id
-WHERE n.copy_rank = 1
