@@ -148,20 +148,44 @@ impl Lake {
     }
 }
 
+/// The version application `app_id` recorded in `delta` with a Delta `txn` action (jobs
+/// record there which version of their input they read), if the table exists and it did.
+pub async fn recorded_version(
+    delta: &DeltaTable,
+    table: TableRef,
+    app_id: &str,
+) -> Result<Option<i64>> {
+    if delta.version().is_none() {
+        return Ok(None);
+    }
+    let delta_error = |e| LakehouseError::delta(table.qualified(), e);
+    let snapshot = delta.snapshot().map_err(delta_error)?;
+    snapshot
+        .transaction_version(&delta.log_store(), app_id)
+        .await
+        .map_err(delta_error)
+}
+
 /// Runs `sql` in `ctx` and collects its result; `context` names the query in errors.
 pub async fn collect_sql(
     ctx: &SessionContext,
     context: &str,
     sql: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| LakehouseError::query(context, e))?;
-    frame
-        .collect()
-        .await
-        .map_err(|e| LakehouseError::query(context, e))
+    let (_, batches) = collect_with_schema(ctx, context, sql).await?;
+    Ok(batches)
+}
+
+async fn collect_with_schema(
+    ctx: &SessionContext,
+    context: &str,
+    sql: &str,
+) -> Result<(Arc<datafusion::arrow::datatypes::Schema>, Vec<RecordBatch>)> {
+    let query_error = |e| LakehouseError::query(context, e);
+    let frame = ctx.sql(sql).await.map_err(query_error)?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(query_error)?;
+    Ok((schema, batches))
 }
 
 /// Like [`collect_sql`], but always at least one batch: an empty one with the query's schema
@@ -171,15 +195,7 @@ pub async fn collect_or_empty(
     context: &str,
     sql: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let frame = ctx
-        .sql(sql)
-        .await
-        .map_err(|e| LakehouseError::query(context, e))?;
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let mut batches = frame
-        .collect()
-        .await
-        .map_err(|e| LakehouseError::query(context, e))?;
+    let (schema, mut batches) = collect_with_schema(ctx, context, sql).await?;
     batches.retain(|b| b.num_rows() > 0);
     if batches.is_empty() {
         batches.push(RecordBatch::new_empty(schema));

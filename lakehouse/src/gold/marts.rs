@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, collect_sql};
+use crate::lake::{Lake, collect_sql, count_rows_of};
 use crate::silver;
 
 /// The target name recorded in `lake_loads`.
@@ -85,21 +85,7 @@ pub async fn refresh(
     }
     let ctx = lake.session();
     lake.register(&ctx, silver::listens::TABLE, &silver).await?;
-    let count = collect_sql(
-        &ctx,
-        "silver listens",
-        "SELECT count(*) FROM silver_listens",
-    )
-    .await?;
-    let rows_in = count
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                .map(|a| a.value(0))
-        })
-        .unwrap_or(0) as usize;
+    let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;
     let mut marts = Vec::with_capacity(MARTS.len());
     let started = std::time::Instant::now();
     for (table, sql) in MARTS {

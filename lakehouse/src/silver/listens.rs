@@ -23,7 +23,7 @@ use futures::TryStreamExt;
 
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef, collect_or_empty, collect_sql};
+use crate::lake::{Lake, TableRef, collect_or_empty, collect_sql, recorded_version};
 use crate::silver;
 
 /// Clean listens, one row per `event_id`.
@@ -147,16 +147,7 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
 
 /// The bronze version a silver listens table holds, if it was ever built.
 pub async fn read_version(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
-    if table.version().is_none() {
-        return Ok(None);
-    }
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| LakehouseError::delta(name.qualified(), e))?;
-    snapshot
-        .transaction_version(&table.log_store(), READ_BRONZE)
-        .await
-        .map_err(|e| LakehouseError::delta(name.qualified(), e))
+    recorded_version(table, name, READ_BRONZE).await
 }
 
 fn query_error(e: datafusion::error::DataFusionError) -> LakehouseError {

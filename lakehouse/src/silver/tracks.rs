@@ -17,7 +17,7 @@ use deltalake::protocol::SaveMode;
 use super::functions;
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef, collect_or_empty};
+use crate::lake::{Lake, TableRef, collect_or_empty, recorded_version};
 
 /// One row per track.
 pub const TABLE: TableRef = TableRef::new("silver", "tracks");
@@ -118,16 +118,7 @@ pub async fn is_current(lake: &Lake) -> Result<bool> {
 
 /// The bronze version a silver table was built from, if it was ever built.
 async fn built_from(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
-    if table.version().is_none() {
-        return Ok(None);
-    }
-    let snapshot = table
-        .snapshot()
-        .map_err(|e| LakehouseError::delta(name.qualified(), e))?;
-    snapshot
-        .transaction_version(&table.log_store(), BUILT_FROM_BRONZE)
-        .await
-        .map_err(|e| LakehouseError::delta(name.qualified(), e))
+    recorded_version(table, name, BUILT_FROM_BRONZE).await
 }
 
 async fn overwrite(

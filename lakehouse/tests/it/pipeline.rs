@@ -5,33 +5,17 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, TimeZone, Utc};
-use lakehouse::catalog::{demo_catalog_file, import_catalog};
-use lakehouse::demo::DemoCatalog;
 use lakehouse::ingest::{IngestWriter, Listen, WriterSettings};
 use lakehouse::lake_info;
 use lakehouse::pipeline::{self, RunOptions, RunSummary, Stage};
 use lakehouse::silver;
 use lakehouse::simulate::{Simulation, simulate};
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, demo_catalogue};
 
 /// A demo catalogue in gold and the simulated history over it (not yet written).
 async fn history(env: &TestEnv, users: usize, days: u32) -> Vec<Listen> {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = DemoCatalog {
-        tracks: 400,
-        ..DemoCatalog::default()
-    };
-    import_catalog(
-        &env.lake,
-        &env.pool,
-        &[demo_catalog_file(dir.path(), &catalog).unwrap()],
-    )
-    .await
-    .unwrap();
-    let tracks = lakehouse::gold::tracks::simulation_tracks(&env.pool)
-        .await
-        .unwrap();
+    let tracks = demo_catalogue(env, 400).await;
     simulate(&Simulation::ending_today(users, days, 8.0, 11), &tracks)
 }
 

@@ -1,32 +1,16 @@
 //! A simulated history written to bronze through the ingest writer.
 
 use lakehouse::bronze::listens::LISTENS;
-use lakehouse::catalog::{demo_catalog_file, import_catalog};
-use lakehouse::demo::DemoCatalog;
 use lakehouse::ingest::{IngestWriter, WriterSettings};
 use lakehouse::lake::count_rows;
 use lakehouse::simulate::{Simulation, backfill};
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, demo_catalogue};
 
 #[tokio::test]
 async fn a_backfill_lands_every_simulated_listen_in_bronze() {
     let env = TestEnv::new().await;
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = DemoCatalog {
-        tracks: 500,
-        ..DemoCatalog::default()
-    };
-    import_catalog(
-        &env.lake,
-        &env.pool,
-        &[demo_catalog_file(dir.path(), &catalog).unwrap()],
-    )
-    .await
-    .unwrap();
-    let tracks = lakehouse::gold::tracks::simulation_tracks(&env.pool)
-        .await
-        .unwrap();
+    let tracks = demo_catalogue(&env, 500).await;
     assert_eq!(tracks.len(), 500);
 
     let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());

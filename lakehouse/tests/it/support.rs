@@ -73,6 +73,24 @@ impl TestEnv {
     }
 }
 
+/// Imports a seeded demo catalogue of `tracks` tracks through every layer and returns the
+/// tracks the simulator plays from.
+pub async fn demo_catalogue(env: &TestEnv, tracks: usize) -> Vec<lakehouse::simulate::SimTrack> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let catalog = lakehouse::demo::DemoCatalog {
+        tracks,
+        ..lakehouse::demo::DemoCatalog::default()
+    };
+    let file =
+        lakehouse::catalog::demo_catalog_file(dir.path(), &catalog).expect("the demo catalogue");
+    lakehouse::catalog::import_catalog(&env.lake, &env.pool, &[file])
+        .await
+        .expect("importing the demo catalogue");
+    lakehouse::gold::tracks::simulation_tracks(&env.pool)
+        .await
+        .expect("reading the catalogue")
+}
+
 /// The real Spotify Tracks Dataset beside the checkout (`../shared/data/raw/`).
 pub fn spotify_114k() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
