@@ -82,20 +82,32 @@ pub async fn worthwhile(lake: &Lake, policy: &MaintenancePolicy) -> Result<bool>
 
 /// Compacts every appended table with enough small files (every one with at least two when
 /// `force` is set), checkpoints it, and vacuums files older than the retention period.
+/// Does nothing (returns no reports) unless `force` is set or some table is worth compacting.
 pub async fn maintain(
     lake: &Lake,
     policy: &MaintenancePolicy,
     force: bool,
 ) -> Result<Vec<TableMaintenance>> {
-    let mut done = Vec::new();
+    let mut tables = Vec::new();
     for name in APPENDED_TABLES {
-        let Some(table) = lake.existing_table(name).await? else {
-            continue;
-        };
+        if let Some(table) = lake.existing_table(name).await? {
+            let small = small_files(&table, name, policy)?;
+            tables.push((name, table, small));
+        }
+    }
+    if !force
+        && tables
+            .iter()
+            .all(|(_, _, small)| *small < policy.min_small_files)
+    {
+        return Ok(Vec::new());
+    }
+    let mut done = Vec::new();
+    for (name, table, small) in tables {
         let delta_error = |e| LakehouseError::delta(name.qualified(), e);
         let mut report = TableMaintenance {
             table: name.qualified(),
-            small_files: small_files(&table, name, policy)?,
+            small_files: small,
             ..Default::default()
         };
         let threshold = if force { 2 } else { policy.min_small_files };

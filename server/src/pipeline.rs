@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lakehouse::pipeline::{self, Progress, RunOptions};
+use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
 use lakehouse::{Lake, LakehouseError};
 use sqlx::PgPool;
 use tokio::sync::broadcast;
@@ -48,19 +48,29 @@ impl Pipelines {
                     let _ = events.send(p.clone());
                 })
                 .await;
-            match result {
-                Ok(summary) if summary.succeeded => {
-                    tracing::info!(run_id, "pipeline run succeeded");
+            let catalogue_changed = match &result {
+                Ok(summary) => {
+                    if summary.succeeded {
+                        tracing::info!(run_id, "pipeline run succeeded");
+                    } else {
+                        tracing::warn!(
+                            run_id,
+                            error = summary.error.as_deref().unwrap_or_default(),
+                            "pipeline run failed"
+                        );
+                    }
+                    summary.stages.iter().any(|(stage, outcome, _)| {
+                        *stage == Stage::GoldTracks && outcome.as_ref().is_ok_and(|o| o.did_work)
+                    })
                 }
-                Ok(summary) => tracing::warn!(
-                    run_id,
-                    error = summary.error.as_deref().unwrap_or_default(),
-                    "pipeline run failed"
-                ),
-                Err(e) => tracing::error!(run_id, "pipeline run could not be recorded: {e}"),
-            }
-            // New tracks may have reached gold: listens of them are valid from now on.
-            if let Err(e) = this.ingest.reload_track_lengths(&this.pool).await {
+                Err(e) => {
+                    tracing::error!(run_id, "pipeline run could not be recorded: {e}");
+                    true
+                }
+            };
+            // New tracks reached gold: listens of them are valid from now on.
+            if catalogue_changed && let Err(e) = this.ingest.reload_track_lengths(&this.pool).await
+            {
                 tracing::warn!("reloading track lengths after run {run_id}: {e}");
             }
         });

@@ -220,13 +220,13 @@ async fn lake_maintenance(
     policy: &MaintenancePolicy,
     force: bool,
 ) -> Result<StageOutcome> {
-    if !force && !maintenance::worthwhile(lake, policy).await? {
+    let done = maintenance::maintain(lake, policy, force).await?;
+    if done.is_empty() {
         return Ok(StageOutcome {
             detail: "not needed yet".into(),
             ..Default::default()
         });
     }
-    let done = maintenance::maintain(lake, policy, force).await?;
     let changed: Vec<String> = done
         .iter()
         .filter(|t| t.changed())

@@ -125,7 +125,7 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     register_existing_ids(lake, &ctx, existing, &days).await?;
 
     let quarantined = collect_or_empty(&ctx, "listens_quarantine", QUARANTINE_SQL).await?;
-    report.reasons = count_reasons(&quarantined);
+    report.reasons = super::count_reasons(&quarantined)?;
     report.quarantined = quarantined.iter().map(RecordBatch::num_rows).sum();
 
     let version = bronze_version.unwrap_or_default();
@@ -344,20 +344,6 @@ async fn count(ctx: &SessionContext, sql: &str) -> Result<usize> {
                 .value(0)
         })
         .unwrap_or(0) as usize)
-}
-
-fn count_reasons(batches: &[RecordBatch]) -> BTreeMap<String, usize> {
-    let mut reasons = BTreeMap::new();
-    for batch in batches {
-        if let Some(column) = batch.column_by_name("reason")
-            && let Some(column) = column.as_string_opt::<i32>()
-        {
-            for reason in column.iter().flatten() {
-                *reasons.entry(reason.to_owned()).or_insert(0) += 1;
-            }
-        }
-    }
-    reasons
 }
 
 #[cfg(test)]

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::datasource::MemTable;
 use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
@@ -88,7 +86,7 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     let quarantine_batches =
         collect_or_empty(&ctx, &QUARANTINE.qualified(), QUARANTINE_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "quarantined rows");
-    let reasons = count_reasons(&quarantine_batches)?;
+    let reasons = super::count_reasons(&quarantine_batches)?;
     let tracks_count = rows(&track_batches);
     let quarantined = rows(&quarantine_batches);
 
@@ -145,18 +143,4 @@ async fn overwrite(
 
 fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::num_rows).sum()
-}
-
-fn count_reasons(batches: &[RecordBatch]) -> Result<BTreeMap<String, usize>> {
-    let mut reasons = BTreeMap::new();
-    for batch in batches {
-        let Some(column) = batch.column_by_name("reason") else {
-            continue;
-        };
-        let column = cast(column, &DataType::Utf8)?;
-        for reason in column.as_string::<i32>().iter().flatten() {
-            *reasons.entry(reason.to_owned()).or_insert(0) += 1;
-        }
-    }
-    Ok(reasons)
 }
