@@ -1,6 +1,7 @@
 //! soundlake's web app: the pages (server-rendered, then hydrated in the browser), their server
 //! functions, and the types the server and the browser share.
 
+pub mod browser;
 pub mod pages;
 pub mod server_fns;
 pub mod types;
@@ -41,12 +42,16 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"soundlake"</A>
                 <nav>
                     <A href="/catalog">"Catalogue"</A>
+                    <A href="/for-you">"For you"</A>
+                    <A href="/insights">"Insights"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::Home />
                     <Route path=path!("/catalog") view=pages::Catalog />
+                    <Route path=path!("/for-you") view=pages::ForYou />
+                    <Route path=path!("/insights") view=pages::Insights />
                 </Routes>
             </main>
         </Router>

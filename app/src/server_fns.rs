@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use crate::types::{GenreCount, TrackPage};
+use crate::types::{ClusterInsights, GenreCount, ModelInsights, RecommendationList, TrackPage};
 
 /// Results shown per catalogue page.
 pub const CATALOG_PAGE_SIZE: u32 = 20;
@@ -40,4 +40,66 @@ pub async fn list_genres() -> Result<Vec<GenreCount>, ServerFnError> {
     let pool = expect_context::<sqlx::PgPool>();
     let genres = lakehouse::gold::tracks::list_genres(&pool).await?;
     Ok(genres.into_iter().map(Into::into).collect())
+}
+
+/// A listener's recommendations from the current model version, for the first render of
+/// `/for-you`: the popular list when the model does not know the listener, an empty list
+/// without a model version when no model was published yet. (Once hydrated, the page follows
+/// the live, re-ranked list over server-sent events.)
+#[server(input = GetUrl)]
+pub async fn recommendations_for(user: String) -> Result<RecommendationList, ServerFnError> {
+    use lakehouse::gold::recommendations::{current_list, popular_list};
+
+    let pool = expect_context::<sqlx::PgPool>();
+    let rows = crate::types::FOR_YOU_ROWS as i64;
+    let (model_version, items) = match current_list(&pool, &user, rows).await? {
+        None => (None, Vec::new()),
+        Some((version, items)) if items.is_empty() => {
+            (Some(version), popular_list(&pool, rows).await?)
+        }
+        Some((version, items)) => (Some(version), items),
+    };
+    Ok(RecommendationList {
+        user_id: user,
+        model_version,
+        reranked: false,
+        updated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        items: items.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// The current model version (else the newest) with each family's offline metrics; `None`
+/// when no model was trained yet.
+#[server(input = GetUrl)]
+pub async fn current_model_insights() -> Result<Option<ModelInsights>, ServerFnError> {
+    use lakehouse::gold::recommendations::{list_metrics, list_versions};
+
+    let pool = expect_context::<sqlx::PgPool>();
+    let mut versions = list_versions(&pool, 20).await?;
+    if versions.is_empty() {
+        return Ok(None);
+    }
+    let version = versions.swap_remove(versions.iter().position(|v| v.is_current).unwrap_or(0));
+    let metrics = list_metrics(&pool, &[version.model_version]).await?;
+    Ok(Some(ModelInsights::from_gold(version, metrics)))
+}
+
+/// The track clusters, largest first, and the silhouette of every k tried.
+#[server(input = GetUrl)]
+pub async fn track_cluster_insights() -> Result<ClusterInsights, ServerFnError> {
+    use lakehouse::gold::clusters::{list_clusters, list_k_scores};
+
+    let pool = expect_context::<sqlx::PgPool>();
+    Ok(ClusterInsights {
+        clusters: list_clusters(&pool)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        k_scores: list_k_scores(&pool)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    })
 }

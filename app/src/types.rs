@@ -69,6 +69,117 @@ pub struct GenreCount {
     pub track_count: i32,
 }
 
+/// The listener `/for-you` shows when the address names none.
+pub const DEFAULT_LISTENER: &str = "user-00001";
+
+/// Recommendations shown on `/for-you`.
+pub const FOR_YOU_ROWS: usize = 20;
+
+/// One recommendation, as `GET /users/{id}/recommendations` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub rank: u32,
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub score: f32,
+    /// Why the track is recommended, for people: "because you just played …".
+    pub reason: String,
+}
+
+/// A listener's list: the API's answer and the data of each server-sent `recommendations` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationList {
+    pub user_id: String,
+    /// The model version the list comes from; `None` while no model was published.
+    pub model_version: Option<i64>,
+    /// Whether the listener's session or feedback moved the list since the model was published.
+    #[serde(default)]
+    pub reranked: bool,
+    /// When the list was computed (RFC 3339, UTC).
+    pub updated_at: String,
+    pub items: Vec<Recommendation>,
+}
+
+/// One model family's offline figures at k = 10 on the held-out listens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyMetrics {
+    pub model: String,
+    /// The family the version serves.
+    pub chosen: bool,
+    /// Its settings as (name, value) pairs; a hybrid's are (component, weight).
+    pub params: Vec<(String, String)>,
+    pub validation_ndcg: f64,
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub map: f64,
+    /// Share of the catalogue in at least one top-10 list.
+    pub coverage: f64,
+    pub train_secs: f64,
+}
+
+/// The skip model's held-out figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkipMetrics {
+    /// Area under the ROC curve (0.5 is guessing).
+    pub auc: f64,
+    pub log_loss: f64,
+    /// The log-loss of always predicting the base rate.
+    pub base_log_loss: f64,
+    /// The share of training listens that were skips.
+    pub base_rate: f64,
+    #[serde(default)]
+    pub test_rows: u64,
+}
+
+/// The model version `/insights` reports on (the current one, else the newest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInsights {
+    pub model_version: i64,
+    /// The chosen family.
+    pub model: String,
+    pub is_current: bool,
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub trained_at: String,
+    pub users: i64,
+    pub items: i64,
+    pub interactions: i64,
+    pub train_secs: f64,
+    pub skip: Option<SkipMetrics>,
+    /// Best NDCG first.
+    pub families: Vec<FamilyMetrics>,
+}
+
+/// A cluster of tracks that sound alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    pub cluster_id: i16,
+    pub label: String,
+    pub size: i32,
+    /// Mean audio features, in the features' own units, by feature name.
+    pub centroid: Vec<(String, f64)>,
+    /// The commonest genres and their track counts, commonest first.
+    pub top_genres: Vec<(String, i64)>,
+}
+
+/// How well clustering into `k` groups fitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KScore {
+    pub k: i16,
+    /// Mean silhouette, from -1 to 1; higher is better.
+    pub silhouette: f64,
+    pub inertia: f64,
+    pub chosen: bool,
+}
+
+/// The track clusters (largest first) and the k tried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInsights {
+    pub clusters: Vec<ClusterSummary>,
+    pub k_scores: Vec<KScore>,
+}
+
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
 
@@ -91,11 +202,142 @@ pub fn format_count(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
+/// The `HH:MM:SS` of an RFC 3339 timestamp (`2025-11-27T09:41:07.12Z` → `09:41:07`).
+pub fn clock_time(rfc3339: &str) -> String {
+    rfc3339.get(11..19).unwrap_or(rfc3339).to_owned()
+}
+
+/// Formats a share as a percentage with one decimal: `0.1234` → `12.3%`.
+pub fn format_percent(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
 #[cfg(feature = "ssr")]
 mod from_gold {
+    use std::collections::BTreeMap;
+
+    use lakehouse::gold::clusters::{ClusterRow, KScoreRow};
+    use lakehouse::gold::recommendations::{ModelMetricRow, ModelVersionRow, RecommendationRow};
     use lakehouse::gold::tracks::{GenreCountRow, TrackDetailRow, TrackSummaryRow};
+    use serde_json::Value;
 
     use super::*;
+
+    impl From<RecommendationRow> for Recommendation {
+        fn from(r: RecommendationRow) -> Self {
+            Self {
+                rank: u32::try_from(r.rank).unwrap_or_default(),
+                track_id: r.track_id,
+                name: r.name,
+                artists: r.artists,
+                score: r.score,
+                reason: r.reason,
+            }
+        }
+    }
+
+    impl From<ModelMetricRow> for FamilyMetrics {
+        fn from(r: ModelMetricRow) -> Self {
+            Self {
+                params: params_of(&r.params),
+                model: r.model,
+                chosen: r.chosen,
+                validation_ndcg: r.validation_ndcg,
+                ndcg: r.ndcg,
+                recall: r.recall,
+                precision: r.precision,
+                map: r.map,
+                coverage: r.coverage,
+                train_secs: r.train_secs,
+            }
+        }
+    }
+
+    impl ModelInsights {
+        /// A model version and its families' metrics, JSON fields parsed.
+        pub fn from_gold(v: ModelVersionRow, metrics: Vec<ModelMetricRow>) -> Self {
+            Self {
+                model_version: v.model_version,
+                model: v.model,
+                is_current: v.is_current,
+                trained_at: v.trained_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                users: v.users,
+                items: v.items,
+                interactions: v.interactions,
+                train_secs: v.train_secs,
+                skip: v
+                    .skip_metrics
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str(text).ok()),
+                families: metrics.into_iter().map(Into::into).collect(),
+            }
+        }
+    }
+
+    impl From<ClusterRow> for ClusterSummary {
+        fn from(r: ClusterRow) -> Self {
+            let centroid: BTreeMap<String, f64> =
+                serde_json::from_str(&r.centroid).unwrap_or_default();
+            Self {
+                cluster_id: r.cluster_id,
+                label: r.label,
+                size: r.size,
+                centroid: centroid.into_iter().collect(),
+                top_genres: serde_json::from_str(&r.top_genres).unwrap_or_default(),
+            }
+        }
+    }
+
+    impl From<KScoreRow> for KScore {
+        fn from(r: KScoreRow) -> Self {
+            Self {
+                k: r.k,
+                silhouette: r.silhouette,
+                inertia: r.inertia,
+                chosen: r.chosen,
+            }
+        }
+    }
+
+    /// A model's settings (JSON text) as (name, value) pairs: an object's fields, or a
+    /// hybrid's `[[{"model": ..}, weight], ..]` as (component, weight).
+    fn params_of(text: &str) -> Vec<(String, String)> {
+        match serde_json::from_str(text).unwrap_or(Value::Null) {
+            Value::Null => Vec::new(),
+            Value::Object(fields) => fields.iter().map(|(k, v)| (k.clone(), short(v))).collect(),
+            Value::Array(parts) => parts
+                .iter()
+                .map(|part| match part.as_array().map(Vec::as_slice) {
+                    Some([spec, weight]) => (
+                        spec.get("model").map(short).unwrap_or_else(|| short(spec)),
+                        short(weight),
+                    ),
+                    _ => (String::new(), short(part)),
+                })
+                .collect(),
+            other => vec![(String::new(), short(&other))],
+        }
+    }
+
+    /// A JSON value in few characters: strings unquoted, `{"Cosine": {"shrink": 10.0}}` as
+    /// `Cosine(shrink=10.0)`.
+    fn short(value: &Value) -> String {
+        match value {
+            Value::String(s) => s.clone(),
+            Value::Object(fields) => {
+                let inner: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::Object(_) | Value::Null => format!("{k}({})", short(v)),
+                        _ => format!("{k}={}", short(v)),
+                    })
+                    .collect();
+                inner.join(", ")
+            }
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
 
     impl From<TrackSummaryRow> for TrackSummary {
         fn from(r: TrackSummaryRow) -> Self {
@@ -148,6 +390,31 @@ mod from_gold {
             }
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn reads_model_settings_as_pairs() {
+            let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+                v.iter()
+                    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                    .collect()
+            };
+            assert_eq!(params_of("null"), pairs(&[]));
+            assert_eq!(
+                params_of(r#"{"factors": 64, "similarity": {"Cosine": {"shrink": 10.0}}}"#),
+                pairs(&[("factors", "64"), ("similarity", "Cosine(shrink=10.0)")])
+            );
+            assert_eq!(
+                params_of(
+                    r#"[[{"model": "item_knn", "params": {"k": 100}}, 0.7], [{"model": "popularity"}, 0.3]]"#
+                ),
+                pairs(&[("item_knn", "0.7"), ("popularity", "0.3")])
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +428,19 @@ mod tests {
         assert_eq!(format_count(89_741), "89,741");
         assert_eq!(format_count(114_000), "114,000");
         assert_eq!(format_count(7), "7");
+        assert_eq!(format_percent(0.1234), "12.3%");
+        assert_eq!(clock_time("2025-11-27T09:41:07.123456Z"), "09:41:07");
+    }
+
+    #[test]
+    fn reads_the_live_list_the_api_sends() {
+        let json = r#"{"user_id":"user-00001","model_version":3,"reranked":true,
+            "updated_at":"2025-11-27T09:41:07.5Z","items":[{"rank":1,"track_id":"t1",
+            "name":"Song","artists":["A","B"],"score":0.5,"reason":"because you just played X"}]}"#;
+        let list: RecommendationList = serde_json::from_str(json).expect("the API's JSON");
+        assert_eq!(list.model_version, Some(3));
+        assert_eq!(list.items[0].artists, ["A", "B"]);
+        assert_eq!(list.items[0].rank, 1);
     }
 
     #[test]

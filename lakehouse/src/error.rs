@@ -65,6 +65,9 @@ pub enum LakehouseError {
     /// A request named something that does not exist (a table, a version, a run).
     #[error("{0}")]
     NotFound(String),
+    /// Training or evaluating a model failed.
+    #[error("machine learning: {0}")]
+    Ml(#[from] crate::ml::MlError),
 }
 
 /// The engine's result type.

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod lake;
 pub mod lake_info;
 pub mod maintenance;
+pub mod ml;
 pub mod pipeline;
 pub mod silver;
 pub mod simulate;

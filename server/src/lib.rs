@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod database;
 pub mod ingest;
+pub mod live;
 pub mod pipeline;
 pub mod pipeline_commands;
 pub mod postgres;

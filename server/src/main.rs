@@ -158,6 +158,39 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         single: usize,
     },
+    /// The offline evaluation: every recommender tuned on a validation split, measured on a
+    /// per-user 20% holdout (NDCG, recall, precision, MAP @10, coverage, training time).
+    Recsys {
+        /// `simulated`, `hetrec` (../shared/data/raw/hetrec2011-lastfm-2k/user_artists.dat) or
+        /// the path of a user, item[, weight] file (tab, comma or whitespace separated).
+        #[arg(long, default_value = "simulated")]
+        dataset: bench::Dataset,
+        /// The split's seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The catalogue coverage a model must reach on validation to be preferred (0: select
+        /// on NDCG alone).
+        #[arg(long, default_value_t = 0.0)]
+        min_coverage: f64,
+    },
+    /// Cluster a catalogue's tracks by audio features (KMeans over the k range, silhouettes,
+    /// PCA map) and print each k's figures and the time taken.
+    Clusters {
+        /// The catalogue (a CSV file or folder).
+        #[arg(default_value = "../shared/data/raw/spotify-tracks-dataset-114k/by_genre")]
+        path: PathBuf,
+    },
+    /// Simulate a history, run the pipeline, then time re-ranking a listener's list after a
+    /// listen (p50, p99), server-side.
+    Rerank {
+        #[arg(long, default_value_t = 20_000)]
+        tracks: usize,
+        #[arg(long, default_value_t = 500)]
+        users: usize,
+        /// Re-rankings to time.
+        #[arg(long, default_value_t = 2_000)]
+        reranks: usize,
+    },
 }
 
 #[tokio::main]
@@ -217,6 +250,39 @@ async fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Pipeline { listens, tracks },
         } => bench::pipeline(&config, listens, tracks).await,
+        Command::Bench {
+            what:
+                BenchCommand::Recsys {
+                    dataset,
+                    seed,
+                    min_coverage,
+                },
+        } => {
+            let options = lakehouse::ml::evaluate::EvalOptions {
+                seed,
+                min_coverage,
+                ..Default::default()
+            };
+            tokio::task::block_in_place(|| bench::recsys(&dataset, &options))
+        }
+        Command::Bench {
+            what: BenchCommand::Clusters { path },
+        } => bench::clusters(&config, &path).await,
+        Command::Bench {
+            what:
+                BenchCommand::Rerank {
+                    tracks,
+                    users,
+                    reranks,
+                },
+        } => {
+            let settings = bench::RerankBench {
+                tracks,
+                users,
+                reranks,
+            };
+            bench::rerank(&config, settings).await
+        }
         Command::Bench {
             what:
                 BenchCommand::Ingest {

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 use crate::api::admin::AdminToken;
 use crate::ingest::Ingest;
+use crate::live::LiveRecommendations;
 use crate::pipeline::Pipelines;
 
 /// The server's shared state.
@@ -18,6 +19,7 @@ pub struct AppState {
     pub ingest: Ingest,
     pub pipelines: Pipelines,
     pub admin_token: AdminToken,
+    pub live: LiveRecommendations,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
     ) -> Self {
         let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
         Self {
+            live: LiveRecommendations::new(pool.clone()),
             leptos_options,
             pool,
             lake,

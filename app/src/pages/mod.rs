@@ -1,7 +1,11 @@
 //! The app's pages, one module each.
 
 mod catalog;
+mod for_you;
 mod home;
+mod insights;
 
 pub use catalog::Catalog;
+pub use for_you::ForYou;
 pub use home::{Home, NotFound};
+pub use insights::Insights;

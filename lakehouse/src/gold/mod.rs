@@ -1,9 +1,12 @@
 //! The PostgreSQL gold datamart: migrations, loads from silver, and the queries that serve it.
 
 pub mod admin;
+pub mod clusters;
 mod copy_text;
 pub mod lake_loads;
 pub mod marts;
+pub mod model_publish;
+pub mod recommendations;
 pub mod tracks;
 pub mod tracks_load;
 

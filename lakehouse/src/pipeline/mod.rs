@@ -158,7 +158,7 @@ impl PipelineRun {
             });
             runs::start_stage(pool, run_id, position, stage).await?;
             let stage_started = Instant::now();
-            let result = stages::run_stage(stage, lake, pool, options).await;
+            let result = stages::run_stage(stage, lake, pool, options, run_id).await;
             let seconds = stage_started.elapsed().as_secs_f64();
             runs::finish_stage(pool, run_id, position, &result).await?;
             let (status, outcome, error) = match &result {

@@ -9,7 +9,7 @@ use crate::error::{LakehouseError, Result};
 use crate::gold::{lake_loads, marts};
 use crate::lake::Lake;
 use crate::maintenance::{self, MaintenancePolicy};
-use crate::{bronze, catalog, silver};
+use crate::{bronze, catalog, ml, silver};
 
 /// A pipeline stage. The ML stage slots in after `gold_marts` the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -23,17 +23,20 @@ pub enum Stage {
     GoldTracks,
     /// `silver/listens` → gold marts.
     GoldMarts,
+    /// Track clusters; recommenders evaluated, trained and published as a model version.
+    Ml,
     /// Compaction, checkpoints and VACUUM of the appended tables.
     LakeMaintenance,
 }
 
 impl Stage {
     /// Every stage, in the order a run executes them.
-    pub const ALL: [Stage; 5] = [
+    pub const ALL: [Stage; 6] = [
         Stage::SilverTracks,
         Stage::SilverListens,
         Stage::GoldTracks,
         Stage::GoldMarts,
+        Stage::Ml,
         Stage::LakeMaintenance,
     ];
 
@@ -44,6 +47,7 @@ impl Stage {
             Stage::SilverListens => "silver_listens",
             Stage::GoldTracks => "gold_tracks",
             Stage::GoldMarts => "gold_marts",
+            Stage::Ml => "ml",
             Stage::LakeMaintenance => "lake_maintenance",
         }
     }
@@ -72,6 +76,7 @@ pub(super) async fn run_stage(
     lake: &Lake,
     pool: &PgPool,
     options: &RunOptions,
+    run_id: i64,
 ) -> Result<StageOutcome> {
     let fail_here = options.fail_stage == Some(stage);
     if fail_here && stage != Stage::GoldMarts {
@@ -89,6 +94,7 @@ pub(super) async fn run_stage(
             };
             gold_marts(lake, pool, options.full, failure).await
         }
+        Stage::Ml => ml(lake, pool, run_id, options.full).await,
         Stage::LakeMaintenance => {
             lake_maintenance(lake, &options.maintenance, options.force_maintenance).await
         }
@@ -215,6 +221,45 @@ async fn gold_marts(
     })
 }
 
+async fn ml(lake: &Lake, pool: &PgPool, run_id: i64, force: bool) -> Result<StageOutcome> {
+    let report = ml::stage::run(lake, pool, Some(run_id), force).await?;
+    let read = versions(&[("silver/listens", report.silver_version)]);
+    let clustered = report
+        .clustered_tracks_version
+        .map(|_| format!("{} track clusters; ", report.clusters))
+        .unwrap_or_default();
+    let Some(version) = report.model_version else {
+        return Ok(StageOutcome {
+            did_work: report.clustered_tracks_version.is_some(),
+            versions_read: read,
+            detail: format!("{clustered}model unchanged"),
+            ..Default::default()
+        });
+    };
+    let ndcg = report
+        .ndcg
+        .map(|n| format!(", test NDCG@10 {n:.4}"))
+        .unwrap_or_else(|| ", too little history to evaluate".into());
+    let skip = report
+        .skip_auc
+        .map(|auc| format!(", skip model AUC {auc:.3}"))
+        .unwrap_or_default();
+    Ok(StageOutcome {
+        did_work: true,
+        rows_in: report.interactions as i64,
+        rows_out: (report.recommendations + report.similar) as i64,
+        versions_read: read,
+        detail: format!(
+            "{clustered}model version {version}: {}{ndcg}{skip}; {} recommendations for {} listeners, {} similar-track pairs",
+            report.model.unwrap_or_default(),
+            report.recommendations,
+            report.listeners,
+            report.similar
+        ),
+        ..Default::default()
+    })
+}
+
 async fn lake_maintenance(
     lake: &Lake,
     policy: &MaintenancePolicy,
@@ -265,8 +310,10 @@ pub(super) async fn has_work(
         return Ok(true);
     }
     if let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await?
-        && lake_loads::loaded_version(pool, crate::gold::tracks_load::TARGET).await?
+        && (lake_loads::loaded_version(pool, crate::gold::tracks_load::TARGET).await?
             != tracks.version().map(|v| v as i64)
+            || lake_loads::loaded_version(pool, crate::gold::clusters::TARGET).await?
+                != tracks.version().map(|v| v as i64))
     {
         return Ok(true);
     }
@@ -278,7 +325,9 @@ pub(super) async fn has_work(
         }
         let silver_version = silver_listens.version().map(|v| v as i64);
         if silver_version.is_some()
-            && lake_loads::loaded_version(pool, marts::TARGET).await? != silver_version
+            && (lake_loads::loaded_version(pool, marts::TARGET).await? != silver_version
+                || lake_loads::loaded_version(pool, crate::gold::model_publish::TARGET).await?
+                    != silver_version)
         {
             return Ok(true);
         }

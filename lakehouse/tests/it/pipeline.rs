@@ -25,12 +25,7 @@ async fn write(env: &TestEnv, listens: Vec<Listen>) {
 }
 
 async fn run(env: &TestEnv, options: RunOptions) -> RunSummary {
-    pipeline::begin(&env.pool, "test")
-        .await
-        .unwrap()
-        .execute(&env.lake, &env.pool, &options, |_| {})
-        .await
-        .unwrap()
+    crate::support::run_pipeline(env, options).await
 }
 
 fn stage_outcome(summary: &RunSummary, stage: Stage) -> lakehouse::pipeline::StageOutcome {

@@ -125,3 +125,16 @@ pub fn write_csv(dir: &Path, name: &str, header: &str, rows: &[String]) -> PathB
     std::fs::write(&path, text).expect("writing a test CSV");
     path
 }
+
+/// One pipeline run to its end.
+pub async fn run_pipeline(
+    env: &TestEnv,
+    options: lakehouse::pipeline::RunOptions,
+) -> lakehouse::pipeline::RunSummary {
+    lakehouse::pipeline::begin(&env.pool, "test")
+        .await
+        .unwrap()
+        .execute(&env.lake, &env.pool, &options, |_| {})
+        .await
+        .unwrap()
+}

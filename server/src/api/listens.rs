@@ -148,6 +148,10 @@ pub async fn post(
         }
     }
     let event_ids: Vec<String> = listens.iter().map(|l| l.event_id.clone()).collect();
+    let played: Vec<(String, String)> = listens
+        .iter()
+        .map(|l| (l.user_id.clone(), l.track_id.clone()))
+        .collect();
     let accepted = listens.len();
     state
         .ingest
@@ -155,6 +159,8 @@ pub async fn post(
         .submit(listens, refused)
         .await
         .map_err(ingest_error)?;
+    // Durable now: listeners' live lists may move.
+    state.live.on_listens(played);
     let status = if accepted > 0 {
         StatusCode::OK
     } else {

@@ -7,6 +7,8 @@ mod health;
 mod lake;
 mod listens;
 mod pipeline;
+mod recommendations;
+mod sse;
 mod tracks;
 
 use axum::Router;
@@ -23,7 +25,19 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health::health))
         .route("/tracks", get(tracks::search))
         .route("/tracks/{track_id}", get(tracks::get_one))
+        .route("/tracks/{track_id}/similar", get(recommendations::similar))
         .route("/genres", get(tracks::genres))
+        .route(
+            "/users/{user_id}/recommendations",
+            get(recommendations::for_user),
+        )
+        .route(
+            "/users/{user_id}/recommendations/events",
+            get(recommendations::events),
+        )
+        .route("/users/{user_id}/feedback", post(recommendations::feedback))
+        .route("/clusters", get(recommendations::clusters))
+        .route("/models", get(recommendations::models))
         .route(
             "/listens",
             post(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)),

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use futures::Stream;
 use lakehouse::LakehouseError;
 use lakehouse::pipeline::{self, Progress, RunOptions, RunRecord};
@@ -124,12 +124,7 @@ pub async fn events(
             }
         }
     });
-    let stream =
-        futures::stream::unfold(
-            rx,
-            |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) },
-        );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(super::sse::stream_of(rx))
 }
 
 fn progress_name(p: &Progress) -> &'static str {

@@ -1,13 +1,19 @@
 //! `soundlake bench ...`: commands that measure and print figures. Each run works on a fresh
 //! database (on `DATABASE_URL`'s server, or the embedded cluster) and a temporary lake.
 
+mod clusters;
 mod import;
 mod ingest;
 mod pipeline;
+mod recsys;
+mod rerank;
 
+pub use clusters::clusters;
 pub use import::import;
 pub use ingest::{IngestBench, ingest};
 pub use pipeline::pipeline;
+pub use recsys::{Dataset, recsys};
+pub use rerank::{RerankBench, rerank};
 
 use std::time::Duration;
 

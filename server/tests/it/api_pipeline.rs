@@ -100,6 +100,7 @@ async fn an_admin_starts_a_run_follows_it_and_sees_the_lake_it_built() {
             "silver_listens",
             "gold_tracks",
             "gold_marts",
+            "ml",
             "lake_maintenance"
         ]
     );

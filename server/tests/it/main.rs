@@ -3,6 +3,7 @@
 
 mod api_listens;
 mod api_pipeline;
+mod api_recommendations;
 mod api_tracks;
 mod embedded_postgres;
 mod pages;

@@ -1,0 +1,180 @@
+//! Track clusters, the 2-D map and listener segments in gold: published whole, read by the
+//! API and the dashboards.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::copy_text::CopyTextWriter;
+use super::lake_loads;
+use crate::error::Result;
+use crate::ml::clusters::{Segment, TrackClustering};
+
+/// The target name recorded in `lake_loads` (source: `silver/tracks`).
+pub const TARGET: &str = "clusters";
+
+/// Replaces the clusters, their k scores and the map with `clustering` of `track_ids`, and
+/// records the `silver/tracks` version it was computed from.
+pub async fn publish_clusters(
+    pool: &PgPool,
+    track_ids: &[String],
+    clustering: &TrackClustering,
+    tracks_version: i64,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for table in ["track_clusters", "cluster_k_scores", "track_map"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for c in &clustering.clusters {
+        let centroid: serde_json::Map<String, serde_json::Value> = c
+            .centroid
+            .iter()
+            .map(|(f, v)| (f.clone(), json!(v)))
+            .collect();
+        sqlx::query(
+            "INSERT INTO track_clusters (cluster_id, label, size, centroid, top_genres)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb)",
+        )
+        .bind(c.cluster_id as i16)
+        .bind(&c.label)
+        .bind(c.size as i32)
+        .bind(serde_json::Value::Object(centroid).to_string())
+        .bind(json!(c.top_genres).to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for s in &clustering.scores {
+        sqlx::query(
+            "INSERT INTO cluster_k_scores (k, silhouette, inertia, chosen) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(s.k as i16)
+        .bind(s.silhouette)
+        .bind(s.inertia)
+        .bind(s.k == clustering.chosen_k)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut w = CopyTextWriter::with_capacity(track_ids.len() * 40);
+    for ((id, cluster), [x, y]) in track_ids
+        .iter()
+        .zip(&clustering.assignments)
+        .zip(&clustering.positions)
+    {
+        w.text(Some(id));
+        w.display(Some(cluster));
+        w.display(Some(*x as f32));
+        w.display(Some(*y as f32));
+        w.end_row();
+    }
+    let mut copy = tx
+        .copy_in_raw("COPY track_map (track_id, cluster_id, x, y) FROM STDIN")
+        .await?;
+    copy.send(w.take()).await?;
+    copy.finish().await?;
+    lake_loads::record_load(
+        &mut tx,
+        TARGET,
+        &crate::silver::tracks::TABLE.qualified(),
+        tracks_version,
+        track_ids.len() as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces the listener segments.
+pub async fn publish_segments(
+    pool: &PgPool,
+    segments: &[Segment],
+    members: &[(String, usize)],
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM user_segments")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM user_segment_members")
+        .execute(&mut *tx)
+        .await?;
+    for s in segments {
+        let centroid: serde_json::Map<String, serde_json::Value> = s
+            .centroid
+            .iter()
+            .map(|(f, v)| (f.clone(), json!(v)))
+            .collect();
+        sqlx::query(
+            "INSERT INTO user_segments (segment_id, label, size, centroid)
+             VALUES ($1, $2, $3, $4::text::jsonb)",
+        )
+        .bind(s.segment_id as i16)
+        .bind(&s.label)
+        .bind(s.size as i32)
+        .bind(serde_json::Value::Object(centroid).to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut w = CopyTextWriter::with_capacity(members.len() * 24);
+    for (user, segment) in members {
+        w.text(Some(user));
+        w.display(Some(segment));
+        w.end_row();
+    }
+    let mut copy = tx
+        .copy_in_raw("COPY user_segment_members (user_id, segment_id) FROM STDIN")
+        .await?;
+    copy.send(w.take()).await?;
+    copy.finish().await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Each track's cluster label, for the tracks on the map.
+pub async fn track_labels(pool: &PgPool) -> Result<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.track_id, c.label FROM track_map m JOIN track_clusters c USING (cluster_id)",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A cluster as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ClusterRow {
+    pub cluster_id: i16,
+    pub label: String,
+    pub size: i32,
+    /// JSON text: {"energy": 0.71, ...}.
+    pub centroid: String,
+    /// JSON text: [["rock", 812], ...].
+    pub top_genres: String,
+}
+
+/// Every cluster, largest first.
+pub async fn list_clusters(pool: &PgPool) -> Result<Vec<ClusterRow>> {
+    Ok(sqlx::query_as(
+        "SELECT cluster_id, label, size, centroid::text AS centroid, top_genres::text AS top_genres
+         FROM track_clusters ORDER BY size DESC, cluster_id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The silhouette and inertia of every k tried.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct KScoreRow {
+    pub k: i16,
+    pub silhouette: f64,
+    pub inertia: f64,
+    pub chosen: bool,
+}
+
+pub async fn list_k_scores(pool: &PgPool) -> Result<Vec<KScoreRow>> {
+    Ok(
+        sqlx::query_as("SELECT k, silhouette, inertia, chosen FROM cluster_k_scores ORDER BY k")
+            .fetch_all(pool)
+            .await?,
+    )
+}

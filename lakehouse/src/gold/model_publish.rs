@@ -1,0 +1,157 @@
+//! Publishing a model version: its metrics, every listener's recommendations and every
+//! track's similar tracks, in one transaction that also makes it the current version.
+//! Readers see the previous version until it commits.
+
+use sqlx::{PgConnection, PgPool};
+
+use super::copy_text::CopyTextWriter;
+use super::lake_loads;
+use crate::error::Result;
+use crate::ml::evaluate::ModelResult;
+
+/// The target name recorded in `lake_loads`.
+pub const TARGET: &str = "model";
+
+/// A trained model version, ready to publish.
+#[derive(Debug, Clone)]
+pub struct ModelVersion {
+    pub run_id: Option<i64>,
+    pub model: String,
+    pub params: serde_json::Value,
+    pub silver_version: i64,
+    pub users: i64,
+    pub items: i64,
+    pub interactions: i64,
+    pub train_secs: f64,
+    pub skip_metrics: Option<serde_json::Value>,
+    /// Every family's offline figures (empty when there was too little data to evaluate).
+    pub metrics: Vec<ModelResult>,
+    pub test_users: i64,
+}
+
+/// One listener's list: (track, score, reason), best first.
+pub type UserList = (String, Vec<(String, f32, String)>);
+/// One track's similar tracks: (track, similarity), most similar first.
+pub type SimilarList = (String, Vec<(String, f32)>);
+
+/// Writes the version, its lists and its similar tracks, makes it current, drops older
+/// versions' lists, and records the silver version it was trained on. Returns its number.
+pub async fn publish(
+    pool: &PgPool,
+    version: &ModelVersion,
+    lists: &[UserList],
+    similar: &[SimilarList],
+) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO model_versions (run_id, model, params, silver_version, users, items,
+             interactions, train_secs, skip_metrics)
+         VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7, $8, $9::text::jsonb)
+         RETURNING model_version",
+    )
+    .bind(version.run_id)
+    .bind(&version.model)
+    .bind(version.params.to_string())
+    .bind(version.silver_version)
+    .bind(version.users)
+    .bind(version.items)
+    .bind(version.interactions)
+    .bind(version.train_secs)
+    .bind(version.skip_metrics.as_ref().map(|m| m.to_string()))
+    .fetch_one(&mut *tx)
+    .await?;
+    insert_metrics(&mut tx, id, version).await?;
+    let mut w = CopyTextWriter::with_capacity(1 << 20);
+    for (user, list) in lists {
+        for (rank, (track, score, reason)) in list.iter().enumerate() {
+            w.display(Some(id));
+            w.text(Some(user));
+            w.display(Some(rank + 1));
+            w.text(Some(track));
+            w.display(Some(score));
+            w.text(Some(reason));
+            w.end_row();
+        }
+    }
+    copy(
+        &mut tx,
+        "COPY recommendations (model_version, user_id, rank, track_id, score, reason) FROM STDIN",
+        w.take(),
+    )
+    .await?;
+    for (track, list) in similar {
+        for (rank, (other, score)) in list.iter().enumerate() {
+            w.display(Some(id));
+            w.text(Some(track));
+            w.display(Some(rank + 1));
+            w.text(Some(other));
+            w.display(Some(score));
+            w.end_row();
+        }
+    }
+    copy(
+        &mut tx,
+        "COPY similar_tracks (model_version, track_id, rank, similar_track_id, score) FROM STDIN",
+        w.take(),
+    )
+    .await?;
+    sqlx::query("UPDATE model_versions SET is_current = false WHERE is_current")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE model_versions SET is_current = true WHERE model_version = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    for table in ["recommendations", "similar_tracks"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE model_version <> $1"
+        )))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let rows: usize = lists.iter().map(|(_, l)| l.len()).sum();
+    lake_loads::record_load(
+        &mut tx,
+        TARGET,
+        &crate::silver::listens::TABLE.qualified(),
+        version.silver_version,
+        rows as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn insert_metrics(conn: &mut PgConnection, id: i64, version: &ModelVersion) -> Result<()> {
+    for m in &version.metrics {
+        sqlx::query(
+            "INSERT INTO model_metrics (model_version, model, chosen, params, validation_ndcg,
+                 ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(id)
+        .bind(m.model)
+        .bind(m.model == version.model)
+        .bind(m.spec.params_json().to_string())
+        .bind(m.validation_ndcg)
+        .bind(m.test.ndcg)
+        .bind(m.test.recall)
+        .bind(m.test.precision)
+        .bind(m.test.map)
+        .bind(m.test.coverage)
+        .bind(m.train_secs)
+        .bind(m.eval_secs)
+        .bind(version.test_users)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn copy(conn: &mut PgConnection, statement: &str, rows: Vec<u8>) -> Result<()> {
+    let mut copy = conn.copy_in_raw(statement).await?;
+    copy.send(rows).await?;
+    copy.finish().await?;
+    Ok(())
+}

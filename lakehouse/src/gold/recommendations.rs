@@ -1,0 +1,296 @@
+//! Serving the current model version: listeners' recommendations, similar tracks, the model
+//! registry with its metrics, and listeners' feedback.
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::error::Result;
+
+/// One recommendation with the track's catalogue data.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct RecommendationRow {
+    pub rank: i16,
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub genres: Vec<String>,
+    pub score: f32,
+    pub reason: String,
+}
+
+/// The current model version's list for `user_id` (empty when the listener is unknown to
+/// it), and that version; `None` when no model was published yet.
+pub async fn current_list(
+    pool: &PgPool,
+    user_id: &str,
+    limit: i64,
+) -> Result<Option<(i64, Vec<RecommendationRow>)>> {
+    let Some(version) = current_version(pool).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        version,
+        version_list(pool, version, user_id, limit).await?,
+    )))
+}
+
+/// Model version `version`'s list for `user_id` (empty when the version does not know them).
+pub async fn version_list(
+    pool: &PgPool,
+    version: i64,
+    user_id: &str,
+    limit: i64,
+) -> Result<Vec<RecommendationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT r.rank, r.track_id, t.name, t.artists, t.genres, r.score, r.reason
+         FROM recommendations r JOIN tracks t USING (track_id)
+         WHERE r.model_version = $1 AND r.user_id = $2
+         ORDER BY r.rank LIMIT $3",
+    )
+    .bind(version)
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The model version the API serves, and when the run that trained it started: listens
+/// accepted after that are not in it.
+pub async fn current_model(pool: &PgPool) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT v.model_version, coalesce(r.started_at, v.trained_at)
+         FROM model_versions v LEFT JOIN pipeline_runs r USING (run_id)
+         WHERE v.is_current",
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The model version the API serves.
+pub async fn current_version(pool: &PgPool) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT model_version FROM model_versions WHERE is_current")
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// A similar track.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SimilarRow {
+    pub rank: i16,
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub score: f32,
+    /// `listeners` (played by the same listeners) or `sound` (closest audio features).
+    pub basis: String,
+}
+
+/// Tracks similar to `track_id`: by shared listeners from the current model version, then,
+/// to fill up to `limit`, the tracks of its cluster with the closest audio features.
+pub async fn similar(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<SimilarRow>> {
+    let mut rows: Vec<SimilarRow> = sqlx::query_as(
+        "SELECT s.rank, s.similar_track_id AS track_id, t.name, t.artists, s.score,
+                'listeners' AS basis
+         FROM similar_tracks s
+         JOIN model_versions v ON v.model_version = s.model_version AND v.is_current
+         JOIN tracks t ON t.track_id = s.similar_track_id
+         WHERE s.track_id = $1
+         ORDER BY s.rank LIMIT $2",
+    )
+    .bind(track_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    if (rows.len() as i64) < limit {
+        let have: Vec<String> = rows.iter().map(|r| r.track_id.clone()).collect();
+        let by_sound: Vec<SimilarRow> = sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
+            .bind(track_id)
+            .bind(&have)
+            .bind(limit - rows.len() as i64)
+            .fetch_all(pool)
+            .await?;
+        let start = rows.len() as i16;
+        rows.extend(by_sound.into_iter().enumerate().map(|(i, mut r)| {
+            r.rank = start + i as i16 + 1;
+            r
+        }));
+    }
+    Ok(rows)
+}
+
+/// A model version with its figures.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ModelVersionRow {
+    pub model_version: i64,
+    pub run_id: Option<i64>,
+    pub model: String,
+    /// JSON text.
+    pub params: String,
+    pub trained_at: chrono::DateTime<chrono::Utc>,
+    pub silver_version: i64,
+    pub users: i64,
+    pub items: i64,
+    pub interactions: i64,
+    pub train_secs: f64,
+    /// JSON text, when the skip model was trained.
+    pub skip_metrics: Option<String>,
+    pub is_current: bool,
+}
+
+/// One family's offline figures for a version.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ModelMetricRow {
+    pub model_version: i64,
+    pub model: String,
+    pub chosen: bool,
+    /// JSON text.
+    pub params: String,
+    pub validation_ndcg: f64,
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub map: f64,
+    pub coverage: f64,
+    pub train_secs: f64,
+    pub eval_secs: f64,
+    pub test_users: i64,
+}
+
+/// The newest `limit` model versions, newest first.
+pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT model_version, run_id, model, params::text AS params, trained_at, silver_version,
+                users, items, interactions, train_secs, skip_metrics::text AS skip_metrics,
+                is_current
+         FROM model_versions ORDER BY model_version DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The figures of the given versions.
+pub async fn list_metrics(pool: &PgPool, versions: &[i64]) -> Result<Vec<ModelMetricRow>> {
+    Ok(sqlx::query_as(
+        "SELECT model_version, model, chosen, params::text AS params, validation_ndcg, ndcg,
+                recall, precision, map, coverage, train_secs, eval_secs, test_users
+         FROM model_metrics WHERE model_version = ANY($1)
+         ORDER BY model_version DESC, ndcg DESC",
+    )
+    .bind(versions)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A listener's feedback on a track or an artist.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct FeedbackRow {
+    pub target_type: String,
+    pub target_id: String,
+    pub kind: String,
+}
+
+/// Records feedback (the latest word on a target wins).
+pub async fn record_feedback(pool: &PgPool, user_id: &str, f: &FeedbackRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO feedback (user_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, target_type, target_id)
+         DO UPDATE SET kind = EXCLUDED.kind, created_at = now()",
+    )
+    .bind(user_id)
+    .bind(&f.target_type)
+    .bind(&f.target_id)
+    .bind(&f.kind)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A listener's feedback.
+pub async fn feedback_of(pool: &PgPool, user_id: &str) -> Result<Vec<FeedbackRow>> {
+    Ok(sqlx::query_as(
+        "SELECT target_type, target_id, kind FROM feedback WHERE user_id = $1 ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Every listener's negative feedback (dislike, do-not-recommend): (user, type, target).
+pub async fn all_negative_feedback(pool: &PgPool) -> Result<Vec<(String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT user_id, target_type, target_id FROM feedback
+         WHERE kind IN ('dislike', 'do_not_recommend')",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Model version `version`'s similar tracks of each of `track_ids`.
+pub async fn similar_of_many(
+    pool: &PgPool,
+    version: i64,
+    track_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<(String, f32)>>> {
+    let rows: Vec<(String, String, f32)> = sqlx::query_as(
+        "SELECT track_id, similar_track_id, score
+         FROM similar_tracks
+         WHERE model_version = $1 AND track_id = ANY($2)
+         ORDER BY track_id, rank",
+    )
+    .bind(version)
+    .bind(track_ids)
+    .fetch_all(pool)
+    .await?;
+    let mut out: std::collections::HashMap<String, Vec<(String, f32)>> = Default::default();
+    for (track, other, score) in rows {
+        out.entry(track).or_default().push((other, score));
+    }
+    Ok(out)
+}
+
+/// A track's name, artists and audio features, for re-ranking.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TrackFeaturesRow {
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub danceability: f64,
+    pub energy: f64,
+    pub loudness: f64,
+    pub speechiness: f64,
+    pub acousticness: f64,
+    pub instrumentalness: f64,
+    pub liveness: f64,
+    pub valence: f64,
+    pub tempo: f64,
+}
+
+/// The catalogue rows of `track_ids` (unknown ids are left out).
+pub async fn track_features(pool: &PgPool, track_ids: &[String]) -> Result<Vec<TrackFeaturesRow>> {
+    Ok(sqlx::query_as(
+        "SELECT track_id, name, artists, danceability, energy, loudness, speechiness,
+                acousticness, instrumentalness, liveness, valence, tempo
+         FROM tracks WHERE track_id = ANY($1)",
+    )
+    .bind(track_ids)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The cold-start list for listeners the model does not know yet: the tracks most listeners
+/// played, as the marts count them.
+pub async fn popular_list(pool: &PgPool, limit: i64) -> Result<Vec<RecommendationRow>> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(row_number() OVER (ORDER BY p.listeners DESC, p.track_id) AS smallint) AS rank,
+                p.track_id, t.name, t.artists, t.genres,
+                CAST(p.listeners AS real) AS score, 'popular on soundlake' AS reason
+         FROM track_popularity p JOIN tracks t USING (track_id)
+         ORDER BY p.listeners DESC, p.track_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,142 @@
+//! Top-k ranking metrics with binary relevance (an item is relevant when it was held out).
+
+/// The metrics of one ranked list against the relevant items (sorted ascending).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct ListMetrics {
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub average_precision: f64,
+}
+
+/// NDCG@k, recall@k (hits over all relevant items), precision@k (hits over k) and AP@k
+/// (normalised by min(k, relevant)) of `ranked` (best first; only its first `k` count).
+pub fn list_metrics(ranked: &[u32], relevant: &[u32], k: usize) -> ListMetrics {
+    if relevant.is_empty() || k == 0 {
+        return ListMetrics::default();
+    }
+    let mut dcg = 0.0;
+    let mut hits = 0usize;
+    let mut precision_sum = 0.0;
+    for (position, item) in ranked.iter().take(k).enumerate() {
+        if relevant.binary_search(item).is_ok() {
+            hits += 1;
+            dcg += 1.0 / (position as f64 + 2.0).log2();
+            precision_sum += hits as f64 / (position + 1) as f64;
+        }
+    }
+    let ideal = relevant.len().min(k);
+    let idcg: f64 = (0..ideal).map(|p| 1.0 / (p as f64 + 2.0).log2()).sum();
+    ListMetrics {
+        ndcg: dcg / idcg,
+        recall: hits as f64 / relevant.len() as f64,
+        precision: hits as f64 / k as f64,
+        average_precision: precision_sum / ideal as f64,
+    }
+}
+
+/// Averages of [`ListMetrics`] over users, and catalogue coverage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Metrics {
+    pub ndcg: f64,
+    pub recall: f64,
+    pub precision: f64,
+    pub map: f64,
+    /// Share of the catalogue that appears in at least one top-k list.
+    pub coverage: f64,
+    pub users: usize,
+}
+
+/// Accumulates per-user lists into [`Metrics`].
+#[derive(Debug, Clone)]
+pub struct MetricsAccumulator {
+    sum: ListMetrics,
+    users: usize,
+    recommended: Vec<bool>,
+    k: usize,
+}
+
+impl MetricsAccumulator {
+    pub fn new(n_items: usize, k: usize) -> Self {
+        Self {
+            sum: ListMetrics::default(),
+            users: 0,
+            recommended: vec![false; n_items],
+            k,
+        }
+    }
+
+    /// Adds one user's ranked list.
+    pub fn add(&mut self, ranked: &[u32], relevant: &[u32]) {
+        let m = list_metrics(ranked, relevant, self.k);
+        self.sum.ndcg += m.ndcg;
+        self.sum.recall += m.recall;
+        self.sum.precision += m.precision;
+        self.sum.average_precision += m.average_precision;
+        self.users += 1;
+        for &i in ranked.iter().take(self.k) {
+            self.recommended[i as usize] = true;
+        }
+    }
+
+    pub fn finish(&self) -> Metrics {
+        let n = self.users.max(1) as f64;
+        let covered = self.recommended.iter().filter(|&&r| r).count();
+        Metrics {
+            ndcg: self.sum.ndcg / n,
+            recall: self.sum.recall / n,
+            precision: self.sum.precision / n,
+            map: self.sum.average_precision / n,
+            coverage: covered as f64 / self.recommended.len().max(1) as f64,
+            users: self.users,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn hand_computed_list() {
+        // Relevant {2, 5, 9}; hits at positions 1 and 3 of a top-4 list.
+        let m = list_metrics(&[2, 7, 5, 8], &[2, 5, 9], 4);
+        let dcg = 1.0 + 1.0 / 4f64.log2();
+        let idcg = 1.0 + 1.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        assert!(close(m.ndcg, dcg / idcg), "{m:?}");
+        assert!(close(m.recall, 2.0 / 3.0));
+        assert!(close(m.precision, 0.5));
+        assert!(close(m.average_precision, (1.0 + 2.0 / 3.0) / 3.0));
+    }
+
+    #[test]
+    fn perfect_and_empty_lists() {
+        let perfect = list_metrics(&[4, 1], &[1, 4], 10);
+        assert!(close(perfect.ndcg, 1.0) && close(perfect.recall, 1.0));
+        assert!(close(perfect.average_precision, 1.0));
+        assert!(close(perfect.precision, 0.2));
+        assert_eq!(list_metrics(&[], &[1], 10), ListMetrics::default());
+        assert_eq!(list_metrics(&[1], &[], 10), ListMetrics::default());
+    }
+
+    #[test]
+    fn only_the_first_k_count() {
+        let m = list_metrics(&[0, 1, 2, 3], &[3], 3);
+        assert_eq!(m, ListMetrics::default());
+    }
+
+    #[test]
+    fn coverage_counts_distinct_items_in_top_k() {
+        let mut acc = MetricsAccumulator::new(10, 2);
+        acc.add(&[0, 1, 2], &[0]);
+        acc.add(&[1, 3], &[9]);
+        let m = acc.finish();
+        assert!(close(m.coverage, 3.0 / 10.0));
+        assert_eq!(m.users, 2);
+        assert!(close(m.ndcg, 0.5));
+    }
+}

@@ -1,0 +1,25 @@
+//! Machine learning over the lake: track clusters, recommenders with their offline evaluation,
+//! and the skip model.
+//!
+//! The recommenders work on [`Interactions`](interactions::Interactions), a user × item matrix
+//! of implicit-feedback weights, so the same code evaluates soundlake's own listens and any
+//! other user–item–weight table (HetRec Last.fm, say).
+
+pub mod clusters;
+pub mod datasets;
+pub mod error;
+pub mod evaluate;
+pub mod interactions;
+pub mod lake_data;
+pub mod metrics;
+pub mod models;
+pub mod recommend;
+pub mod rerank;
+pub mod skip_model;
+pub mod split;
+pub mod stage;
+
+pub use error::MlError;
+
+#[cfg(test)]
+mod tests;

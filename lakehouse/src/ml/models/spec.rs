@@ -1,0 +1,79 @@
+//! A model and its settings, as chosen by evaluation and recorded with each model version.
+
+use std::sync::Arc;
+
+use super::Recommender;
+use super::als::{Als, AlsParams};
+use super::content::{Content, ItemFeatures};
+use super::hybrid::{Hybrid, damping};
+use super::item_knn::{ItemKnn, ItemKnnParams};
+use super::popularity::Popularity;
+use super::user_knn::{UserKnn, UserKnnParams};
+use crate::ml::interactions::Interactions;
+
+/// Which model, with which settings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "model", content = "params", rename_all = "snake_case")]
+pub enum ModelSpec {
+    Popularity,
+    ItemKnn(ItemKnnParams),
+    UserKnn(UserKnnParams),
+    Als(AlsParams),
+    /// Needs item features; without them it scores nothing.
+    Content,
+    Hybrid(HybridParams),
+}
+
+/// The hybrid's components with their weights, and its popularity damping.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HybridParams {
+    pub components: Vec<(ModelSpec, f32)>,
+    pub popularity_exponent: f32,
+}
+
+impl ModelSpec {
+    /// The model family's name, as reports and the API show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::Popularity => "popularity",
+            ModelSpec::ItemKnn(_) => "item_knn",
+            ModelSpec::UserKnn(_) => "user_knn",
+            ModelSpec::Als(_) => "als",
+            ModelSpec::Content => "content",
+            ModelSpec::Hybrid(_) => "hybrid",
+        }
+    }
+
+    /// The settings as JSON (for reports and the model registry).
+    pub fn params_json(&self) -> serde_json::Value {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        value
+            .get("params")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Trains this model on `train`.
+    pub fn fit(
+        &self,
+        train: &Interactions,
+        features: Option<&ItemFeatures>,
+    ) -> Arc<dyn Recommender> {
+        match self {
+            ModelSpec::Popularity => Arc::new(Popularity::fit(train)),
+            ModelSpec::ItemKnn(p) => Arc::new(ItemKnn::fit(train, p)),
+            ModelSpec::UserKnn(p) => Arc::new(UserKnn::fit(train, p)),
+            ModelSpec::Als(p) => Arc::new(Als::fit(train, p)),
+            ModelSpec::Content => Arc::new(Content::fit(features.cloned().unwrap_or_default())),
+            ModelSpec::Hybrid(params) => Arc::new(Hybrid {
+                damping: damping(&train.item_counts(), params.popularity_exponent),
+                components: params
+                    .components
+                    .iter()
+                    .filter(|(_, w)| *w > 0.0)
+                    .map(|(spec, w)| (spec.name().to_owned(), spec.fit(train, features), *w))
+                    .collect(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Tests of the recommenders as a whole: reading interactions, the split, each model against
+//! random on data with planted structure, reproducibility, lists with filters and reasons.
+
+use std::io::Write;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::MlError;
+use super::evaluate::{EvalOptions, evaluate, measure};
+use super::interactions::{Interactions, InteractionsBuilder};
+use super::lake_data::CatalogTrack;
+use super::models::content::ItemFeatures;
+use super::models::item_knn::{ItemKnn, ItemKnnParams};
+use super::models::spec::ModelSpec;
+use super::models::{History, Recommender};
+use super::recommend::{Exclusions, ListMaker, ListPolicy};
+use super::split::holdout;
+
+fn file_with(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn reads_tab_comma_and_whitespace_files_with_or_without_header() {
+    for text in [
+        "userID\tartistID\tweight\n2\t51\t13883\n2\t52\t11690\n3\t51\t228\n",
+        "2,51,13883\n2,52,11690\n3,51,228\n",
+        "user item\n2 51\n2 52\n3 51\n",
+    ] {
+        let data = Interactions::read_delimited(file_with(text).path()).unwrap();
+        assert_eq!(
+            (data.n_users(), data.n_items(), data.nnz()),
+            (2, 2, 3),
+            "{text}"
+        );
+        assert_eq!(data.user_id(0), "2");
+        assert_eq!(data.item_id(1), "52");
+    }
+    let weighted = Interactions::read_delimited(file_with("a,x,2\na,x,3\n").path()).unwrap();
+    assert_eq!(weighted.row(0).1, &[5.0], "repeated pairs add up");
+}
+
+#[test]
+fn a_bad_line_is_reported_with_its_number() {
+    let err = Interactions::read_delimited(file_with("u,i,1\nu,j,lots\n").path()).unwrap_err();
+    match err {
+        MlError::BadLine { line, reason, .. } => {
+            assert_eq!(line, 2);
+            assert!(reason.contains("lots"), "{reason}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let err = Interactions::read_delimited(file_with("u,i,1\nu,i,1,9\n").path()).unwrap_err();
+    assert!(matches!(err, MlError::BadLine { line: 2, .. }), "{err:?}");
+    let err = Interactions::read_delimited(file_with("u,i,1\nu,j,-3\n").path()).unwrap_err();
+    assert!(matches!(err, MlError::BadLine { line: 2, .. }), "{err:?}");
+}
+
+/// `groups` of listeners, each playing mostly its own block of items (with some noise) and
+/// a few globally popular items.
+fn planted(users: usize, items: usize, groups: usize, seed: u64) -> Interactions {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut b = InteractionsBuilder::new();
+    let block = items / groups;
+    for i in 0..items {
+        b.add_item(&format!("i{i}"));
+    }
+    for u in 0..users {
+        let g = u % groups;
+        for _ in 0..25 {
+            let item = if rng.gen_bool(0.85) {
+                g * block + rng.gen_range(0..block)
+            } else {
+                rng.gen_range(0..items)
+            };
+            b.add(
+                &format!("u{u}"),
+                &format!("i{item}"),
+                rng.gen_range(1..20) as f64,
+            );
+        }
+    }
+    b.build()
+}
+
+struct Random(u64);
+
+impl Recommender for Random {
+    fn score(&self, user: u32, _history: History<'_>, scores: &mut [f32]) {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.0 ^ u64::from(user));
+        scores.iter_mut().for_each(|s| *s = rng.r#gen());
+    }
+}
+
+#[test]
+fn the_split_is_reproducible_and_holds_out_a_fifth() {
+    let data = planted(60, 200, 3, 1);
+    let a = holdout(&data, 0.2, 5, 7);
+    let b = holdout(&data, 0.2, 5, 7);
+    assert_eq!(a.test, b.test);
+    let c = holdout(&data, 0.2, 5, 8);
+    assert_ne!(a.test, c.test, "another seed gives another split");
+    let held: usize = a.test.iter().map(|(_, t)| t.len()).sum();
+    assert_eq!(held + a.train.nnz(), data.nnz());
+    let share = held as f64 / data.nnz() as f64;
+    assert!((0.17..0.23).contains(&share), "{share}");
+}
+
+#[test]
+fn every_model_beats_random_on_planted_structure() {
+    let data = planted(300, 400, 4, 3);
+    let split = holdout(&data, 0.2, 5, 42);
+    let random = measure(&Random(9), &split, 10).ndcg;
+    // Item features that reveal each item's block: the content model can find it.
+    let features = ItemFeatures {
+        vectors: (0..data.n_items())
+            .map(|i| {
+                let block: usize = data.item_id(i as u32)[1..].parse::<usize>().unwrap() / 100;
+                let mut v = vec![-1.0; 4];
+                v[block] = 1.0;
+                Some(v)
+            })
+            .collect(),
+    };
+    for spec in [
+        ModelSpec::ItemKnn(ItemKnnParams::default()),
+        ModelSpec::UserKnn(Default::default()),
+        ModelSpec::Als(Default::default()),
+        ModelSpec::Content,
+    ] {
+        let model = spec.fit(&split.train, Some(&features));
+        let ndcg = measure(model.as_ref(), &split, 10).ndcg;
+        assert!(
+            ndcg > 2.0 * random,
+            "{}: {ndcg} vs random {random}",
+            spec.name()
+        );
+    }
+    // Popularity has no structure to find here, but still knows nothing is unpopular.
+    let popularity = ModelSpec::Popularity.fit(&split.train, None);
+    assert!(measure(popularity.as_ref(), &split, 10).ndcg > random * 0.5);
+}
+
+#[test]
+fn the_evaluation_is_reproducible_and_selects_on_validation() {
+    let data = planted(200, 300, 3, 5);
+    let options = EvalOptions {
+        min_coverage: 0.0,
+        ..EvalOptions::default()
+    };
+    let a = evaluate(&data, None, &options).unwrap();
+    let b = evaluate(&data, None, &options).unwrap();
+    let figures = |e: &super::evaluate::Evaluation| -> Vec<(String, f64, f64)> {
+        e.models
+            .iter()
+            .map(|m| (m.model.to_owned(), m.validation_ndcg, m.test.ndcg))
+            .collect()
+    };
+    assert_eq!(figures(&a), figures(&b));
+    assert_eq!(a.chosen, b.chosen);
+    let best_validation = a
+        .models
+        .iter()
+        .map(|m| m.validation_ndcg)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(a.chosen_result().unwrap().validation_ndcg, best_validation);
+    assert!(a.models.iter().any(|m| m.model == "hybrid"));
+    assert!(
+        !a.models.iter().any(|m| m.model == "content"),
+        "no features, no content model"
+    );
+
+    // A coverage floor nothing reaches: the model that spreads widest wins.
+    let strict = EvalOptions {
+        min_coverage: 1.1,
+        ..EvalOptions::default()
+    };
+    let c = evaluate(&data, None, &strict).unwrap();
+    let widest = c
+        .models
+        .iter()
+        .map(|m| m.validation_coverage)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(c.chosen_result().unwrap().validation_coverage, widest);
+}
+
+#[test]
+fn too_little_data_is_a_clear_error() {
+    let mut b = InteractionsBuilder::new();
+    b.add("u", "i", 1.0);
+    let err = evaluate(&b.build(), None, &EvalOptions::default()).unwrap_err();
+    assert!(matches!(err, MlError::NotEnoughData(_)), "{err:?}");
+}
+
+fn catalog_track(id: &str, artist: &str, genre: &str) -> CatalogTrack {
+    CatalogTrack {
+        track_id: id.into(),
+        name: format!("Song {id}"),
+        primary_artist: artist.into(),
+        primary_genre: genre.into(),
+        genres: vec![genre.into()],
+        features: [0.5; 9],
+    }
+}
+
+#[test]
+fn lists_leave_out_heard_and_disliked_cap_artists_and_give_reasons() {
+    // Items 0-5 by artist A (rock), 6-9 by B (jazz). Listeners who played 0 and 1 also
+    // played 2-5; our listener played 0, 1 and 6.
+    let tracks: Vec<CatalogTrack> = (0..10)
+        .map(|i| {
+            let (artist, genre) = if i < 6 { ("A", "rock") } else { ("B", "jazz") };
+            catalog_track(&format!("t{i}"), artist, genre)
+        })
+        .collect();
+    let mut b = InteractionsBuilder::new();
+    for t in &tracks {
+        b.add_item(&t.track_id);
+    }
+    for u in 0..5 {
+        for i in 0..6 {
+            b.add(&format!("fan{u}"), &format!("t{i}"), 3.0);
+        }
+        b.add(&format!("fan{u}"), "t7", 1.0);
+    }
+    for t in ["t0", "t1", "t6", "t8", "t9"] {
+        b.add("me", t, 2.0);
+    }
+    b.add("newcomer", "t7", 1.0);
+    let data = b.build();
+    let me = data.user_ids().iter().position(|u| u == "me").unwrap() as u32;
+    let model = ModelSpec::ItemKnn(ItemKnnParams::default()).fit(&data, None);
+    let neighbours = ItemKnn::fit(&data, &ItemKnnParams::default());
+    let policy = ListPolicy {
+        size: 10,
+        max_per_artist: 2,
+        ..ListPolicy::default()
+    };
+    let maker = ListMaker::new(model.as_ref(), &data, &tracks, &neighbours, None, policy);
+    let exclusions = Exclusions {
+        tracks: [2u32].into(),
+        ..Default::default()
+    };
+    let list = maker.list_for(me, &exclusions);
+    let ids: Vec<&str> = list
+        .iter()
+        .map(|r| tracks[r.item as usize].track_id.as_str())
+        .collect();
+    for heard in ["t0", "t1", "t6", "t8", "t9"] {
+        assert!(!ids.contains(&heard), "{heard} was heard: {ids:?}");
+    }
+    assert!(!ids.contains(&"t2"), "t2 was disliked: {ids:?}");
+    let by_a = list
+        .iter()
+        .filter(|r| tracks[r.item as usize].primary_artist == "A")
+        .count();
+    assert_eq!(by_a, 2, "at most two by one artist: {ids:?}");
+    assert!(
+        list[0].reason.starts_with("because you listened to Song t"),
+        "{:?}",
+        list[0]
+    );
+    // A newcomer with one listen gets the cold-start list: popular in their genre first.
+    let newcomer = data
+        .user_ids()
+        .iter()
+        .position(|u| u == "newcomer")
+        .unwrap() as u32;
+    let cold = maker.list_for(newcomer, &Exclusions::default());
+    assert!(!cold.is_empty());
+    assert_eq!(cold[0].reason, "popular in jazz", "{cold:?}");
+    assert!(cold.iter().all(|r| r.item != 7), "t7 was heard");
+}

@@ -1,0 +1,230 @@
+//! The ML stage of a pipeline run over a simulated history: a model version with every
+//! family's metrics, lists that respect what listeners heard and disliked, similar tracks,
+//! clusters and segments; reruns without new listens change nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use lakehouse::ingest::{IngestWriter, WriterSettings};
+use lakehouse::ml::datasets::{PLAY_WEIGHT, SKIP_WEIGHT, is_skip};
+use lakehouse::pipeline::{RunOptions, RunSummary, Stage};
+use lakehouse::simulate::{Simulation, simulate};
+
+use crate::support::{TestEnv, demo_catalogue};
+
+async fn run(env: &TestEnv, options: RunOptions) -> RunSummary {
+    crate::support::run_pipeline(env, options).await
+}
+
+fn ml_detail(summary: &RunSummary) -> String {
+    let (_, result, _) = summary
+        .stages
+        .iter()
+        .find(|(s, _, _)| *s == Stage::Ml)
+        .expect("the ML stage ran");
+    result
+        .as_ref()
+        .expect("the ML stage succeeded")
+        .detail
+        .clone()
+}
+
+#[tokio::test]
+async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
+    let env = TestEnv::new().await;
+    let tracks = demo_catalogue(&env, 400).await;
+    let listens = simulate(&Simulation::ending_today(60, 20, 10.0, 5), &tracks);
+    // What each listener played, net of skips, as the stage counts it.
+    let mut weights: HashMap<(String, String), f64> = HashMap::new();
+    for l in &listens {
+        let w = if is_skip(l.ms_played, l.end_reason.as_deref(), l.skipped) {
+            SKIP_WEIGHT
+        } else {
+            PLAY_WEIGHT
+        };
+        *weights
+            .entry((l.user_id.clone(), l.track_id.clone()))
+            .or_default() += w;
+    }
+    let heard: HashSet<(String, String)> = weights.keys().cloned().collect();
+    let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());
+    writer.submit(listens.clone(), Vec::new()).await.unwrap();
+
+    let summary = run(&env, RunOptions::default()).await;
+    let detail = ml_detail(&summary);
+    assert!(detail.contains("model version 1"), "{detail}");
+    assert!(detail.contains("track clusters"), "{detail}");
+
+    // One current version, with every family's figures and exactly one chosen.
+    let metrics: Vec<(String, bool, f64, f64)> = sqlx::query_as(
+        "SELECT m.model, m.chosen, m.ndcg, m.coverage FROM model_metrics m
+         JOIN model_versions v USING (model_version) WHERE v.is_current ORDER BY m.model",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let names: Vec<&str> = metrics.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "als",
+            "content",
+            "hybrid",
+            "item_knn",
+            "popularity",
+            "user_knn"
+        ]
+    );
+    assert_eq!(metrics.iter().filter(|m| m.1).count(), 1);
+    assert!(
+        metrics
+            .iter()
+            .all(|m| (0.0..=1.0).contains(&m.2) && m.3 > 0.0),
+        "{metrics:?}"
+    );
+
+    // Every listener has a full list of tracks they never played, with reasons.
+    let recs: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT user_id, track_id, reason FROM recommendations ORDER BY user_id, rank",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let users: HashSet<&str> = recs.iter().map(|r| r.0.as_str()).collect();
+    let listeners: HashSet<&str> = listens.iter().map(|l| l.user_id.as_str()).collect();
+    assert_eq!(users, listeners);
+    assert_eq!(recs.len(), 50 * listeners.len());
+    for (user, track, reason) in &recs {
+        assert!(
+            !heard.contains(&(user.clone(), track.clone())),
+            "{user} heard {track}"
+        );
+        assert!(
+            [
+                "because you listened to ",
+                "matches your taste: ",
+                "popular in ",
+                "popular on soundlake",
+            ]
+            .iter()
+            .any(|p| reason.starts_with(p)),
+            "{reason}"
+        );
+    }
+    assert!(
+        recs.iter()
+            .any(|r| r.2.starts_with("because you listened to ")),
+        "collaborative reasons appear"
+    );
+
+    // Similar tracks, the clusters over the whole catalogue, and listener segments.
+    assert!(env.scalar("SELECT count(*) FROM similar_tracks").await > 1_000);
+    assert_eq!(env.scalar("SELECT count(*) FROM track_map").await, 400);
+    let clusters = env.scalar("SELECT count(*) FROM track_clusters").await;
+    assert!((2..=12).contains(&clusters), "{clusters}");
+    assert_eq!(
+        env.scalar("SELECT sum(size)::bigint FROM track_clusters")
+            .await,
+        400
+    );
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM user_segment_members")
+            .await,
+        listeners.len() as i64
+    );
+
+    // Nothing new: the stage leaves the model alone.
+    let again = run(&env, RunOptions::default()).await;
+    assert!(
+        ml_detail(&again).contains("model unchanged"),
+        "{}",
+        ml_detail(&again)
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM model_versions").await, 1);
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn disliked_tracks_and_artists_leave_the_next_version() {
+    let env = TestEnv::new().await;
+    let tracks = demo_catalogue(&env, 300).await;
+    let listens = simulate(&Simulation::ending_today(40, 15, 10.0, 8), &tracks);
+    let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());
+    writer.submit(listens, Vec::new()).await.unwrap();
+    run(&env, RunOptions::default()).await;
+
+    let top: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT r.user_id, r.track_id, t.artists[1] FROM recommendations r
+         JOIN tracks t USING (track_id) WHERE r.rank <= 2 ORDER BY r.user_id, r.rank LIMIT 2",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    let (user, track, _) = &top[0];
+    let (_, _, artist) = &top[1];
+    for (kind, target_type, target) in [
+        ("dislike", "track", track),
+        ("do_not_recommend", "artist", artist),
+    ] {
+        sqlx::query(
+            "INSERT INTO feedback (user_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user)
+        .bind(target_type)
+        .bind(target)
+        .bind(kind)
+        .execute(&env.pool)
+        .await
+        .unwrap();
+    }
+    run(
+        &env,
+        RunOptions {
+            full: true,
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    let after: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.track_id, t.artists[1] FROM recommendations r
+         JOIN model_versions v ON v.model_version = r.model_version AND v.is_current
+         JOIN tracks t USING (track_id) WHERE r.user_id = $1",
+    )
+    .bind(user)
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(after.len(), 50);
+    assert!(
+        after.iter().all(|(t, a)| t != track && a != artist),
+        "{after:?}"
+    );
+    assert_eq!(env.scalar("SELECT count(*) FROM model_versions").await, 2);
+    assert_eq!(
+        env.scalar("SELECT count(DISTINCT model_version) FROM recommendations")
+            .await,
+        1,
+        "only the current version's lists are kept"
+    );
+    env.finish().await;
+}
+
+/// HetRec 2011 Last.fm 2K beside the checkout, read as any user–item–weight file is.
+#[test]
+fn hetrec_reads_as_a_user_item_weight_table() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/raw/hetrec2011-lastfm-2k/user_artists.dat");
+    let data = lakehouse::ml::interactions::Interactions::read_delimited(&path)
+        .unwrap_or_else(|e| panic!("HetRec at {}: {e}", path.display()));
+    // The counts of the dataset's readme.
+    assert_eq!(data.n_users(), 1_892);
+    assert_eq!(data.n_items(), 17_632);
+    assert_eq!(data.nnz(), 92_834);
+    let split = lakehouse::ml::split::holdout(&data, 0.2, 5, 42);
+    let held: usize = split.test.iter().map(|(_, items)| items.len()).sum();
+    assert_eq!(held + split.train.nnz(), 92_834);
+    assert!(
+        split.test.len() > 1_850,
+        "{} listeners evaluated",
+        split.test.len()
+    );
+}

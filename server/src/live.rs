@@ -1,0 +1,349 @@
+//! Live recommendations: the current model version's list for a listener, re-ranked as they
+//! listen (see `lakehouse::ml::rerank`). A listen marks the listener's list stale; it is
+//! re-ranked at once when someone follows the list (server-sent events), else on the next
+//! read. Feedback applies immediately.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use lakehouse::gold::recommendations::{self, FeedbackRow, RecommendationRow};
+use lakehouse::ml::rerank::{self, BaseItem, Session, TrackInfo};
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+
+/// How many recent plays steer a session.
+const SESSION_LENGTH: usize = 10;
+/// The list's length.
+const LIST_SIZE: usize = 50;
+const MAX_PER_ARTIST: usize = 3;
+/// Re-ranking latencies kept for the figures.
+const LATENCY_SAMPLES: usize = 10_000;
+
+/// A listener's list as served.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveList {
+    pub user_id: String,
+    /// The model version the base list comes from (`None`: no model published yet).
+    pub model_version: Option<i64>,
+    /// `true` when the listener's session moved the list since the model was published.
+    pub reranked: bool,
+    pub updated_at: DateTime<Utc>,
+    pub items: Vec<LiveItem>,
+}
+
+/// One recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveItem {
+    pub rank: usize,
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub score: f32,
+    pub reason: String,
+}
+
+#[derive(Default)]
+struct UserState {
+    /// Tracks played (or liked) and when, latest first.
+    recent: VecDeque<(String, DateTime<Utc>)>,
+    stale: bool,
+    list: Option<Arc<LiveList>>,
+    /// The model version's list for this listener, as published (read once per version).
+    base: Option<(i64, Arc<Vec<RecommendationRow>>)>,
+    /// The listener's feedback (read once, then kept up to date by `feedback`).
+    feedback: Option<Arc<Vec<FeedbackRow>>>,
+    sender: Option<broadcast::Sender<Arc<LiveList>>>,
+}
+
+/// The live lists of every listener seen since the server started.
+#[derive(Clone)]
+pub struct LiveRecommendations {
+    pool: PgPool,
+    users: Arc<Mutex<HashMap<String, UserState>>>,
+    latencies: Arc<Mutex<VecDeque<Duration>>>,
+}
+
+impl LiveRecommendations {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            users: Arc::default(),
+            latencies: Arc::default(),
+        }
+    }
+
+    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserState>> {
+        self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Accepted listens (listener, track), in the order played: marks the lists stale and
+    /// re-ranks at once the lists someone follows.
+    pub fn on_listens(&self, listens: impl IntoIterator<Item = (String, String)>) {
+        let mut followed = HashSet::new();
+        {
+            let mut users = self.users();
+            for (user, track) in listens {
+                let state = users.entry(user.clone()).or_default();
+                remember(&mut state.recent, track);
+                state.stale = true;
+                if state
+                    .sender
+                    .as_ref()
+                    .is_some_and(|s| s.receiver_count() > 0)
+                {
+                    followed.insert(user);
+                }
+            }
+        }
+        for user in followed {
+            let live = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = live.refresh(&user).await {
+                    tracing::warn!(%user, %error, "re-ranking failed");
+                }
+            });
+        }
+    }
+
+    /// Follows a listener's list: every new version of it.
+    pub fn subscribe(&self, user: &str) -> broadcast::Receiver<Arc<LiveList>> {
+        let mut users = self.users();
+        let state = users.entry(user.to_owned()).or_default();
+        state
+            .sender
+            .get_or_insert_with(|| broadcast::channel(16).0)
+            .subscribe()
+    }
+
+    /// The listener's current list, re-ranked first if a listen made it stale or a new model
+    /// version was published.
+    pub async fn list(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let version = recommendations::current_version(&self.pool).await?;
+        let cached = {
+            let users = self.users();
+            users.get(user).and_then(|s| {
+                s.list
+                    .clone()
+                    .filter(|l| !s.stale && l.model_version == version)
+            })
+        };
+        match cached {
+            Some(list) => Ok(list),
+            None => self.refresh(user).await,
+        }
+    }
+
+    /// Records feedback and re-ranks the listener's list with it.
+    pub async fn feedback(
+        &self,
+        user: &str,
+        feedback: &FeedbackRow,
+    ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        recommendations::record_feedback(&self.pool, user, feedback).await?;
+        {
+            let mut users = self.users();
+            let state = users.entry(user.to_owned()).or_default();
+            state.feedback = None;
+            if feedback.kind == "like" && feedback.target_type == "track" {
+                remember(&mut state.recent, feedback.target_id.clone());
+            }
+        }
+        self.refresh(user).await
+    }
+
+    /// The median and 99th percentile of recent re-rankings, and how many were measured.
+    pub fn latency(&self) -> (Duration, Duration, usize) {
+        let mut samples: Vec<Duration> = self
+            .latencies
+            .lock()
+            .map(|l| l.iter().copied().collect())
+            .unwrap_or_default();
+        samples.sort();
+        let at = |q: f64| {
+            samples
+                .get(((samples.len().saturating_sub(1)) as f64 * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        (at(0.5), at(0.99), samples.len())
+    }
+
+    /// Re-ranks the listener's list now, stores it and tells its followers.
+    pub async fn refresh(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let started = Instant::now();
+        let list = Arc::new(self.compute(user).await?);
+        if let Ok(mut latencies) = self.latencies.lock() {
+            if latencies.len() == LATENCY_SAMPLES {
+                latencies.pop_front();
+            }
+            latencies.push_back(started.elapsed());
+        }
+        let mut users = self.users();
+        let state = users.entry(user.to_owned()).or_default();
+        state.stale = false;
+        state.list = Some(Arc::clone(&list));
+        if let Some(sender) = &state.sender {
+            let _ = sender.send(Arc::clone(&list));
+        }
+        Ok(list)
+    }
+
+    async fn compute(&self, user: &str) -> Result<LiveList, lakehouse::LakehouseError> {
+        let pool = &self.pool;
+        let Some((version, learnt_until)) = recommendations::current_model(pool).await? else {
+            return Ok(LiveList {
+                user_id: user.to_owned(),
+                model_version: None,
+                reranked: false,
+                updated_at: Utc::now(),
+                items: Vec::new(),
+            });
+        };
+        let (base, feedback) = self.base_and_feedback(user, version).await?;
+        let recent: Vec<String> = {
+            let mut users = self.users();
+            let state = users.entry(user.to_owned()).or_default();
+            // Plays from before the model's run are in the model already: the session is what
+            // came after.
+            state.recent.retain(|(_, at)| *at >= learnt_until);
+            state.recent.iter().map(|(t, _)| t.clone()).collect()
+        };
+        let similar = recommendations::similar_of_many(pool, version, &recent).await?;
+        let mut ids: Vec<String> = base.iter().map(|b| b.track_id.clone()).collect();
+        ids.extend(recent.iter().cloned());
+        ids.extend(similar.values().flatten().map(|(t, _)| t.clone()));
+        ids.sort();
+        ids.dedup();
+        let rows = recommendations::track_features(pool, &ids).await?;
+        let artists: HashMap<String, Vec<String>> = rows
+            .iter()
+            .map(|r| (r.track_id.clone(), r.artists.clone()))
+            .collect();
+        let tracks: HashMap<String, TrackInfo> = rows
+            .into_iter()
+            .map(|r| {
+                let info = TrackInfo {
+                    primary_artist: r.artists.first().cloned().unwrap_or_default(),
+                    features: rerank::scaled_features([
+                        r.danceability,
+                        r.energy,
+                        r.loudness,
+                        r.speechiness,
+                        r.acousticness,
+                        r.instrumentalness,
+                        r.liveness,
+                        r.valence,
+                        r.tempo,
+                    ]),
+                    name: r.name,
+                };
+                (r.track_id, info)
+            })
+            .collect();
+        let mut excluded_tracks = HashSet::new();
+        let mut excluded_artists = HashSet::new();
+        for f in feedback.iter().filter(|f| f.kind != "like") {
+            match f.target_type.as_str() {
+                "track" => excluded_tracks.insert(f.target_id.clone()),
+                _ => excluded_artists.insert(f.target_id.clone()),
+            };
+        }
+        let base_items: Vec<BaseItem> = base
+            .iter()
+            .map(|b| BaseItem {
+                track_id: b.track_id.clone(),
+                reason: b.reason.clone(),
+            })
+            .collect();
+        let ranked = rerank::rerank(&Session {
+            base: &base_items,
+            recent: &recent,
+            similar: &similar,
+            tracks: &tracks,
+            excluded_tracks: &excluded_tracks,
+            excluded_artists: &excluded_artists,
+            size: LIST_SIZE,
+            max_per_artist: MAX_PER_ARTIST,
+        });
+        let items = ranked
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| LiveItem {
+                rank: i + 1,
+                name: tracks
+                    .get(&r.track_id)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                artists: artists.get(&r.track_id).cloned().unwrap_or_default(),
+                track_id: r.track_id,
+                score: r.score,
+                reason: r.reason,
+            })
+            .collect();
+        Ok(LiveList {
+            user_id: user.to_owned(),
+            model_version: Some(version),
+            reranked: !recent.is_empty()
+                || !excluded_tracks.is_empty()
+                || !excluded_artists.is_empty(),
+            updated_at: Utc::now(),
+            items,
+        })
+    }
+}
+
+impl LiveRecommendations {
+    /// The listener's published list for `version` (the popular list when the model does not
+    /// know them) and their feedback, from the cache or from gold.
+    async fn base_and_feedback(
+        &self,
+        user: &str,
+        version: i64,
+    ) -> Result<(Arc<Vec<RecommendationRow>>, Arc<Vec<FeedbackRow>>), lakehouse::LakehouseError>
+    {
+        let (base, feedback) = {
+            let users = self.users();
+            let state = users.get(user);
+            (
+                state
+                    .and_then(|s| s.base.clone())
+                    .filter(|(v, _)| *v == version)
+                    .map(|(_, b)| b),
+                state.and_then(|s| s.feedback.clone()),
+            )
+        };
+        let base = match base {
+            Some(base) => base,
+            None => {
+                let mut rows =
+                    recommendations::version_list(&self.pool, version, user, LIST_SIZE as i64)
+                        .await?;
+                if rows.is_empty() {
+                    // A listener the model does not know yet: start from what is popular.
+                    rows = recommendations::popular_list(&self.pool, LIST_SIZE as i64).await?;
+                }
+                Arc::new(rows)
+            }
+        };
+        let feedback = match feedback {
+            Some(feedback) => feedback,
+            None => Arc::new(recommendations::feedback_of(&self.pool, user).await?),
+        };
+        let mut users = self.users();
+        let state = users.entry(user.to_owned()).or_default();
+        state.base = Some((version, Arc::clone(&base)));
+        state.feedback = Some(Arc::clone(&feedback));
+        Ok((base, feedback))
+    }
+}
+
+fn remember(recent: &mut VecDeque<(String, DateTime<Utc>)>, track: String) {
+    recent.retain(|(t, _)| *t != track);
+    recent.push_front((track, Utc::now()));
+    recent.truncate(SESSION_LENGTH);
+}

@@ -1,0 +1,271 @@
+//! Recommendations through the API: nothing before the first model, lists after a pipeline
+//! run, a listen that moves the served list within a second (read and followed as server-sent
+//! events), feedback, similar tracks, clusters and the model registry.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use lakehouse::simulate::{Simulation, simulate};
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_TOKEN, TestApp};
+
+/// Posts a simulated history through the ingest API and runs the pipeline to the end.
+async fn with_model(app: &TestApp) {
+    let tracks = lakehouse::gold::tracks::simulation_tracks(&app.pool)
+        .await
+        .unwrap();
+    let listens = simulate(&Simulation::ending_today(40, 14, 10.0, 3), &tracks);
+    for chunk in listens.chunks(1_000) {
+        let events: Vec<Value> = chunk
+            .iter()
+            .map(|l| {
+                json!({"event_id": l.event_id, "user_id": l.user_id, "track_id": l.track_id,
+                    "played_at": l.played_at.to_rfc3339(), "ms_played": l.ms_played,
+                    "end_reason": l.end_reason, "skipped": l.skipped})
+            })
+            .collect();
+        let (status, body) = app.post_json("/api/v1/listens", &json!(events)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let response = app
+        .client
+        .post(format!("{}/api/v1/pipeline/runs", app.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let run: Value = response.json().await.unwrap();
+    let run_id = run["run_id"].as_i64().expect("a run started");
+    let events = tokio::time::timeout(
+        Duration::from_secs(180),
+        app.get(&format!("/api/v1/pipeline/runs/{run_id}/events"))
+            .await
+            .text(),
+    )
+    .await
+    .expect("the run finishes")
+    .unwrap();
+    assert!(events.contains("\"status\":\"succeeded\""), "{events}");
+}
+
+fn track_ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["track_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Reads server-sent events from `response` until one of type `recommendations` satisfies
+/// `done`, and returns it.
+async fn next_list(
+    response: &mut reqwest::Response,
+    buffer: &mut String,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let list: Value = serde_json::from_str(data).unwrap();
+                if done(&list) {
+                    return list;
+                }
+            }
+        }
+        let chunk = response
+            .chunk()
+            .await
+            .unwrap()
+            .expect("the stream stays open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_listen_moves_the_served_list_within_a_second() {
+    let app = TestApp::start().await;
+    let (status, body) = app.get_json("/api/v1/users/someone/recommendations").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+
+    with_model(&app).await;
+    let (status, list) = app
+        .get_json("/api/v1/users/user-00001/recommendations")
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let before = track_ids(&list);
+    assert_eq!(before.len(), 20);
+    assert_eq!(list["reranked"], false);
+    assert!(list["items"][0]["reason"].as_str().unwrap().len() > 5);
+
+    // Follow the list, then play its first track.
+    let mut stream = app
+        .get("/api/v1/users/user-00001/recommendations/events")
+        .await;
+    let mut buffer = String::new();
+    let first = next_list(&mut stream, &mut buffer, |_| true).await;
+    assert_eq!(track_ids(&first)[..20], before[..]);
+    let played = before[0].clone();
+    let sent = Instant::now();
+    let (status, body) = app
+        .post_json(
+            "/api/v1/listens",
+            &json!({"user_id": "user-00001", "track_id": played,
+                "played_at": Utc::now().to_rfc3339(), "ms_played": 120000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let moved = tokio::time::timeout(
+        Duration::from_secs(1),
+        next_list(&mut stream, &mut buffer, |l| {
+            !track_ids(l).contains(&played)
+        }),
+    )
+    .await
+    .expect("the followed list changes within a second of the listen");
+    assert!(sent.elapsed() < Duration::from_secs(1));
+    assert_eq!(moved["reranked"], true);
+    let reasons: Vec<&str> = moved["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("because you just played ")),
+        "the session pulls similar tracks up: {reasons:?}"
+    );
+
+    // A plain read sees the same list.
+    let (_, read) = app
+        .get_json("/api/v1/users/user-00001/recommendations")
+        .await;
+    assert!(!track_ids(&read).contains(&played));
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn feedback_applies_at_once_and_bad_feedback_is_refused() {
+    let app = TestApp::start().await;
+    with_model(&app).await;
+    let (_, list) = app
+        .get_json("/api/v1/users/user-00002/recommendations")
+        .await;
+    let top = track_ids(&list)[0].clone();
+    let artist = list["items"][1]["artists"][0].as_str().unwrap().to_owned();
+
+    let path = "/api/v1/users/user-00002/feedback";
+    let (status, after) = app
+        .post_json(path, &json!({"kind": "dislike", "track_id": top}))
+        .await;
+    assert_eq!(status, 200, "{after}");
+    assert!(!track_ids(&after).contains(&top));
+    let (status, after) = app
+        .post_json(path, &json!({"kind": "do_not_recommend", "artist": artist}))
+        .await;
+    assert_eq!(status, 200, "{after}");
+    assert!(
+        after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["artists"][0] != artist.as_str()),
+        "{after}"
+    );
+    let (_, read) = app
+        .get_json("/api/v1/users/user-00002/recommendations")
+        .await;
+    assert!(!track_ids(&read).contains(&top));
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM feedback WHERE user_id = 'user-00002'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 2);
+
+    for (body, status) in [
+        (json!({"kind": "love", "track_id": top}), 422),
+        (json!({"kind": "like"}), 422),
+        (
+            json!({"kind": "like", "track_id": top, "artist": artist}),
+            422,
+        ),
+        (json!({"kind": "like", "track_id": "no-such-track"}), 404),
+        (json!({"kind": "like", "track": top}), 400),
+    ] {
+        let (got, answer) = app.post_json(path, &body).await;
+        assert_eq!(got, status, "{body} → {answer}");
+        assert!(answer["error"]["message"].as_str().is_some(), "{answer}");
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn similar_tracks_clusters_and_models_are_served() {
+    let app = TestApp::start().await;
+    with_model(&app).await;
+    let (_, list) = app
+        .get_json("/api/v1/users/user-00003/recommendations")
+        .await;
+    let track = track_ids(&list)[0].clone();
+    let (status, similar) = app
+        .get_json(&format!("/api/v1/tracks/{track}/similar?limit=10"))
+        .await;
+    assert_eq!(status, 200, "{similar}");
+    let items = similar["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10, "{similar}");
+    assert!(items.iter().all(|i| i["track_id"] != track.as_str()));
+    let (status, _) = app.get_json("/api/v1/tracks/nope/similar").await;
+    assert_eq!(status, 404);
+
+    let (_, clusters) = app.get_json("/api/v1/clusters").await;
+    let sizes: i64 = clusters["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_i64().unwrap())
+        .sum();
+    assert_eq!(sizes, 600, "every track is in a cluster: {clusters}");
+    assert!(
+        clusters["k_scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["chosen"] == true)
+    );
+    assert!(clusters["clusters"][0]["label"].as_str().unwrap().len() > 3);
+
+    let (_, models) = app.get_json("/api/v1/models").await;
+    let current = &models["items"][0];
+    assert_eq!(current["is_current"], true, "{models}");
+    let families: Vec<&str> = current["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["model"].as_str().unwrap())
+        .collect();
+    for family in [
+        "popularity",
+        "item_knn",
+        "user_knn",
+        "als",
+        "content",
+        "hybrid",
+    ] {
+        assert!(families.contains(&family), "{family} in {families:?}");
+    }
+    let chosen = current["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["chosen"] == true)
+        .expect("one model is chosen");
+    assert_eq!(chosen["model"], current["model"]);
+    app.finish().await;
+}
