@@ -6,9 +6,14 @@
 CREATE TABLE model_versions (
     model_version  bigserial PRIMARY KEY,
     run_id         bigint REFERENCES pipeline_runs ON DELETE SET NULL,
-    -- The chosen model family ('hybrid', 'item_knn', ...) and its settings.
+    -- The chosen model family ('hybrid', 'item_knn', ...), its settings, and the whole
+    -- specification the stage can train again from.
     model          text NOT NULL,
     params         jsonb NOT NULL,
+    spec           jsonb NOT NULL,
+    -- Whether this version ran the offline evaluation; otherwise it retrained the model an
+    -- earlier evaluation chose, and its metrics rows are that evaluation's.
+    evaluated      boolean NOT NULL,
     trained_at     timestamptz NOT NULL DEFAULT now(),
     -- The silver/listens version it was trained on.
     silver_version bigint NOT NULL,

@@ -3,10 +3,16 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
-use crate::types::{ClusterInsights, GenreCount, ModelInsights, RecommendationList, TrackPage};
+use crate::types::{
+    ClusterInsights, GenreCount, ListenerSegment, ModelInsights, RecommendationList, TrackMapPoint,
+    TrackPage,
+};
 
 /// Results shown per catalogue page.
 pub const CATALOG_PAGE_SIZE: u32 = 20;
+
+/// Tracks drawn on the track map of `/insights`.
+pub const TRACK_MAP_SAMPLE: u32 = 1_500;
 
 /// Searches the catalogue by text (name, artist, album) and genre; `page` counts from 1.
 #[server(input = GetUrl)]
@@ -102,4 +108,23 @@ pub async fn track_cluster_insights() -> Result<ClusterInsights, ServerFnError> 
             .map(Into::into)
             .collect(),
     })
+}
+
+/// A fixed sample of [`TRACK_MAP_SAMPLE`] tracks on the 2-D map of the catalogue (the same
+/// tracks on every call), each with its cluster; empty before the catalogue is clustered.
+#[server(input = GetUrl)]
+pub async fn track_map_sample() -> Result<Vec<TrackMapPoint>, ServerFnError> {
+    use lakehouse::gold::clusters::map_sample;
+
+    let pool = expect_context::<sqlx::PgPool>();
+    let points = map_sample(&pool, i64::from(TRACK_MAP_SAMPLE)).await?;
+    Ok(points.into_iter().map(Into::into).collect())
+}
+
+/// The listener segments by taste, largest first.
+#[server(input = GetUrl)]
+pub async fn listener_segments() -> Result<Vec<ListenerSegment>, ServerFnError> {
+    let pool = expect_context::<sqlx::PgPool>();
+    let segments = lakehouse::gold::clusters::list_segments(&pool).await?;
+    Ok(segments.into_iter().map(Into::into).collect())
 }

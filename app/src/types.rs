@@ -180,6 +180,28 @@ pub struct ClusterInsights {
     pub k_scores: Vec<KScore>,
 }
 
+/// A track on the 2-D map of the catalogue (the tracks' audio features projected to a plane).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackMapPoint {
+    pub track_id: String,
+    pub name: String,
+    /// The track's cluster, as [`ClusterSummary::cluster_id`].
+    pub cluster_id: i16,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// A group of listeners with similar taste.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerSegment {
+    pub segment_id: i16,
+    pub label: String,
+    /// The number of listeners in the segment.
+    pub size: i32,
+    /// The mean features of what the segment plays, in the features' own units, by feature name.
+    pub centroid: Vec<(String, f64)>,
+}
+
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
 
@@ -216,7 +238,7 @@ pub fn format_percent(share: f64) -> String {
 mod from_gold {
     use std::collections::BTreeMap;
 
-    use lakehouse::gold::clusters::{ClusterRow, KScoreRow};
+    use lakehouse::gold::clusters::{ClusterRow, KScoreRow, MapPoint, SegmentRow};
     use lakehouse::gold::recommendations::{ModelMetricRow, ModelVersionRow, RecommendationRow};
     use lakehouse::gold::tracks::{GenreCountRow, TrackDetailRow, TrackSummaryRow};
     use serde_json::Value;
@@ -276,13 +298,11 @@ mod from_gold {
 
     impl From<ClusterRow> for ClusterSummary {
         fn from(r: ClusterRow) -> Self {
-            let centroid: BTreeMap<String, f64> =
-                serde_json::from_str(&r.centroid).unwrap_or_default();
             Self {
                 cluster_id: r.cluster_id,
                 label: r.label,
                 size: r.size,
-                centroid: centroid.into_iter().collect(),
+                centroid: centroid_of(&r.centroid),
                 top_genres: serde_json::from_str(&r.top_genres).unwrap_or_default(),
             }
         }
@@ -297,6 +317,38 @@ mod from_gold {
                 chosen: r.chosen,
             }
         }
+    }
+
+    impl From<MapPoint> for TrackMapPoint {
+        fn from(r: MapPoint) -> Self {
+            Self {
+                track_id: r.track_id,
+                name: r.name,
+                cluster_id: r.cluster_id,
+                x: r.x,
+                y: r.y,
+            }
+        }
+    }
+
+    impl From<SegmentRow> for ListenerSegment {
+        fn from(r: SegmentRow) -> Self {
+            Self {
+                segment_id: r.segment_id,
+                label: r.label,
+                size: r.size,
+                centroid: centroid_of(&r.centroid),
+            }
+        }
+    }
+
+    /// A centroid (JSON text: `{"energy": 0.71, ...}`) as (feature, value) pairs by feature
+    /// name; empty when the text is not such an object.
+    fn centroid_of(text: &str) -> Vec<(String, f64)> {
+        serde_json::from_str::<BTreeMap<String, f64>>(text)
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
     }
 
     /// A model's settings (JSON text) as (name, value) pairs: an object's fields, or a
@@ -413,6 +465,21 @@ mod from_gold {
                 ),
                 pairs(&[("item_knn", "0.7"), ("popularity", "0.3")])
             );
+        }
+
+        #[test]
+        fn reads_a_segment_centroid_by_feature_name() {
+            let segment = ListenerSegment::from(SegmentRow {
+                segment_id: 2,
+                label: "energetic · danceable".to_owned(),
+                size: 40,
+                centroid: r#"{"valence": 0.5, "energy": 0.71}"#.to_owned(),
+            });
+            assert_eq!(
+                segment.centroid,
+                [("energy".to_owned(), 0.71), ("valence".to_owned(), 0.5)]
+            );
+            assert!(centroid_of("null").is_empty());
         }
     }
 }

@@ -95,6 +95,7 @@ test('the for-you and insights pages are rendered on the server',
     const text = await insights.text();
     assert.match(text, /id="model-metrics"/);
     assert.match(text, /data-model="/);
+    assert.match(text, /<svg[^>]*id="track-map"/);
   });
 
 pageTest('playing a recommendation re-ranks the list live', async (page) => {
@@ -130,7 +131,7 @@ pageTest('playing a recommendation re-ranks the list live', async (page) => {
   assert.equal(await stillSamePage(page), 'marker', 'the page was reloaded');
 });
 
-pageTest('the insights page shows the model figures and the clusters', async (page) => {
+pageTest('the insights page shows the model figures, the clusters, the map and the segments', async (page) => {
   await listenerWithRecommendations();
   const { body: models } = await getJson('/api/v1/models');
   const current = models.items.find((v) => v.is_current);
@@ -158,4 +159,11 @@ pageTest('the insights page shows the model figures and the clusters', async (pa
     assert.equal(await page.locator('#cluster-sizes rect').count(), clusters.clusters.length);
     assert.ok(await page.locator('#k-scores tbody tr').count() > 0, 'the k tried are listed');
   }
+
+  // The clusters and their map are published before the first model, the listener segments
+  // just after each model version.
+  const dots = await page.locator('#track-map circle').count();
+  assert.ok(dots > 100, `the track map shows ${dots} tracks`);
+  const segments = await page.locator('#segments tbody tr').count();
+  assert.ok(segments >= 1, `${segments} listener segments are listed`);
 });

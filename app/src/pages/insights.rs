@@ -1,13 +1,16 @@
-//! `/insights`: how the current model did offline, how well skips are predicted, and what the
-//! track clusters sound like; for the people who run soundlake.
+//! `/insights`: how the current model did offline, how well skips are predicted, what the
+//! track clusters sound like and where their tracks lie on the map, and what the listener
+//! segments play; for the people who run soundlake.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::server_fns::{current_model_insights, track_cluster_insights};
+use crate::server_fns::{
+    current_model_insights, listener_segments, track_cluster_insights, track_map_sample,
+};
 use crate::types::{
-    ClusterInsights, ClusterSummary, FamilyMetrics, KScore, ModelInsights, SkipMetrics,
-    format_count, format_percent,
+    ClusterInsights, ClusterSummary, FamilyMetrics, KScore, ListenerSegment, ModelInsights,
+    SkipMetrics, TrackMapPoint, format_count, format_percent,
 };
 
 /// The insights page, rendered on the server from gold.
@@ -15,6 +18,8 @@ use crate::types::{
 pub fn Insights() -> impl IntoView {
     let models = Resource::new(|| (), |_| current_model_insights());
     let clusters = Resource::new(|| (), |_| track_cluster_insights());
+    let map = Resource::new(|| (), |_| track_map_sample());
+    let segments = Resource::new(|| (), |_| listener_segments());
     view! {
         <Title text="Insights" />
         <section class="insights">
@@ -40,6 +45,29 @@ pub fn Insights() -> impl IntoView {
                     match clusters.await {
                         Ok(insights) => view! { <ClusterReport insights /> }.into_any(),
                         Err(error) => failed("the clusters", &error),
+                    }
+                })}
+            </Suspense>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match map.await {
+                        Ok(points) => {
+                            // The legend names the clusters; without them the map still shows.
+                            let clusters = clusters
+                                .await
+                                .map(|insights| insights.clusters)
+                                .unwrap_or_default();
+                            view! { <TrackMap points clusters /> }.into_any()
+                        }
+                        Err(error) => failed("the track map", &error),
+                    }
+                })}
+            </Suspense>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match segments.await {
+                        Ok(segments) => view! { <SegmentReport segments /> }.into_any(),
+                        Err(error) => failed("the listener segments", &error),
                     }
                 })}
             </Suspense>
@@ -308,5 +336,199 @@ fn SizeChart(clusters: Vec<ClusterSummary>) -> impl IntoView {
         >
             {bars}
         </svg>
+    }
+}
+
+/// The track map's size and inner margin, in SVG units.
+const MAP_WIDTH: f64 = 720.0;
+const MAP_HEIGHT: f64 = 440.0;
+const MAP_MARGIN: f64 = 8.0;
+/// The radius of a track's dot, in SVG units.
+const DOT_RADIUS: f64 = 2.5;
+
+/// The clusters' colours, by cluster id (repeating after twelve clusters).
+const PALETTE: [&str; 12] = [
+    "#5b8cff", "#3ddc97", "#ff6b6b", "#ffc857", "#b57cff", "#4dd0e1", "#ff9f43", "#f78fb3",
+    "#a3d977", "#e07a5f", "#c9ced8", "#48a9a6",
+];
+
+/// The colour of a cluster's dots and legend swatch.
+fn cluster_colour(cluster_id: i16) -> &'static str {
+    PALETTE[usize::from(cluster_id.unsigned_abs()) % PALETTE.len()]
+}
+
+/// The least and greatest of `values`, `None` when there are none.
+fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    values.into_iter().fold(None, |range, v| match range {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+    })
+}
+
+/// Places `value` of the range `(lo, hi)` along an axis `length` long, inside the margin; the
+/// middle of the axis when the range is a single value.
+fn scale(value: f64, (lo, hi): (f64, f64), length: f64) -> f64 {
+    let span = hi - lo;
+    if span > 0.0 {
+        MAP_MARGIN + (value - lo) / span * (length - 2.0 * MAP_MARGIN)
+    } else {
+        length / 2.0
+    }
+}
+
+/// The sampled tracks as dots on the 2-D map, coloured by cluster, with a legend of the
+/// clusters' labels.
+#[component]
+fn TrackMap(points: Vec<TrackMapPoint>, clusters: Vec<ClusterSummary>) -> impl IntoView {
+    let points: Vec<TrackMapPoint> = points
+        .into_iter()
+        .filter(|p| p.x.is_finite() && p.y.is_finite())
+        .collect();
+    let (Some(xs), Some(ys)) = (
+        extent(points.iter().map(|p| f64::from(p.x))),
+        extent(points.iter().map(|p| f64::from(p.y))),
+    ) else {
+        return view! {
+            <h2>"Track map"</h2>
+            <p class="muted">"No map yet: the pipeline has not clustered the catalogue."</p>
+        }
+        .into_any();
+    };
+    let shown = format!(
+        "{} tracks, a fixed sample of the catalogue, placed by their audio features (the \
+         features' two principal components) and coloured by cluster.",
+        format_count(i64::try_from(points.len()).unwrap_or(i64::MAX)),
+    );
+    let dots = points
+        .into_iter()
+        .map(|p| {
+            let x = scale(f64::from(p.x), xs, MAP_WIDTH);
+            // SVG's y grows downwards; the map's grows upwards.
+            let y = MAP_HEIGHT - scale(f64::from(p.y), ys, MAP_HEIGHT);
+            view! {
+                <circle
+                    cx=format!("{x:.1}")
+                    cy=format!("{y:.1}")
+                    r=format!("{DOT_RADIUS:.1}")
+                    fill=cluster_colour(p.cluster_id)
+                    data-cluster-id=p.cluster_id
+                >
+                    <title>{p.name}</title>
+                </circle>
+            }
+        })
+        .collect_view();
+    let legend = clusters
+        .into_iter()
+        .map(|c| {
+            view! {
+                <li data-cluster-id=c.cluster_id>
+                    <span
+                        class="swatch"
+                        style=format!("background: {}", cluster_colour(c.cluster_id))
+                    ></span>
+                    {c.label}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h2>"Track map"</h2>
+        <p class="muted">{shown}</p>
+        <svg
+            id="track-map"
+            class="chart map"
+            viewBox=format!("0 0 {MAP_WIDTH:.0} {MAP_HEIGHT:.0}")
+            role="img"
+            aria-label="Tracks on the map of audio features, coloured by cluster"
+        >
+            {dots}
+        </svg>
+        <ul id="track-map-legend" class="legend">{legend}</ul>
+    }
+    .into_any()
+}
+
+/// The taste features a segment's row shows, in the order shown, with their headings.
+const SEGMENT_FEATURES: [(&str, &str); 4] = [
+    ("energy", "Energy"),
+    ("danceability", "Danceability"),
+    ("acousticness", "Acousticness"),
+    ("valence", "Valence"),
+];
+
+/// The listener segments: their sizes and the mean features of what they play.
+#[component]
+fn SegmentReport(segments: Vec<ListenerSegment>) -> impl IntoView {
+    if segments.is_empty() {
+        return view! {
+            <h2>"Listener segments"</h2>
+            <p class="muted">"No segments yet: the pipeline has not grouped the listeners."</p>
+        }
+        .into_any();
+    }
+    let headings = SEGMENT_FEATURES
+        .iter()
+        .map(|(_, heading)| view! { <th class="num">{*heading}</th> })
+        .collect_view();
+    let rows = segments
+        .into_iter()
+        .map(|segment| view! { <SegmentRow segment /> })
+        .collect_view();
+    view! {
+        <h2>"Listener segments"</h2>
+        <table id="segments" class="figures">
+            <thead>
+                <tr>
+                    <th>"Segment"</th>
+                    <th class="num">"Listeners"</th>
+                    {headings}
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="muted note">
+            "Listeners grouped by the mean audio features of what they play (0 to 1)."
+        </p>
+    }
+    .into_any()
+}
+
+#[component]
+fn SegmentRow(segment: ListenerSegment) -> impl IntoView {
+    let values = SEGMENT_FEATURES
+        .iter()
+        .map(|(feature, _)| {
+            let value = segment
+                .centroid
+                .iter()
+                .find(|(f, _)| f == feature)
+                .map_or_else(|| "–".to_owned(), |(_, v)| format!("{v:.2}"));
+            view! { <td class="num">{value}</td> }
+        })
+        .collect_view();
+    view! {
+        <tr data-segment-id=segment.segment_id>
+            <td class="track-name">{segment.label}</td>
+            <td class="num">{format_count(segment.size.into())}</td>
+            {values}
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_points_inside_the_margin() {
+        let range = extent([2.0, -1.0, 0.5]).expect("three values");
+        assert_eq!(range, (-1.0, 2.0));
+        assert_eq!(scale(-1.0, range, 100.0), MAP_MARGIN);
+        assert_eq!(scale(2.0, range, 100.0), 100.0 - MAP_MARGIN);
+        assert_eq!(scale(3.0, (3.0, 3.0), 100.0), 50.0);
+        assert_eq!(extent(Vec::<f64>::new()), None);
+        assert_eq!(cluster_colour(0), cluster_colour(12));
+        assert_ne!(cluster_colour(0), cluster_colour(1));
     }
 }

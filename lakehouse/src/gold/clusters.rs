@@ -178,3 +178,46 @@ pub async fn list_k_scores(pool: &PgPool) -> Result<Vec<KScoreRow>> {
             .await?,
     )
 }
+
+/// A listener segment as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SegmentRow {
+    pub segment_id: i16,
+    pub label: String,
+    pub size: i32,
+    /// JSON text: {"energy": 0.71, ...} in the features' own units.
+    pub centroid: String,
+}
+
+/// Every listener segment, largest first.
+pub async fn list_segments(pool: &PgPool) -> Result<Vec<SegmentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT segment_id, label, size, centroid::text AS centroid
+         FROM user_segments ORDER BY size DESC, segment_id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A track on the 2-D map.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct MapPoint {
+    pub track_id: String,
+    pub name: String,
+    pub cluster_id: i16,
+    pub x: f32,
+    pub y: f32,
+}
+
+/// Up to `limit` tracks of the map: the same sample every time (ordered by a hash of the id),
+/// so a chart does not jump between reloads.
+pub async fn map_sample(pool: &PgPool, limit: i64) -> Result<Vec<MapPoint>> {
+    Ok(sqlx::query_as(
+        "SELECT m.track_id, t.name, m.cluster_id, m.x, m.y
+         FROM track_map m JOIN tracks t USING (track_id)
+         ORDER BY md5(m.track_id) LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

@@ -18,15 +18,43 @@ pub struct ModelVersion {
     pub run_id: Option<i64>,
     pub model: String,
     pub params: serde_json::Value,
+    /// The whole model specification (`ModelSpec` as JSON).
+    pub spec: serde_json::Value,
     pub silver_version: i64,
     pub users: i64,
     pub items: i64,
     pub interactions: i64,
     pub train_secs: f64,
     pub skip_metrics: Option<serde_json::Value>,
-    /// Every family's offline figures (empty when there was too little data to evaluate).
-    pub metrics: Vec<ModelResult>,
-    pub test_users: i64,
+    /// What the offline evaluation says of this version.
+    pub evaluation: Evaluated,
+}
+
+/// Where a version's offline figures come from.
+#[derive(Debug, Clone)]
+pub enum Evaluated {
+    /// This version ran the evaluation: every family's figures (empty when there was too
+    /// little data to evaluate) and how many listeners were tested.
+    Now {
+        metrics: Vec<ModelResult>,
+        test_users: i64,
+    },
+    /// This version retrained what version `.0`'s evaluation chose; its figures are that
+    /// evaluation's.
+    Earlier(i64),
+}
+
+/// The newest version that ran the evaluation: (version, its `ModelSpec` as JSON text, the
+/// interactions it was evaluated on, when it was trained).
+pub async fn last_evaluation(
+    pool: &PgPool,
+) -> Result<Option<(i64, String, i64, chrono::DateTime<chrono::Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT model_version, spec::text, interactions, trained_at FROM model_versions
+         WHERE evaluated ORDER BY model_version DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// One listener's list: (track, score, reason), best first.
@@ -44,14 +72,17 @@ pub async fn publish(
 ) -> Result<i64> {
     let mut tx = pool.begin().await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO model_versions (run_id, model, params, silver_version, users, items,
-             interactions, train_secs, skip_metrics)
-         VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7, $8, $9::text::jsonb)
+        "INSERT INTO model_versions (run_id, model, params, spec, evaluated, silver_version,
+             users, items, interactions, train_secs, skip_metrics)
+         VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8, $9, $10,
+             $11::text::jsonb)
          RETURNING model_version",
     )
     .bind(version.run_id)
     .bind(&version.model)
     .bind(version.params.to_string())
+    .bind(version.spec.to_string())
+    .bind(matches!(version.evaluation, Evaluated::Now { .. }))
     .bind(version.silver_version)
     .bind(version.users)
     .bind(version.items)
@@ -124,7 +155,27 @@ pub async fn publish(
 }
 
 async fn insert_metrics(conn: &mut PgConnection, id: i64, version: &ModelVersion) -> Result<()> {
-    for m in &version.metrics {
+    let (metrics, test_users) = match &version.evaluation {
+        Evaluated::Now {
+            metrics,
+            test_users,
+        } => (metrics, *test_users),
+        Evaluated::Earlier(from) => {
+            sqlx::query(
+                "INSERT INTO model_metrics (model_version, model, chosen, params, validation_ndcg,
+                     ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users)
+                 SELECT $1, model, chosen, params, validation_ndcg, ndcg, recall, precision,
+                     map, coverage, train_secs, eval_secs, test_users
+                 FROM model_metrics WHERE model_version = $2",
+            )
+            .bind(id)
+            .bind(from)
+            .execute(&mut *conn)
+            .await?;
+            return Ok(());
+        }
+    };
+    for m in metrics {
         sqlx::query(
             "INSERT INTO model_metrics (model_version, model, chosen, params, validation_ndcg,
                  ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users)
@@ -142,7 +193,7 @@ async fn insert_metrics(conn: &mut PgConnection, id: i64, version: &ModelVersion
         .bind(m.test.coverage)
         .bind(m.train_secs)
         .bind(m.eval_secs)
-        .bind(version.test_users)
+        .bind(test_users)
         .execute(&mut *conn)
         .await?;
     }

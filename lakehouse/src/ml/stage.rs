@@ -20,7 +20,7 @@ use super::models::spec::ModelSpec;
 use super::recommend::{Exclusions, ListMaker, ListPolicy};
 use super::skip_model::{SkipMetrics, SkipModel, SkipRow};
 use crate::error::{LakehouseError, Result};
-use crate::gold::model_publish::{self, ModelVersion, SimilarList, UserList};
+use crate::gold::model_publish::{self, Evaluated, ModelVersion, SimilarList, UserList};
 use crate::gold::{clusters as gold_clusters, lake_loads, recommendations};
 use crate::lake::Lake;
 use crate::silver;
@@ -29,6 +29,11 @@ use crate::silver;
 pub const SIMILAR_PER_TRACK: usize = 20;
 /// Listener taste segments.
 pub const SEGMENTS: usize = 6;
+/// Runs between two evaluations retrain the model the last evaluation chose; a new
+/// evaluation happens when the interactions grew by this share since it…
+pub const REEVALUATE_GROWTH: f64 = 0.2;
+/// …or when it is older than this.
+pub const REEVALUATE_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// What the stage did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,8 +46,10 @@ pub struct MlReport {
     /// The published model version (`None`: nothing new to train on).
     pub model_version: Option<i64>,
     pub model: Option<String>,
-    /// The chosen model's test NDCG@10, when there was enough data to evaluate.
+    /// The chosen model's test NDCG@10, when this run evaluated and there was enough data.
     pub ndcg: Option<f64>,
+    /// `false` when the run retrained the model an earlier evaluation chose.
+    pub evaluated: bool,
     /// The skip model's held-out AUC, when it was trained.
     pub skip_auc: Option<f64>,
     pub listeners: usize,
@@ -84,14 +91,23 @@ pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -
     let skip_rows = lake_data::read_skip_rows(lake, &listens_table, &data.interactions).await?;
     let labels = gold_clusters::track_labels(pool).await?;
     let exclusions = exclusions(pool, &data).await?;
+    let reuse = if force {
+        None
+    } else {
+        reusable_choice(pool, data.interactions.nnz()).await?
+    };
+    let earlier = reuse.as_ref().map(|(version, _)| *version);
     let trained = {
         let tracks = Arc::clone(&tracks);
-        tokio::task::spawn_blocking(move || train(&tracks, data, &skip_rows, &labels, &exclusions))
-            .await
-            .map_err(|e| MlError::Algorithm {
-                algorithm: "training",
-                reason: e.to_string(),
-            })??
+        let spec = reuse.map(|(_, spec)| spec);
+        tokio::task::spawn_blocking(move || {
+            train(&tracks, data, &skip_rows, &labels, &exclusions, spec)
+        })
+        .await
+        .map_err(|e| MlError::Algorithm {
+            algorithm: "training",
+            reason: e.to_string(),
+        })??
     };
     let version = ModelVersion {
         run_id,
@@ -105,19 +121,23 @@ pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -
         skip_metrics: trained
             .skip_metrics
             .and_then(|m| serde_json::to_value(m).ok()),
-        test_users: trained
-            .evaluation
-            .as_ref()
-            .map_or(0, |e| e.test_users as i64),
-        metrics: trained
-            .evaluation
-            .as_ref()
-            .map(|e| e.models.clone())
-            .unwrap_or_default(),
+        spec: serde_json::to_value(&trained.spec).unwrap_or_default(),
+        evaluation: match (earlier, &trained.evaluation) {
+            (Some(version), _) => Evaluated::Earlier(version),
+            (None, evaluation) => Evaluated::Now {
+                metrics: evaluation
+                    .as_ref()
+                    .map(|e| e.models.clone())
+                    .unwrap_or_default(),
+                test_users: evaluation.as_ref().map_or(0, |e| e.test_users as i64),
+            },
+        },
     };
-    let id = model_publish::publish(pool, &version, &trained.lists, &trained.similar).await?;
+    // Segments first: once the model is current, everything it describes is there.
     gold_clusters::publish_segments(pool, &trained.segments.0, &trained.segments.1).await?;
+    let id = model_publish::publish(pool, &version, &trained.lists, &trained.similar).await?;
     report.model_version = Some(id);
+    report.evaluated = earlier.is_none();
     report.model = Some(version.model);
     report.ndcg = trained
         .evaluation
@@ -130,6 +150,21 @@ pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -
     report.similar = trained.similar.iter().map(|(_, l)| l.len()).sum();
     report.interactions = trained.interactions;
     Ok(report)
+}
+
+/// The version and model the last evaluation chose, when it is recent enough to reuse for
+/// `interactions` (see [`REEVALUATE_GROWTH`], [`REEVALUATE_AFTER`]).
+async fn reusable_choice(pool: &PgPool, interactions: usize) -> Result<Option<(i64, ModelSpec)>> {
+    let Some((version, spec, evaluated_on, at)) = model_publish::last_evaluation(pool).await?
+    else {
+        return Ok(None);
+    };
+    let grown = interactions as f64 > evaluated_on as f64 * (1.0 + REEVALUATE_GROWTH);
+    if grown || chrono::Utc::now() - at > REEVALUATE_AFTER {
+        return Ok(None);
+    }
+    // A specification this build cannot read (an older format) means evaluating again.
+    Ok(serde_json::from_str(&spec).ok().map(|spec| (version, spec)))
 }
 
 async fn recluster(
@@ -218,20 +253,26 @@ fn train(
     skip_rows: &[SkipRow],
     labels: &HashMap<String, String>,
     exclusions: &HashMap<u32, Exclusions>,
+    chosen_earlier: Option<ModelSpec>,
 ) -> Result<Trained> {
     let interactions = &data.interactions;
     let features = catalogue_features(tracks);
-    let evaluation = match evaluate(interactions, Some(&features), &EvalOptions::default()) {
-        Ok(e) => Some(e),
-        Err(MlError::NotEnoughData(why)) => {
-            tracing::info!(%why, "too little history to evaluate: serving popularity");
-            None
-        }
-        Err(e) => return Err(e.into()),
+    let evaluation = match chosen_earlier {
+        Some(_) => None,
+        None => match evaluate(interactions, Some(&features), &EvalOptions::default()) {
+            Ok(e) => Some(e),
+            Err(MlError::NotEnoughData(why)) => {
+                tracing::info!(%why, "too little history to evaluate: serving popularity");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
-    let spec = evaluation
-        .as_ref()
-        .map_or(ModelSpec::Popularity, |e| e.chosen.clone());
+    let spec = chosen_earlier.unwrap_or_else(|| {
+        evaluation
+            .as_ref()
+            .map_or(ModelSpec::Popularity, |e| e.chosen.clone())
+    });
     let started = Instant::now();
     let model = spec.fit(interactions, Some(&features));
     let neighbours = ItemKnn::fit(

@@ -236,10 +236,11 @@ async fn ml(lake: &Lake, pool: &PgPool, run_id: i64, force: bool) -> Result<Stag
             ..Default::default()
         });
     };
-    let ndcg = report
-        .ndcg
-        .map(|n| format!(", test NDCG@10 {n:.4}"))
-        .unwrap_or_else(|| ", too little history to evaluate".into());
+    let ndcg = match (report.evaluated, report.ndcg) {
+        (false, _) => ", retrained as the last evaluation chose".to_owned(),
+        (true, Some(n)) => format!(", test NDCG@10 {n:.4}"),
+        (true, None) => ", too little history to evaluate".to_owned(),
+    };
     let skip = report
         .skip_auc
         .map(|auc| format!(", skip model AUC {auc:.3}"))

@@ -140,6 +140,34 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
         ml_detail(&again)
     );
     assert_eq!(env.scalar("SELECT count(*) FROM model_versions").await, 1);
+
+    // A few more listens: the model the evaluation chose is retrained, not re-evaluated, and
+    // the new version carries that evaluation's figures.
+    let more: Vec<_> = listens[..30]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| lakehouse::ingest::Listen {
+            event_id: format!("more-{i}"),
+            ..l.clone()
+        })
+        .collect();
+    writer.submit(more, Vec::new()).await.unwrap();
+    let third = run(&env, RunOptions::default()).await;
+    let detail = ml_detail(&third);
+    assert!(detail.contains("model version 2"), "{detail}");
+    assert!(
+        detail.contains("retrained as the last evaluation chose"),
+        "{detail}"
+    );
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM model_versions WHERE evaluated")
+            .await,
+        1
+    );
+    assert_eq!(
+        env.scalar("SELECT count(*) FROM model_metrics m JOIN model_versions v USING (model_version) WHERE v.is_current").await,
+        6
+    );
     env.finish().await;
 }
 

@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{user_id}/feedback", post(recommendations::feedback))
         .route("/clusters", get(recommendations::clusters))
+        .route("/clusters/map", get(recommendations::cluster_map))
+        .route("/segments", get(recommendations::segments))
         .route("/models", get(recommendations::models))
         .route(
             "/listens",

@@ -183,6 +183,34 @@ pub async fn clusters(State(pool): State<PgPool>) -> Result<Json<Value>, ApiErro
     Ok(Json(json!({ "clusters": clusters, "k_scores": k_scores })))
 }
 
+/// `GET /clusters/map?limit=N` (default 2,000, at most 20,000): a fixed sample of tracks with
+/// their cluster and position on the 2-D map.
+pub async fn cluster_map(
+    State(pool): State<PgPool>,
+    params: Result<Query<LimitParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = limit(params, 2_000, 20_000)?;
+    let points = gold_clusters::map_sample(&pool, limit as i64).await?;
+    Ok(Json(json!({ "points": points })))
+}
+
+/// `GET /segments`: listener segments by taste (label, size, centroid).
+pub async fn segments(State(pool): State<PgPool>) -> Result<Json<Value>, ApiError> {
+    let segments: Vec<Value> = gold_clusters::list_segments(&pool)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "segment_id": s.segment_id,
+                "label": s.label,
+                "size": s.size,
+                "centroid": parse(&s.centroid),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "segments": segments })))
+}
+
 /// `GET /models?limit=N` (default 10, at most 100): model versions, newest first, each with
 /// its offline metrics per model family.
 pub async fn models(

@@ -241,6 +241,33 @@ async fn similar_tracks_clusters_and_models_are_served() {
     );
     assert!(clusters["clusters"][0]["label"].as_str().unwrap().len() > 3);
 
+    let (_, map) = app.get_json("/api/v1/clusters/map?limit=100").await;
+    let points = map["points"].as_array().unwrap();
+    assert_eq!(points.len(), 100, "{map}");
+    assert!(
+        points
+            .iter()
+            .all(|p| p["x"].is_number() && p["cluster_id"].is_number())
+    );
+    let (again, _) = app.get_json("/api/v1/clusters/map?limit=100").await;
+    assert_eq!(again, 200);
+    let (_, segments) = app.get_json("/api/v1/segments").await;
+    let members: i64 = segments["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_i64().unwrap())
+        .sum();
+    let listeners: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // Listeners with at least one track they did not mostly skip.
+    assert!(
+        members > listeners / 2 && members <= listeners,
+        "{members} of {listeners} listeners in segments: {segments}"
+    );
+
     let (_, models) = app.get_json("/api/v1/models").await;
     let current = &models["items"][0];
     assert_eq!(current["is_current"], true, "{models}");

@@ -14,7 +14,7 @@ use super::{History, Recommender};
 use crate::ml::interactions::Interactions;
 
 /// ALS settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlsParams {
     pub factors: usize,
     pub regularization: f32,

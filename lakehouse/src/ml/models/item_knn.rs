@@ -6,7 +6,7 @@ use super::{History, Recommender, log_weights};
 use crate::ml::interactions::Interactions;
 
 /// How two items' similarity is measured.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Similarity {
     /// Cosine of the items' (log-weighted) listener vectors, `shrink` added to the
@@ -18,7 +18,7 @@ pub enum Similarity {
 }
 
 /// Item-kNN settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ItemKnnParams {
     pub neighbours: usize,
     pub similarity: Similarity,

@@ -12,7 +12,7 @@ use super::user_knn::{UserKnn, UserKnnParams};
 use crate::ml::interactions::Interactions;
 
 /// Which model, with which settings.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "model", content = "params", rename_all = "snake_case")]
 pub enum ModelSpec {
     Popularity,
@@ -25,7 +25,7 @@ pub enum ModelSpec {
 }
 
 /// The hybrid's components with their weights, and its popularity damping.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HybridParams {
     pub components: Vec<(ModelSpec, f32)>,
     pub popularity_exponent: f32,

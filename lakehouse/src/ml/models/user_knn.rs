@@ -5,7 +5,7 @@ use super::{History, Recommender, log_weights};
 use crate::ml::interactions::Interactions;
 
 /// User-kNN settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserKnnParams {
     pub neighbours: usize,
     /// Added to the cosine's denominator: similarities built on little overlap count less.
