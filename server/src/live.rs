@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use lakehouse::gold::recommendations::{self, FeedbackRow, RecommendationRow};
@@ -19,8 +18,6 @@ const SESSION_LENGTH: usize = 10;
 /// The list's length.
 const LIST_SIZE: usize = 50;
 const MAX_PER_ARTIST: usize = 3;
-/// Re-ranking latencies kept for the figures.
-const LATENCY_SAMPLES: usize = 10_000;
 
 /// A listener's list as served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,7 +60,6 @@ struct UserState {
 pub struct LiveRecommendations {
     pool: PgPool,
     users: Arc<Mutex<HashMap<String, UserState>>>,
-    latencies: Arc<Mutex<VecDeque<Duration>>>,
 }
 
 impl LiveRecommendations {
@@ -71,7 +67,6 @@ impl LiveRecommendations {
         Self {
             pool,
             users: Arc::default(),
-            latencies: Arc::default(),
         }
     }
 
@@ -123,7 +118,8 @@ impl LiveRecommendations {
     /// The listener's current list, re-ranked first if a listen made it stale or a new model
     /// version was published.
     pub async fn list(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
-        let version = recommendations::current_version(&self.pool).await?;
+        let model = recommendations::current_model(&self.pool).await?;
+        let version = model.map(|(v, _)| v);
         let cached = {
             let users = self.users();
             users.get(user).and_then(|s| {
@@ -134,7 +130,7 @@ impl LiveRecommendations {
         };
         match cached {
             Some(list) => Ok(list),
-            None => self.refresh(user).await,
+            None => self.refresh_for(user, model).await,
         }
     }
 
@@ -156,33 +152,18 @@ impl LiveRecommendations {
         self.refresh(user).await
     }
 
-    /// The median and 99th percentile of recent re-rankings, and how many were measured.
-    pub fn latency(&self) -> (Duration, Duration, usize) {
-        let mut samples: Vec<Duration> = self
-            .latencies
-            .lock()
-            .map(|l| l.iter().copied().collect())
-            .unwrap_or_default();
-        samples.sort();
-        let at = |q: f64| {
-            samples
-                .get(((samples.len().saturating_sub(1)) as f64 * q).round() as usize)
-                .copied()
-                .unwrap_or_default()
-        };
-        (at(0.5), at(0.99), samples.len())
-    }
-
     /// Re-ranks the listener's list now, stores it and tells its followers.
     pub async fn refresh(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
-        let started = Instant::now();
-        let list = Arc::new(self.compute(user).await?);
-        if let Ok(mut latencies) = self.latencies.lock() {
-            if latencies.len() == LATENCY_SAMPLES {
-                latencies.pop_front();
-            }
-            latencies.push_back(started.elapsed());
-        }
+        let model = recommendations::current_model(&self.pool).await?;
+        self.refresh_for(user, model).await
+    }
+
+    async fn refresh_for(
+        &self,
+        user: &str,
+        model: Option<(i64, DateTime<Utc>)>,
+    ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let list = Arc::new(self.compute(user, model).await?);
         let mut users = self.users();
         let state = users.entry(user.to_owned()).or_default();
         state.stale = false;
@@ -193,9 +174,15 @@ impl LiveRecommendations {
         Ok(list)
     }
 
-    async fn compute(&self, user: &str) -> Result<LiveList, lakehouse::LakehouseError> {
+    /// The listener's list re-ranked over `model` (the current version and when its run
+    /// started).
+    async fn compute(
+        &self,
+        user: &str,
+        model: Option<(i64, DateTime<Utc>)>,
+    ) -> Result<LiveList, lakehouse::LakehouseError> {
         let pool = &self.pool;
-        let Some((version, learnt_until)) = recommendations::current_model(pool).await? else {
+        let Some((version, learnt_until)) = model else {
             return Ok(LiveList {
                 user_id: user.to_owned(),
                 model_version: None,

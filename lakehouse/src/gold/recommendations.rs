@@ -68,11 +68,7 @@ pub async fn current_model(pool: &PgPool) -> Result<Option<(i64, chrono::DateTim
 
 /// The model version the API serves.
 pub async fn current_version(pool: &PgPool) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT model_version FROM model_versions WHERE is_current")
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(current_model(pool).await?.map(|(version, _)| version))
 }
 
 /// A similar track.

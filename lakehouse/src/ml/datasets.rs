@@ -44,14 +44,16 @@ pub fn item_features(
     features_of: impl Fn(&str) -> Option<[f64; 9]>,
 ) -> ItemFeatures {
     let raw: Vec<Option<[f64; 9]>> = data.item_ids().iter().map(|id| features_of(id)).collect();
+    ItemFeatures::from_rows(&standardise(&raw))
+}
+
+/// Each row standardised with the means and spreads of the known rows (`None` stays `None`).
+pub fn standardise(raw: &[Option<[f64; 9]>]) -> Vec<Option<[f64; 9]>> {
     let known: Vec<[f64; 9]> = raw.iter().flatten().copied().collect();
     let standardiser = Standardiser::fit(&known);
-    ItemFeatures {
-        vectors: raw
-            .into_iter()
-            .map(|v| v.map(|v| standardiser.apply(&v).iter().map(|&x| x as f32).collect()))
-            .collect(),
-    }
+    raw.iter()
+        .map(|v| v.as_ref().map(|v| standardiser.apply(v)))
+        .collect()
 }
 
 /// A simulated listening history over a generated catalogue, as interactions.

@@ -215,17 +215,11 @@ pub fn evaluate(
     for (spec, validation) in tuned {
         let t = Instant::now();
         let model: Arc<dyn Recommender> = match &spec {
-            ModelSpec::Hybrid(params) => Arc::new(Hybrid {
-                damping: damping(&outer.train.item_counts(), params.popularity_exponent),
-                components: params
-                    .components
-                    .iter()
-                    .filter_map(|(part, w)| {
-                        let (_, m, _) = fitted.iter().find(|(s, _, _)| s == part)?;
-                        Some((part.name().to_owned(), Arc::clone(m), *w))
-                    })
-                    .collect(),
-            }),
+            // The components were trained above: reuse them.
+            ModelSpec::Hybrid(params) => Arc::new(Hybrid::assemble(params, &outer.train, |part| {
+                let (_, model, _) = fitted.iter().find(|(s, _, _)| s == part)?;
+                Some(Arc::clone(model))
+            })),
             _ => spec.fit(&outer.train, features),
         };
         let mut train_secs = t.elapsed().as_secs_f64();

@@ -9,7 +9,8 @@ use std::time::Instant;
 use sqlx::PgPool;
 
 use super::MlError;
-use super::clusters::{self, ClusterOptions, Standardiser, TrackFeatures};
+use super::clusters::{self, ClusterOptions, TrackFeatures};
+use super::datasets;
 use super::evaluate::{EvalOptions, Evaluation, evaluate};
 use super::interactions::Interactions;
 use super::lake_data::{self, CatalogTrack, ListenData};
@@ -256,7 +257,9 @@ fn train(
     chosen_earlier: Option<ModelSpec>,
 ) -> Result<Trained> {
     let interactions = &data.interactions;
-    let features = catalogue_features(tracks);
+    let standardised =
+        datasets::standardise(&tracks.iter().map(|t| Some(t.features)).collect::<Vec<_>>());
+    let features = ItemFeatures::from_rows(&standardised);
     let evaluation = match chosen_earlier {
         Some(_) => None,
         None => match evaluate(interactions, Some(&features), &EvalOptions::default()) {
@@ -282,15 +285,7 @@ fn train(
             similarity: Similarity::Cosine { shrink: 10.0 },
         },
     );
-    let standardised: Vec<[f64; 9]> = features
-        .vectors
-        .iter()
-        .map(|v| {
-            let v = v.as_deref().unwrap_or(&[]);
-            std::array::from_fn(|f| v.get(f).copied().map_or(0.0, f64::from))
-        })
-        .collect();
-    let skip = match SkipModel::train(skip_rows, standardised) {
+    let skip = match SkipModel::train(skip_rows, standardised.into_iter().flatten().collect()) {
         Ok(trained) => Some(trained),
         Err(MlError::NotEnoughData(why)) => {
             tracing::info!(%why, "no skip model this time");
@@ -346,18 +341,6 @@ fn train(
         segments,
         train_secs,
     })
-}
-
-/// Standardised audio features of every catalogue track (item `i` is `tracks[i]`).
-fn catalogue_features(tracks: &[CatalogTrack]) -> ItemFeatures {
-    let rows: Vec<[f64; 9]> = tracks.iter().map(|t| t.features).collect();
-    let standardiser = Standardiser::fit(&rows);
-    ItemFeatures {
-        vectors: rows
-            .iter()
-            .map(|r| Some(standardiser.apply(r).iter().map(|&x| x as f32).collect()))
-            .collect(),
-    }
 }
 
 /// Listener segments over the play-weighted mean features of what each listener plays.

@@ -10,6 +10,16 @@ pub struct ItemFeatures {
 }
 
 impl ItemFeatures {
+    /// Vectors from standardised rows, one per item.
+    pub fn from_rows(rows: &[Option<[f64; 9]>]) -> Self {
+        Self {
+            vectors: rows
+                .iter()
+                .map(|r| r.map(|r| r.iter().map(|&x| x as f32).collect()))
+                .collect(),
+        }
+    }
+
     /// The play-weighted mean feature vector of a history (`None` if no item has features).
     pub fn taste(&self, history: History<'_>) -> Option<Vec<f32>> {
         let mut taste: Option<Vec<f32>> = None;

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use super::spec::{HybridParams, ModelSpec};
 use super::{History, Recommender, top_k};
+use crate::ml::interactions::Interactions;
 
 /// How deep into each component's ranking the blend looks.
 pub const DEPTH: usize = 200;
@@ -16,6 +18,27 @@ pub struct Hybrid {
     pub components: Vec<(String, Arc<dyn Recommender>, f32)>,
     /// Each item's damping factor: 1 / listeners^exponent.
     pub damping: Vec<f32>,
+}
+
+impl Hybrid {
+    /// The hybrid `params` describes over `train`, its components' models given by
+    /// `component` (trained now, or already trained); components with no weight, or that
+    /// `component` cannot give, are left out.
+    pub fn assemble(
+        params: &HybridParams,
+        train: &Interactions,
+        mut component: impl FnMut(&ModelSpec) -> Option<Arc<dyn Recommender>>,
+    ) -> Self {
+        Self {
+            damping: damping(&train.item_counts(), params.popularity_exponent),
+            components: params
+                .components
+                .iter()
+                .filter(|(_, w)| *w > 0.0)
+                .filter_map(|(spec, w)| Some((spec.name().to_owned(), component(spec)?, *w)))
+                .collect(),
+        }
+    }
 }
 
 /// `1 / max(1, count)^exponent` for each item's listener count.

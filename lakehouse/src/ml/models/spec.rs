@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::Recommender;
 use super::als::{Als, AlsParams};
 use super::content::{Content, ItemFeatures};
-use super::hybrid::{Hybrid, damping};
+use super::hybrid::Hybrid;
 use super::item_knn::{ItemKnn, ItemKnnParams};
 use super::popularity::Popularity;
 use super::user_knn::{UserKnn, UserKnnParams};
@@ -65,15 +65,9 @@ impl ModelSpec {
             ModelSpec::UserKnn(p) => Arc::new(UserKnn::fit(train, p)),
             ModelSpec::Als(p) => Arc::new(Als::fit(train, p)),
             ModelSpec::Content => Arc::new(Content::fit(features.cloned().unwrap_or_default())),
-            ModelSpec::Hybrid(params) => Arc::new(Hybrid {
-                damping: damping(&train.item_counts(), params.popularity_exponent),
-                components: params
-                    .components
-                    .iter()
-                    .filter(|(_, w)| *w > 0.0)
-                    .map(|(spec, w)| (spec.name().to_owned(), spec.fit(train, features), *w))
-                    .collect(),
-            }),
+            ModelSpec::Hybrid(params) => Arc::new(Hybrid::assemble(params, train, |part| {
+                Some(part.fit(train, features))
+            })),
         }
     }
 }
