@@ -58,6 +58,12 @@ build_site() {
   wasm-bindgen --target web --no-typescript --out-name soundlake --out-dir "$SITE_ROOT/pkg" \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/debug/frontend.wasm"
   cp style/main.css "$SITE_ROOT/pkg/soundlake.css"
+  # ECharts, which draws the dashboards' charts, from the npm registry (frontend/package.json).
+  if [ ! -f frontend/node_modules/echarts/dist/echarts.min.js ]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    (cd frontend && npm ci --no-audit --no-fund --silent)
+  fi
+  cp frontend/node_modules/echarts/dist/echarts.min.js "$SITE_ROOT/pkg/echarts.min.js"
 }
 
 build_server() {

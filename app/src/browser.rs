@@ -49,6 +49,17 @@ pub fn play(_user: String, _track_id: String, _state: LiveState) {}
 #[cfg(not(feature = "hydrate"))]
 pub fn feedback(_user: String, _kind: &'static str, _track_id: String, _state: LiveState) {}
 
+/// Draws `chart` with ECharts (loaded by the page's shell) into the element `id`, `height`
+/// pixels high and as wide as its container.
+#[cfg(feature = "hydrate")]
+pub fn draw_chart(id: &str, height: u32, chart: &charming::Chart) {
+    let renderer =
+        charming::WasmRenderer::new_opt(None, Some(height)).theme(charming::theme::Theme::Dark);
+    if let Err(error) = renderer.render(id, chart) {
+        leptos::logging::warn!("chart {id}: {error}");
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod live {
     use leptos::prelude::*;

@@ -2,6 +2,7 @@
 //! functions, and the types the server and the browser share.
 
 pub mod browser;
+pub mod charts;
 pub mod pages;
 pub mod server_fns;
 pub mod types;
@@ -19,6 +20,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // ECharts, for the dashboards' charts (drawn after hydration).
+                <script src="/pkg/echarts.min.js"></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

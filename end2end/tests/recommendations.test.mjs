@@ -95,7 +95,8 @@ test('the for-you and insights pages are rendered on the server',
     const text = await insights.text();
     assert.match(text, /id="model-metrics"/);
     assert.match(text, /data-model="/);
-    assert.match(text, /<svg[^>]*id="track-map"/);
+    assert.match(text, /<div[^>]*id="track-map"/);
+    assert.match(text, /<script src="\/pkg\/echarts.min.js">/);
   });
 
 pageTest('playing a recommendation re-ranks the list live', async (page) => {
@@ -155,14 +156,23 @@ pageTest('the insights page shows the model figures, the clusters, the map and t
     assert.ok(rows.some((r) => r.model === current.model), `a row for ${current.model}`);
   }
 
+  // Once hydrated, ECharts draws each chart from the page's data.
+  const drawn = (id) => page.waitForFunction((el) => {
+    const chart = globalThis.echarts?.getInstanceByDom(document.getElementById(el));
+    return chart && document.querySelector(`#${el} canvas`) ? chart.getOption().series : null;
+  }, id, { timeout: HYDRATE_MS }).then((handle) => handle.jsonValue());
+  const figures = await drawn('model-figures');
+  assert.deepEqual(figures.map((s) => s.data.length), [rows.length, rows.length, rows.length]);
   if (clusters?.clusters?.length > 0) {
-    assert.equal(await page.locator('#cluster-sizes rect').count(), clusters.clusters.length);
+    const sizes = await drawn('cluster-sizes');
+    assert.equal(sizes[0].data.length, clusters.clusters.length, 'a bar per cluster');
     assert.ok(await page.locator('#k-scores tbody tr').count() > 0, 'the k tried are listed');
   }
 
   // The clusters and their map are published before the first model, the listener segments
   // just after each model version.
-  const dots = await page.locator('#track-map circle').count();
+  const map = await drawn('track-map');
+  const dots = map.reduce((n, s) => n + s.data.length, 0);
   assert.ok(dots > 100, `the track map shows ${dots} tracks`);
   const segments = await page.locator('#segments tbody tr').count();
   assert.ok(segments >= 1, `${segments} listener segments are listed`);

@@ -172,6 +172,10 @@ enum BenchCommand {
         /// on NDCG alone).
         #[arg(long, default_value_t = 0.0)]
         min_coverage: f64,
+        /// How many standard errors of validation NDCG a setting may trail the best by and
+        /// still win by covering more of the catalogue (0: select on NDCG alone).
+        #[arg(long, default_value_t = 1.0)]
+        ndcg_tolerance: f64,
     },
     /// Cluster a catalogue's tracks by audio features (KMeans over the k range, silhouettes,
     /// PCA map) and print each k's figures and the time taken.
@@ -256,11 +260,13 @@ async fn main() -> Result<()> {
                     dataset,
                     seed,
                     min_coverage,
+                    ndcg_tolerance,
                 },
         } => {
             let options = lakehouse::ml::evaluate::EvalOptions {
                 seed,
                 min_coverage,
+                ndcg_tolerance,
                 ..Default::default()
             };
             tokio::task::block_in_place(|| bench::recsys(&dataset, &options))

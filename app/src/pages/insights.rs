@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::charts::{EChart, cluster_sizes, k_scores, model_figures, track_map};
 use crate::server_fns::{
     current_model_insights, listener_segments, track_cluster_insights, track_map_sample,
 };
@@ -98,6 +99,7 @@ fn ModelReport(insights: ModelInsights) -> impl IntoView {
         format_count(insights.items),
         insights.train_secs,
     );
+    let figures = model_figures(&insights.families);
     let rows = insights
         .families
         .into_iter()
@@ -106,6 +108,12 @@ fn ModelReport(insights: ModelInsights) -> impl IntoView {
     view! {
         <h2>"Recommendation models"</h2>
         <p class="muted">{summary}</p>
+        <EChart
+            id="model-figures"
+            chart=figures
+            height=260
+            label="NDCG@10, recall@10 and coverage of each model".into()
+        />
         <table id="model-metrics" class="figures">
             <thead>
                 <tr>
@@ -123,8 +131,9 @@ fn ModelReport(insights: ModelInsights) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         <p class="muted note">
-            "Test figures on each test listener's newest plays; the family with the best "
-            "validation NDCG is chosen and serves."
+            "Test figures on a held-out fifth of each listener's plays (fixed seed). The model "
+            "that serves is chosen on a validation split: of those within one standard error "
+            "of the best validation NDCG, the one covering most of the catalogue."
         </p>
         <h2>"Skip prediction"</h2>
         {match insights.skip {
@@ -205,10 +214,12 @@ fn ClusterReport(insights: ClusterInsights) -> impl IntoView {
         }
         .into_any();
     }
+    let sizes = cluster_sizes(&insights.clusters);
+    let silhouettes = k_scores(&insights.k_scores);
+    let sizes_height = 40 + 28 * u32::try_from(insights.clusters.len()).unwrap_or(12);
     let rows = insights
         .clusters
-        .iter()
-        .cloned()
+        .into_iter()
         .map(|cluster| view! { <ClusterRow cluster /> })
         .collect_view();
     let k_rows = insights
@@ -218,7 +229,7 @@ fn ClusterReport(insights: ClusterInsights) -> impl IntoView {
         .collect_view();
     view! {
         <h2>"Track clusters"</h2>
-        <SizeChart clusters=insights.clusters />
+        <EChart id="cluster-sizes" chart=sizes height=sizes_height label="Tracks per cluster".into() />
         <table id="clusters" class="figures">
             <thead>
                 <tr>
@@ -231,6 +242,12 @@ fn ClusterReport(insights: ClusterInsights) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         <h3>"Choosing k"</h3>
+        <EChart
+            id="k-silhouettes"
+            chart=silhouettes
+            height=220
+            label="Silhouette of each number of clusters tried".into()
+        />
         <table id="k-scores" class="figures narrow">
             <thead>
                 <tr>
@@ -293,158 +310,37 @@ fn KRow(score: KScore) -> impl IntoView {
     }
 }
 
-/// Bar widths and spacing of the size chart, in SVG units.
-const LABEL_WIDTH: f64 = 250.0;
-const BAR_WIDTH: f64 = 330.0;
-const ROW_HEIGHT: f64 = 26.0;
-
-/// A horizontal bar per cluster, as long as the cluster is large.
-#[component]
-fn SizeChart(clusters: Vec<ClusterSummary>) -> impl IntoView {
-    let largest = f64::from(clusters.iter().map(|c| c.size).max().unwrap_or(1).max(1));
-    let height = ROW_HEIGHT * clusters.len() as f64;
-    let bars = clusters
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let y = ROW_HEIGHT * i as f64;
-            let width = (BAR_WIDTH * f64::from(c.size) / largest).max(1.0);
-            view! {
-                <g class="bar">
-                    <text x="0" y=format!("{:.1}", y + 17.0) class="bar-label">{c.label}</text>
-                    <rect
-                        x=format!("{LABEL_WIDTH:.1}")
-                        y=format!("{:.1}", y + 4.0)
-                        width=format!("{width:.1}")
-                        height=format!("{:.1}", ROW_HEIGHT - 8.0)
-                        rx="3"
-                    />
-                    <text x=format!("{:.1}", LABEL_WIDTH + width + 6.0) y=format!("{:.1}", y + 17.0) class="bar-value">
-                        {format_count(c.size.into())}
-                    </text>
-                </g>
-            }
-        })
-        .collect_view();
-    view! {
-        <svg
-            id="cluster-sizes"
-            class="chart"
-            viewBox=format!("0 0 {:.0} {height:.0}", LABEL_WIDTH + BAR_WIDTH + 70.0)
-            role="img"
-            aria-label="Tracks per cluster"
-        >
-            {bars}
-        </svg>
-    }
-}
-
-/// The track map's size and inner margin, in SVG units.
-const MAP_WIDTH: f64 = 720.0;
-const MAP_HEIGHT: f64 = 440.0;
-const MAP_MARGIN: f64 = 8.0;
-/// The radius of a track's dot, in SVG units.
-const DOT_RADIUS: f64 = 2.5;
-
-/// The clusters' colours, by cluster id (repeating after twelve clusters).
-const PALETTE: [&str; 12] = [
-    "#5b8cff", "#3ddc97", "#ff6b6b", "#ffc857", "#b57cff", "#4dd0e1", "#ff9f43", "#f78fb3",
-    "#a3d977", "#e07a5f", "#c9ced8", "#48a9a6",
-];
-
-/// The colour of a cluster's dots and legend swatch.
-fn cluster_colour(cluster_id: i16) -> &'static str {
-    PALETTE[usize::from(cluster_id.unsigned_abs()) % PALETTE.len()]
-}
-
-/// The least and greatest of `values`, `None` when there are none.
-fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
-    values.into_iter().fold(None, |range, v| match range {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
-}
-
-/// Places `value` of the range `(lo, hi)` along an axis `length` long, inside the margin; the
-/// middle of the axis when the range is a single value.
-fn scale(value: f64, (lo, hi): (f64, f64), length: f64) -> f64 {
-    let span = hi - lo;
-    if span > 0.0 {
-        MAP_MARGIN + (value - lo) / span * (length - 2.0 * MAP_MARGIN)
-    } else {
-        length / 2.0
-    }
-}
-
-/// The sampled tracks as dots on the 2-D map, coloured by cluster, with a legend of the
-/// clusters' labels.
+/// The sampled tracks on the 2-D map, coloured by cluster: zoom with the wheel, pan by
+/// dragging, hide clusters from the legend, a track's name on hover.
 #[component]
 fn TrackMap(points: Vec<TrackMapPoint>, clusters: Vec<ClusterSummary>) -> impl IntoView {
     let points: Vec<TrackMapPoint> = points
         .into_iter()
         .filter(|p| p.x.is_finite() && p.y.is_finite())
         .collect();
-    let (Some(xs), Some(ys)) = (
-        extent(points.iter().map(|p| f64::from(p.x))),
-        extent(points.iter().map(|p| f64::from(p.y))),
-    ) else {
+    if points.is_empty() {
         return view! {
             <h2>"Track map"</h2>
             <p class="muted">"No map yet: the pipeline has not clustered the catalogue."</p>
         }
         .into_any();
-    };
+    }
     let shown = format!(
         "{} tracks, a fixed sample of the catalogue, placed by their audio features (the \
-         features' two principal components) and coloured by cluster.",
+         features' two principal components) and coloured by cluster. Scroll to zoom, drag to \
+         pan; the legend hides and shows clusters.",
         format_count(i64::try_from(points.len()).unwrap_or(i64::MAX)),
     );
-    let dots = points
-        .into_iter()
-        .map(|p| {
-            let x = scale(f64::from(p.x), xs, MAP_WIDTH);
-            // SVG's y grows downwards; the map's grows upwards.
-            let y = MAP_HEIGHT - scale(f64::from(p.y), ys, MAP_HEIGHT);
-            view! {
-                <circle
-                    cx=format!("{x:.1}")
-                    cy=format!("{y:.1}")
-                    r=format!("{DOT_RADIUS:.1}")
-                    fill=cluster_colour(p.cluster_id)
-                    data-cluster-id=p.cluster_id
-                >
-                    <title>{p.name}</title>
-                </circle>
-            }
-        })
-        .collect_view();
-    let legend = clusters
-        .into_iter()
-        .map(|c| {
-            view! {
-                <li data-cluster-id=c.cluster_id>
-                    <span
-                        class="swatch"
-                        style=format!("background: {}", cluster_colour(c.cluster_id))
-                    ></span>
-                    {c.label}
-                </li>
-            }
-        })
-        .collect_view();
+    let chart = track_map(&points, &clusters);
     view! {
         <h2>"Track map"</h2>
         <p class="muted">{shown}</p>
-        <svg
+        <EChart
             id="track-map"
-            class="chart map"
-            viewBox=format!("0 0 {MAP_WIDTH:.0} {MAP_HEIGHT:.0}")
-            role="img"
-            aria-label="Tracks on the map of audio features, coloured by cluster"
-        >
-            {dots}
-        </svg>
-        <ul id="track-map-legend" class="legend">{legend}</ul>
+            chart
+            height=480
+            label="Tracks on the map of audio features, coloured by cluster".into()
+        />
     }
     .into_any()
 }
@@ -513,22 +409,5 @@ fn SegmentRow(segment: ListenerSegment) -> impl IntoView {
             <td class="num">{format_count(segment.size.into())}</td>
             {values}
         </tr>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn places_points_inside_the_margin() {
-        let range = extent([2.0, -1.0, 0.5]).expect("three values");
-        assert_eq!(range, (-1.0, 2.0));
-        assert_eq!(scale(-1.0, range, 100.0), MAP_MARGIN);
-        assert_eq!(scale(2.0, range, 100.0), 100.0 - MAP_MARGIN);
-        assert_eq!(scale(3.0, (3.0, 3.0), 100.0), 50.0);
-        assert_eq!(extent(Vec::<f64>::new()), None);
-        assert_eq!(cluster_colour(0), cluster_colour(12));
-        assert_ne!(cluster_colour(0), cluster_colour(1));
     }
 }

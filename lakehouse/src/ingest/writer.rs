@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use deltalake::DeltaTable;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::Listen;
+use crate::bronze::appender::Appender;
 use crate::bronze::listens::{self, LISTENS, REJECTED, RejectedListen};
 use crate::lake::Lake;
 
@@ -126,11 +126,11 @@ async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiv
     }
 }
 
-/// The writer's table handles, kept between commits so each commit starts from the version
-/// the previous one produced.
+/// The writer's tables, opened on first use and kept between commits so each commit starts
+/// from the version the previous one produced.
 struct Tables {
-    listens: Option<DeltaTable>,
-    rejected: Option<DeltaTable>,
+    listens: Option<Appender>,
+    rejected: Option<Appender>,
 }
 
 impl Tables {
@@ -148,28 +148,36 @@ impl Tables {
         };
         if !accepted.is_empty() {
             let batch = listens::listens_batch(&accepted, now).map_err(commit_error)?;
-            let table = match self.listens.take() {
-                Some(table) => table,
-                None => lake.table(LISTENS).await.map_err(commit_error)?,
-            };
-            let table = listens::append(table, LISTENS, batch)
+            let version = open(&mut self.listens, lake, LISTENS)
+                .await
+                .map_err(commit_error)?
+                .append(batch)
                 .await
                 .map_err(commit_error)?;
-            receipt.listens_version = table.version().map(|v| v as i64);
-            self.listens = Some(table);
+            receipt.listens_version = Some(version);
         }
         if !refused.is_empty() {
             let batch = listens::rejected_batch(&refused, now).map_err(commit_error)?;
-            let table = match self.rejected.take() {
-                Some(table) => table,
-                None => lake.table(REJECTED).await.map_err(commit_error)?,
-            };
-            self.rejected = Some(
-                listens::append(table, REJECTED, batch)
-                    .await
-                    .map_err(commit_error)?,
-            );
+            open(&mut self.rejected, lake, REJECTED)
+                .await
+                .map_err(commit_error)?
+                .append(batch)
+                .await
+                .map_err(commit_error)?;
         }
         Ok(receipt)
     }
+}
+
+/// The appender in `slot`, opened on first use.
+async fn open<'a>(
+    slot: &'a mut Option<Appender>,
+    lake: &Lake,
+    table: crate::lake::TableRef,
+) -> crate::Result<&'a mut Appender> {
+    let appender = match slot.take() {
+        Some(appender) => appender,
+        None => Appender::open(lake, table).await?,
+    };
+    Ok(slot.insert(appender))
 }

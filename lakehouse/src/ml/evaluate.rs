@@ -6,11 +6,13 @@
 //! 3. Each model family tries its settings on `fit`, is scored on `validation` (NDCG@k), keeps
 //!    its best; the hybrid's weights and popularity damping are tuned there too, over the
 //!    families' best.
-//! 4. The chosen model is the one with the best validation NDCG@k (never the test figure).
-//!    Optionally, lists must also spread over the catalogue: with `min_coverage` above 0, a
-//!    setting whose validation coverage is under it only wins when nothing reaches it (then
-//!    the one with most coverage). On HetRec Last.fm this trades NDCG for coverage: see the
-//!    README's figures.
+//! 4. The chosen model is decided on validation (never on the test figures): every setting
+//!    whose NDCG@k is within `ndcg_tolerance` standard errors of the best is as good by
+//!    measurement, and of those the one whose lists spread over most of the catalogue wins
+//!    (the one-standard-error rule, in favour of coverage rather than of simplicity). The same
+//!    rule picks each family's settings and the hybrid's blend. Optionally, `min_coverage`
+//!    sets a hard floor: a setting under it only wins when nothing reaches it (then the one
+//!    with most coverage).
 //! 5. Every family's best is retrained on `train` and measured on the test split.
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use super::models::hybrid::{DEPTH, Hybrid, damping, scaled_top};
 use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
-use super::models::{History, Recommender, recommend_all};
+use super::models::{History, Recommender, parallel_map, recommend_all};
 use super::split::{Holdout, holdout};
 
 /// The protocol's settings.
@@ -39,8 +41,11 @@ pub struct EvalOptions {
     pub min_interactions: usize,
     pub seed: u64,
     /// The catalogue coverage a model's top-k lists must reach on validation to be preferred
-    /// (0: selection on NDCG alone).
+    /// (0: no floor).
     pub min_coverage: f64,
+    /// How many standard errors of validation NDCG@k a setting may trail the best by and still
+    /// win by covering more of the catalogue (0: selection on NDCG alone).
+    pub ndcg_tolerance: f64,
 }
 
 impl Default for EvalOptions {
@@ -51,6 +56,7 @@ impl Default for EvalOptions {
             min_interactions: 5,
             seed: 42,
             min_coverage: 0.0,
+            ndcg_tolerance: 1.0,
         }
     }
 }
@@ -80,11 +86,12 @@ pub struct Evaluation {
     pub interactions: usize,
     pub test_users: usize,
     pub models: Vec<ModelResult>,
-    /// The family with the best validation NDCG@k.
+    /// The model selection prefers on validation (see `preferred`).
     pub chosen: ModelSpec,
     pub k: usize,
     pub seed: u64,
     pub min_coverage: f64,
+    pub ndcg_tolerance: f64,
     /// Seconds for everything: tuning, training and evaluating every model.
     pub total_secs: f64,
 }
@@ -105,10 +112,20 @@ fn candidates(has_features: bool) -> Vec<Vec<ModelSpec>> {
             similarity,
         })
     };
+    let user_knn = |neighbours, exponent| {
+        ModelSpec::UserKnn(UserKnnParams {
+            neighbours,
+            shrink: 10.0,
+            exponent,
+        })
+    };
     let mut families = vec![
         vec![ModelSpec::Popularity],
         vec![
             item_knn(200, Similarity::Cosine { shrink: 50.0 }),
+            item_knn(100, Similarity::Cosine { shrink: 10.0 }),
+        ],
+        vec![
             item_knn(
                 200,
                 Similarity::Rp3Beta {
@@ -124,16 +141,7 @@ fn candidates(has_features: bool) -> Vec<Vec<ModelSpec>> {
                 },
             ),
         ],
-        vec![
-            ModelSpec::UserKnn(UserKnnParams {
-                neighbours: 50,
-                shrink: 10.0,
-            }),
-            ModelSpec::UserKnn(UserKnnParams {
-                neighbours: 100,
-                shrink: 10.0,
-            }),
-        ],
+        vec![user_knn(50, 2.0), user_knn(100, 3.0)],
         vec![
             ModelSpec::Als(AlsParams::default()),
             ModelSpec::Als(AlsParams {
@@ -174,40 +182,33 @@ pub fn evaluate(
         )));
     }
     // 3. Each family's best settings on validation.
-    let better = |a: &Metrics, b: &Metrics| better_than(a, b, options.min_coverage);
     let mut best: Vec<(ModelSpec, Metrics, Arc<dyn Recommender>)> = Vec::new();
     for family in candidates(features.is_some()) {
-        let mut family_best: Option<(ModelSpec, Metrics, Arc<dyn Recommender>)> = None;
-        for spec in family {
-            let model = spec.fit(&inner.train, features);
-            let metrics = measure(model.as_ref(), &inner, options.k);
-            tracing::debug!(
-                model = spec.name(),
-                ?spec,
-                metrics.ndcg,
-                metrics.coverage,
-                "validation"
-            );
-            if family_best
-                .as_ref()
-                .is_none_or(|(_, b, _)| better(&metrics, b))
-            {
-                family_best = Some((spec, metrics, model));
-            }
+        let mut tried: Vec<(ModelSpec, Metrics, Arc<dyn Recommender>)> = family
+            .into_iter()
+            .map(|spec| {
+                let model = spec.fit(&inner.train, features);
+                let metrics = measure(model.as_ref(), &inner, options.k);
+                tracing::debug!(
+                    model = spec.name(),
+                    ?spec,
+                    metrics.ndcg,
+                    metrics.coverage,
+                    "validation"
+                );
+                (spec, metrics, model)
+            })
+            .collect();
+        if let Some(chosen) = preferred(tried.iter().map(|t| &t.1), options) {
+            best.push(tried.swap_remove(chosen));
         }
-        best.extend(family_best);
     }
     let (hybrid, hybrid_metrics) = tune_hybrid(&best, &inner, options);
     let mut tuned: Vec<(ModelSpec, Metrics)> = best.into_iter().map(|(s, m, _)| (s, m)).collect();
     tuned.push((ModelSpec::Hybrid(hybrid), hybrid_metrics));
     // 4. Selection on validation.
-    let chosen = tuned
-        .iter()
-        .fold(None::<&(ModelSpec, Metrics)>, |acc, t| match acc {
-            Some(a) if !better(&t.1, &a.1) => Some(a),
-            _ => Some(t),
-        })
-        .map(|(s, _)| s.clone())
+    let chosen = preferred(tuned.iter().map(|t| &t.1), options)
+        .map(|i| tuned[i].0.clone())
         .unwrap_or(ModelSpec::Popularity);
     // 5. Retrain on train (each family once; the hybrid reuses them), measure on test.
     let mut fitted: Vec<(ModelSpec, Arc<dyn Recommender>, f64)> = Vec::new();
@@ -255,6 +256,7 @@ pub fn evaluate(
         k: options.k,
         seed: options.seed,
         min_coverage: options.min_coverage,
+        ndcg_tolerance: options.ndcg_tolerance,
         total_secs: started.elapsed().as_secs_f64(),
     })
 }
@@ -269,6 +271,42 @@ pub fn measure(model: &dyn Recommender, split: &Holdout, k: usize) -> Metrics {
         acc.add(&ranked, relevant);
     }
     acc.finish()
+}
+
+/// The index of the setting selection prefers among `candidates` (their validation metrics):
+/// of those reaching the coverage floor (or, when none does, the widest alone), every one
+/// within `ndcg_tolerance` standard errors of the best NDCG is as good by measurement, and the
+/// one covering most of the catalogue wins; ties go to NDCG, then to the earlier candidate.
+pub(super) fn preferred<'a>(
+    candidates: impl IntoIterator<Item = &'a Metrics>,
+    options: &EvalOptions,
+) -> Option<usize> {
+    let all: Vec<&Metrics> = candidates.into_iter().collect();
+    let floor = options.min_coverage;
+    let top = (0..all.len()).reduce(|a, b| {
+        if better_than(all[b], all[a], floor) {
+            b
+        } else {
+            a
+        }
+    })?;
+    if all[top].coverage < floor {
+        // Nothing reaches the floor: `top` is the widest.
+        return Some(top);
+    }
+    let bar = all[top].ndcg - options.ndcg_tolerance * all[top].ndcg_std_error - 1e-9;
+    (0..all.len())
+        .filter(|&i| all[i].coverage >= floor && all[i].ndcg >= bar)
+        .reduce(|a, b| {
+            let (x, y) = (all[a], all[b]);
+            let wider = y.coverage > x.coverage + 1e-9;
+            let as_wide = (y.coverage - x.coverage).abs() <= 1e-9;
+            if wider || (as_wide && y.ndcg > x.ndcg + 1e-9) {
+                b
+            } else {
+                a
+            }
+        })
 }
 
 /// `a` beats `b`: reaching the coverage floor first, then NDCG (or, below the floor for
@@ -293,37 +331,22 @@ fn tune_hybrid(
     let n_items = split.train.n_items();
     let counts = split.train.item_counts();
     // lists[user][component] = scaled top list.
-    let lists: Vec<Vec<Vec<(u32, f32)>>> = split
-        .test
-        .iter()
-        .map(|(u, _)| {
-            let mut scratch = vec![0f32; n_items];
+    let lists: Vec<Vec<Vec<(u32, f32)>>> =
+        parallel_map(&split.test, |(u, _), scratch: &mut Vec<f32>| {
+            scratch.resize(n_items, 0.0);
             let history = History::of(&split.train, *u);
             best.iter()
-                .map(|(_, _, m)| scaled_top(m.as_ref(), *u, history, &mut scratch, DEPTH))
+                .map(|(_, _, m)| scaled_top(m.as_ref(), *u, history, scratch, DEPTH))
                 .collect()
-        })
-        .collect();
+        });
     let score = |weights: &[f32], exponent: f32| -> Metrics {
         let damping = damping(&counts, exponent);
+        let ranked = parallel_map(&lists, |per_user, blend: &mut Blend| {
+            blend.top(per_user, weights, &damping, options.k)
+        });
         let mut acc = MetricsAccumulator::new(n_items, options.k);
-        let mut blend: std::collections::HashMap<u32, f32> = Default::default();
-        for (per_user, (_, relevant)) in lists.iter().zip(&split.test) {
-            blend.clear();
-            for (list, &w) in per_user.iter().zip(weights) {
-                if w > 0.0 {
-                    for &(i, s) in list {
-                        *blend.entry(i).or_default() += w * s;
-                    }
-                }
-            }
-            let mut ranked: Vec<(u32, f32)> = blend
-                .iter()
-                .map(|(&i, &s)| (i, s * damping[i as usize]))
-                .collect();
-            ranked.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let ranked: Vec<u32> = ranked.iter().take(options.k).map(|(i, _)| *i).collect();
-            acc.add(&ranked, relevant);
+        for (list, (_, relevant)) in ranked.iter().zip(&split.test) {
+            acc.add(list, relevant);
         }
         acc.finish()
     };
@@ -338,6 +361,8 @@ fn tune_hybrid(
     }
     let mut exponent = 0f32;
     let mut current = score(&weights, exponent);
+    // Every setting tried, for the final choice by `preferred`.
+    let mut tried = vec![(weights.clone(), exponent, current)];
     for _ in 0..2 {
         for c in 0..weights.len() {
             for value in [0.0, 0.1, 0.25, 0.5, 1.0, 2.0] {
@@ -347,19 +372,24 @@ fn tune_hybrid(
                     continue;
                 }
                 let metrics = score(&trial, exponent);
+                tried.push((trial.clone(), exponent, metrics));
                 if better(&metrics, &current) {
                     current = metrics;
                     weights = trial;
                 }
             }
         }
-        for value in [0.0, 0.05, 0.1, 0.2, 0.3, 0.5] {
+        for value in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
             let metrics = score(&weights, value);
+            tried.push((weights.clone(), value, metrics));
             if better(&metrics, &current) {
                 current = metrics;
                 exponent = value;
             }
         }
+    }
+    if let Some(i) = preferred(tried.iter().map(|t| &t.2), options) {
+        (weights, exponent, current) = tried.swap_remove(i);
     }
     let params = HybridParams {
         components: best
@@ -371,4 +401,53 @@ fn tune_hybrid(
         popularity_exponent: exponent,
     };
     (params, current)
+}
+
+/// Scratch space for blending a listener's component lists: a score per item and the items
+/// touched.
+#[derive(Default)]
+struct Blend {
+    scores: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl Blend {
+    /// The `k` best items of the weighted sum of `lists`, damped by popularity.
+    fn top(
+        &mut self,
+        lists: &[Vec<(u32, f32)>],
+        weights: &[f32],
+        damping: &[f32],
+        k: usize,
+    ) -> Vec<u32> {
+        self.scores.resize(damping.len(), 0.0);
+        for (list, &w) in lists.iter().zip(weights) {
+            if w > 0.0 {
+                // Items scaled to 0 add nothing; they would rank below every item with a score.
+                for &(i, s) in list.iter().filter(|(_, s)| *s > 0.0) {
+                    let slot = &mut self.scores[i as usize];
+                    if *slot == 0.0 {
+                        self.touched.push(i);
+                    }
+                    *slot += w * s;
+                }
+            }
+        }
+        let mut ranked: Vec<(u32, f32)> = self
+            .touched
+            .iter()
+            .map(|&i| (i, self.scores[i as usize] * damping[i as usize]))
+            .collect();
+        for &i in &self.touched {
+            self.scores[i as usize] = 0.0;
+        }
+        self.touched.clear();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if ranked.len() > k {
+            ranked.select_nth_unstable_by(k, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_unstable_by(order);
+        ranked.into_iter().map(|(i, _)| i).collect()
+    }
 }

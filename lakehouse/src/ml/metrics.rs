@@ -45,12 +45,16 @@ pub struct Metrics {
     /// Share of the catalogue that appears in at least one top-k list.
     pub coverage: f64,
     pub users: usize,
+    /// The standard error of `ndcg` (the spread of per-user NDCG over the square root of the
+    /// number of users): differences smaller than this are noise.
+    pub ndcg_std_error: f64,
 }
 
 /// Accumulates per-user lists into [`Metrics`].
 #[derive(Debug, Clone)]
 pub struct MetricsAccumulator {
     sum: ListMetrics,
+    ndcg_squares: f64,
     users: usize,
     recommended: Vec<bool>,
     k: usize,
@@ -60,6 +64,7 @@ impl MetricsAccumulator {
     pub fn new(n_items: usize, k: usize) -> Self {
         Self {
             sum: ListMetrics::default(),
+            ndcg_squares: 0.0,
             users: 0,
             recommended: vec![false; n_items],
             k,
@@ -70,6 +75,7 @@ impl MetricsAccumulator {
     pub fn add(&mut self, ranked: &[u32], relevant: &[u32]) {
         let m = list_metrics(ranked, relevant, self.k);
         self.sum.ndcg += m.ndcg;
+        self.ndcg_squares += m.ndcg * m.ndcg;
         self.sum.recall += m.recall;
         self.sum.precision += m.precision;
         self.sum.average_precision += m.average_precision;
@@ -82,13 +88,16 @@ impl MetricsAccumulator {
     pub fn finish(&self) -> Metrics {
         let n = self.users.max(1) as f64;
         let covered = self.recommended.iter().filter(|&&r| r).count();
+        let ndcg = self.sum.ndcg / n;
+        let variance = (self.ndcg_squares / n - ndcg * ndcg).max(0.0);
         Metrics {
-            ndcg: self.sum.ndcg / n,
+            ndcg,
             recall: self.sum.recall / n,
             precision: self.sum.precision / n,
             map: self.sum.average_precision / n,
             coverage: covered as f64 / self.recommended.len().max(1) as f64,
             users: self.users,
+            ndcg_std_error: (variance / n).sqrt(),
         }
     }
 }
@@ -138,5 +147,7 @@ mod tests {
         assert!(close(m.coverage, 3.0 / 10.0));
         assert_eq!(m.users, 2);
         assert!(close(m.ndcg, 0.5));
+        // Per-user NDCG 1 and 0: spread 0.5, over the square root of 2 users.
+        assert!(close(m.ndcg_std_error, 0.5 / 2f64.sqrt()), "{m:?}");
     }
 }

@@ -7,9 +7,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::MlError;
-use super::evaluate::{EvalOptions, evaluate, measure};
+use super::evaluate::{EvalOptions, evaluate, measure, preferred};
 use super::interactions::{Interactions, InteractionsBuilder};
 use super::lake_data::CatalogTrack;
+use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
 use super::models::item_knn::{ItemKnn, ItemKnnParams};
 use super::models::spec::ModelSpec;
@@ -149,6 +150,7 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
     let data = planted(200, 300, 3, 5);
     let options = EvalOptions {
         min_coverage: 0.0,
+        ndcg_tolerance: 0.0,
         ..EvalOptions::default()
     };
     let a = evaluate(&data, None, &options).unwrap();
@@ -185,6 +187,41 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
         .map(|m| m.validation_coverage)
         .fold(f64::MIN, f64::max);
     assert_eq!(c.chosen_result().unwrap().validation_coverage, widest);
+}
+
+fn validation(ndcg: f64, ndcg_std_error: f64, coverage: f64) -> Metrics {
+    Metrics {
+        ndcg,
+        ndcg_std_error,
+        coverage,
+        ..Metrics::default()
+    }
+}
+
+#[test]
+fn selection_prefers_coverage_among_settings_within_one_standard_error() {
+    let settings = [
+        validation(0.250, 0.006, 0.10),
+        validation(0.246, 0.006, 0.17),
+        validation(0.245, 0.006, 0.16),
+        validation(0.240, 0.006, 0.40),
+    ];
+    let by = |ndcg_tolerance, min_coverage| {
+        let options = EvalOptions {
+            ndcg_tolerance,
+            min_coverage,
+            ..EvalOptions::default()
+        };
+        preferred(&settings, &options)
+    };
+    // 0.246 and 0.245 are within one standard error of 0.250; 0.240 is not.
+    assert_eq!(by(1.0, 0.0), Some(1));
+    assert_eq!(by(0.0, 0.0), Some(0), "NDCG alone");
+    assert_eq!(by(2.0, 0.0), Some(3));
+    // A floor first: of those reaching it, the best NDCG sets the bar.
+    assert_eq!(by(0.0, 0.165), Some(1));
+    assert_eq!(by(1.0, 0.5), Some(3), "none reaches the floor: the widest");
+    assert_eq!(preferred(&[], &EvalOptions::default()), None);
 }
 
 #[test]

@@ -71,6 +71,7 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
             "hybrid",
             "item_knn",
             "popularity",
+            "rp3beta",
             "user_knn"
         ]
     );
@@ -166,7 +167,7 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
     );
     assert_eq!(
         env.scalar("SELECT count(*) FROM model_metrics m JOIN model_versions v USING (model_version) WHERE v.is_current").await,
-        6
+        7
     );
     env.finish().await;
 }

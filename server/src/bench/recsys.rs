@@ -79,8 +79,8 @@ fn read(path: &Path) -> Result<Interactions> {
 
 fn print_table(e: &Evaluation) {
     println!(
-        "protocol: per-user holdout 20% (seed {}), listeners with >= 5 interactions ({} evaluated), metrics @{}, selection on validation NDCG with coverage >= {}",
-        e.seed, e.test_users, e.k, e.min_coverage
+        "protocol: per-user holdout 20% (seed {}), listeners with >= 5 interactions ({} evaluated), metrics @{}, selection on validation: the widest coverage within {} standard errors of the best NDCG, coverage >= {}",
+        e.seed, e.test_users, e.k, e.ndcg_tolerance, e.min_coverage
     );
     println!(
         "{:<11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  params",

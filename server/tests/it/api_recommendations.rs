@@ -280,6 +280,7 @@ async fn similar_tracks_clusters_and_models_are_served() {
     for family in [
         "popularity",
         "item_knn",
+        "rp3beta",
         "user_knn",
         "als",
         "content",

@@ -68,21 +68,32 @@ pub fn recommend_all(
     users: &[u32],
     k: usize,
 ) -> Vec<Vec<(u32, f32)>> {
+    parallel_map(users, |&u, scores: &mut Vec<f32>| {
+        scores.resize(train.n_items(), 0.0);
+        scores.fill(0.0);
+        let history = History::of(train, u);
+        model.score(u, history, scores);
+        top_k(scores, k, |i| history.contains(i))
+    })
+}
+
+/// `f` over `items`, spread over the machine's cores, in the order of `items`; each thread
+/// keeps one `S` of scratch space between its calls.
+pub fn parallel_map<T: Sync, S: Default, R: Send>(
+    items: &[T],
+    f: impl Fn(&T, &mut S) -> R + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = users.len().div_ceil(threads).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = users
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
+                let f = &f;
                 scope.spawn(move || {
-                    let mut scores = vec![0f32; train.n_items()];
+                    let mut scratch = S::default();
                     part.iter()
-                        .map(|&u| {
-                            scores.fill(0.0);
-                            let history = History::of(train, u);
-                            model.score(u, history, &mut scores);
-                            top_k(&scores, k, |i| history.contains(i))
-                        })
+                        .map(|item| f(item, &mut scratch))
                         .collect::<Vec<_>>()
                 })
             })

@@ -6,7 +6,7 @@ use super::Recommender;
 use super::als::{Als, AlsParams};
 use super::content::{Content, ItemFeatures};
 use super::hybrid::Hybrid;
-use super::item_knn::{ItemKnn, ItemKnnParams};
+use super::item_knn::{ItemKnn, ItemKnnParams, Similarity};
 use super::popularity::Popularity;
 use super::user_knn::{UserKnn, UserKnnParams};
 use crate::ml::interactions::Interactions;
@@ -36,7 +36,10 @@ impl ModelSpec {
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Popularity => "popularity",
-            ModelSpec::ItemKnn(_) => "item_knn",
+            ModelSpec::ItemKnn(p) => match p.similarity {
+                Similarity::Cosine { .. } => "item_knn",
+                Similarity::Rp3Beta { .. } => "rp3beta",
+            },
             ModelSpec::UserKnn(_) => "user_knn",
             ModelSpec::Als(_) => "als",
             ModelSpec::Content => "content",

@@ -1,5 +1,6 @@
 //! User-based collaborative filtering: a listener's `k` most similar listeners (cosine over
-//! log-weighted histories) vote for what they played.
+//! log-weighted histories) vote for what they played, each vote weighted by the similarity to
+//! the power `exponent` (above 1, the closest neighbours count for more).
 
 use super::{History, Recommender, log_weights};
 use crate::ml::interactions::Interactions;
@@ -10,6 +11,13 @@ pub struct UserKnnParams {
     pub neighbours: usize,
     /// Added to the cosine's denominator: similarities built on little overlap count less.
     pub shrink: f32,
+    /// Votes are weighted by similarity to this power.
+    #[serde(default = "one")]
+    pub exponent: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl Default for UserKnnParams {
@@ -17,6 +25,7 @@ impl Default for UserKnnParams {
         Self {
             neighbours: 50,
             shrink: 10.0,
+            exponent: 1.0,
         }
     }
 }
@@ -75,6 +84,7 @@ impl Recommender for UserKnn {
             sims.truncate(self.params.neighbours);
         }
         for (v, s) in sims {
+            let s = s.powf(self.params.exponent);
             let (items, weights) = self.x.row(v);
             for (&i, &w) in items.iter().zip(weights) {
                 scores[i as usize] += s * w;
