@@ -134,6 +134,9 @@ run_browser_tests() {
   db="soundlake_e2e_$$"
   url="${TEST_DATABASE_URL%/*}/$db"
   log="$data/server.log"
+  local token
+  token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  SOUNDLAKE_ADMIN_TOKEN="$token" \
   SOUNDLAKE_DATA_DIR="$data" DATABASE_URL="$url" SOUNDLAKE_ADDR="127.0.0.1:$port" \
     SOUNDLAKE_SITE_ROOT="$SITE_ROOT" SOUNDLAKE_DEMO_TRACKS=3000 "$BIN" serve >"$log" 2>&1 &
   local pid=$!
@@ -150,7 +153,7 @@ run_browser_tests() {
     return 1
   fi
   local status=0
-  (cd end2end && SOUNDLAKE_E2E_URL="http://127.0.0.1:$port" npm test) || status=$?
+  (cd end2end && SOUNDLAKE_E2E_URL="http://127.0.0.1:$port" SOUNDLAKE_E2E_ADMIN_TOKEN="$token" npm test) || status=$?
   kill "$pid"; wait "$pid" || true
   "$(postgres_bin)/psql" -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   [ "$status" = 0 ] && rm -rf "$data" || { echo "server log: $log" >&2; }

@@ -1,8 +1,12 @@
 //! What the hydrated pages do in the browser: follow a listener's list over server-sent events
-//! and post plays and feedback to the REST API. The server build keeps only inert stand-ins for
-//! the buttons' actions (the buttons do nothing until the page is hydrated).
+//! and post plays and feedback to the REST API; start and follow pipeline runs (`runs`). The
+//! server build keeps only inert stand-ins for the buttons' actions (the buttons do nothing
+//! until the page is hydrated).
 
 use leptos::prelude::*;
+
+mod runs;
+pub use runs::{RunState, start_run, stop_following};
 
 use crate::types::RecommendationList;
 

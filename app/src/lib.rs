@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod charts;
 pub mod pages;
+pub mod pipeline;
 pub mod server_fns;
 pub mod types;
 
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                     <A href="/catalog">"Catalogue"</A>
                     <A href="/for-you">"For you"</A>
                     <A href="/insights">"Insights"</A>
+                    <A href="/admin">"Pipeline"</A>
                 </nav>
             </header>
             <main>
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog") view=pages::Catalog />
                     <Route path=path!("/for-you") view=pages::ForYou />
                     <Route path=path!("/insights") view=pages::Insights />
+                    <Route path=path!("/admin") view=pages::Admin />
                 </Routes>
             </main>
         </Router>

@@ -128,3 +128,14 @@ pub async fn listener_segments() -> Result<Vec<ListenerSegment>, ServerFnError> 
     let segments = lakehouse::gold::clusters::list_segments(&pool).await?;
     Ok(segments.into_iter().map(Into::into).collect())
 }
+
+/// Runs shown on the admin page.
+pub const ADMIN_RUNS: i64 = 15;
+
+/// The newest pipeline runs with their stages, newest first.
+#[server(input = GetUrl)]
+pub async fn pipeline_runs() -> Result<Vec<crate::pipeline::PipelineRun>, ServerFnError> {
+    let pool = expect_context::<sqlx::PgPool>();
+    let runs = lakehouse::pipeline::list_runs(&pool, ADMIN_RUNS).await?;
+    Ok(runs.into_iter().map(Into::into).collect())
+}

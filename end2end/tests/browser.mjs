@@ -1,6 +1,10 @@
 // Shared helpers for the end-to-end tests: launch Debian's Chromium through
 // playwright-core (no browser download) and find the server under test.
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+const RESULTS_DIR = new URL('../test-results/', import.meta.url);
 
 export function launchBrowser() {
   return chromium.launch({
@@ -28,4 +32,21 @@ export function baseUrl() {
     );
   }
   return url.replace(/\/+$/, '');
+}
+
+// Runs `body(page)` on a fresh page of `browser` (actions wait up to `waitMs`); on failure
+// saves a screenshot named after `name` in end2end/test-results/ and fails with the error.
+export async function onFreshPage(browser, name, waitMs, body) {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(waitMs);
+  try {
+    await body(page);
+  } catch (err) {
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const file = new URL(`${name.replace(/[^\w-]+/g, '-')}.png`, RESULTS_DIR);
+    await page.screenshot({ path: fileURLToPath(file), fullPage: true }).catch(() => {});
+    throw err;
+  } finally {
+    await page.close();
+  }
 }

@@ -2,13 +2,10 @@
 // WASM app filtering and paging the generated demo catalogue in place.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { launchBrowser, baseUrl } from './browser.mjs';
+import { launchBrowser, baseUrl, onFreshPage } from './browser.mjs';
 
 const HYDRATE_MS = 30_000; // the first load compiles the wasm
 const WAIT_MS = 15_000;
-const RESULTS_DIR = new URL('../test-results/', import.meta.url);
 
 let browser;
 before(async () => {
@@ -22,20 +19,11 @@ after(async () => {
 // A test on a fresh, hydrated /catalog page; saves a screenshot on failure.
 function pageTest(name, body) {
   test(name, { timeout: 120_000 }, async () => {
-    const page = await browser.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    try {
+    await onFreshPage(browser, name, WAIT_MS, async (page) => {
       await page.goto(`${baseUrl()}/catalog`);
       await page.waitForSelector('section.catalog[data-hydrated="true"]', { timeout: HYDRATE_MS });
       await body(page);
-    } catch (err) {
-      await mkdir(RESULTS_DIR, { recursive: true });
-      const file = new URL(`${name.replace(/[^\w-]+/g, '-')}.png`, RESULTS_DIR);
-      await page.screenshot({ path: fileURLToPath(file), fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await page.close();
-    }
+    });
   });
 }
 

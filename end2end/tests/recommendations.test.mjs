@@ -4,9 +4,7 @@
 // tests trigger nothing themselves and wait for that model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { launchBrowser, baseUrl } from './browser.mjs';
+import { launchBrowser, baseUrl, onFreshPage } from './browser.mjs';
 
 const MODEL_WAIT_MS = Number(process.env.SOUNDLAKE_E2E_MODEL_WAIT_MS || 120_000);
 const HYDRATE_MS = 30_000; // the first load compiles the wasm
@@ -14,7 +12,6 @@ const WAIT_MS = 15_000;
 const RERANK_MS = 2_000; // a play re-ranks the followed list within a second
 const POLL_MS = 2_000;
 const LISTENER = 'user-00001'; // a demo listener
-const RESULTS_DIR = new URL('../test-results/', import.meta.url);
 
 let browser;
 before(async () => {
@@ -60,18 +57,7 @@ function listenerWithRecommendations() {
 // A test on a fresh page; saves a screenshot on failure.
 function pageTest(name, body) {
   test(name, { timeout: MODEL_WAIT_MS + 120_000 }, async () => {
-    const page = await browser.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    try {
-      await body(page);
-    } catch (err) {
-      await mkdir(RESULTS_DIR, { recursive: true });
-      const file = new URL(`${name.replace(/[^\w-]+/g, '-')}.png`, RESULTS_DIR);
-      await page.screenshot({ path: fileURLToPath(file), fullPage: true }).catch(() => {});
-      throw err;
-    } finally {
-      await page.close();
-    }
+    await onFreshPage(browser, name, WAIT_MS, body);
   });
 }
 

@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use lakehouse::gold::clusters as gold_clusters;
+use lakehouse::gold::lake_loads;
 use lakehouse::gold::recommendations::{self, FeedbackRow, RecommendationRow};
 use lakehouse::ml::rerank::{self, BaseItem, Session, TrackInfo};
 use serde::Serialize;
@@ -18,6 +20,8 @@ const SESSION_LENGTH: usize = 10;
 /// The list's length.
 const LIST_SIZE: usize = 50;
 const MAX_PER_ARTIST: usize = 3;
+/// Similar tracks per recent track when they come from the sound (no listener neighbours).
+const SIMILAR_PER_TRACK: usize = lakehouse::ml::stage::SIMILAR_PER_TRACK;
 
 /// A listener's list as served.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,11 +59,19 @@ struct UserState {
     sender: Option<broadcast::Sender<Arc<LiveList>>>,
 }
 
+/// Tracks that sound like a track, found once per version of the clusters they come from
+/// (the `silver/tracks` version gold's clusters were made of).
+type SoundCache = HashMap<(Option<i64>, String), Arc<Vec<(String, f32)>>>;
+
+/// Sound neighbours kept at most; the cache starts over beyond.
+const SOUND_CACHE_SIZE: usize = 10_000;
+
 /// The live lists of every listener seen since the server started.
 #[derive(Clone)]
 pub struct LiveRecommendations {
     pool: PgPool,
     users: Arc<Mutex<HashMap<String, UserState>>>,
+    sounds: Arc<Mutex<SoundCache>>,
 }
 
 impl LiveRecommendations {
@@ -67,7 +79,43 @@ impl LiveRecommendations {
         Self {
             pool,
             users: Arc::default(),
+            sounds: Arc::default(),
         }
+    }
+
+    /// The tracks that sound like `track` in the clusters of `clusters_version`, from the
+    /// cache or from gold.
+    async fn sounding_like(
+        &self,
+        clusters_version: Option<i64>,
+        track: &str,
+    ) -> Result<Arc<Vec<(String, f32)>>, lakehouse::LakehouseError> {
+        let key = (clusters_version, track.to_owned());
+        let cached = self
+            .sounds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some(found) = cached {
+            return Ok(found);
+        }
+        let found = Arc::new(
+            recommendations::similar_by_sound(&self.pool, track, SIMILAR_PER_TRACK as i64).await?,
+        );
+        if found.is_empty() {
+            // Not on the map (yet): ask again next time.
+            return Ok(found);
+        }
+        let mut sounds = self
+            .sounds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if sounds.len() >= SOUND_CACHE_SIZE {
+            sounds.clear();
+        }
+        sounds.insert(key, Arc::clone(&found));
+        Ok(found)
     }
 
     fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserState>> {
@@ -200,7 +248,20 @@ impl LiveRecommendations {
             state.recent.retain(|(_, at)| *at >= learnt_until);
             state.recent.iter().map(|(t, _)| t.clone()).collect()
         };
-        let similar = recommendations::similar_of_many(pool, version, &recent).await?;
+        let mut similar = recommendations::similar_of_many(pool, version, &recent).await?;
+        let unmatched: Vec<&String> = recent
+            .iter()
+            .filter(|t| !similar.contains_key(*t))
+            .collect();
+        if !unmatched.is_empty() {
+            // The model has no similar tracks for these (say, nobody had played them before
+            // its run): what sounds like them instead.
+            let clusters = lake_loads::loaded_version(pool, gold_clusters::TARGET).await?;
+            for track in unmatched {
+                let by_sound = self.sounding_like(clusters, track).await?;
+                similar.insert(track.clone(), by_sound.as_ref().clone());
+            }
+        }
         let mut ids: Vec<String> = base.iter().map(|b| b.track_id.clone()).collect();
         ids.extend(recent.iter().cloned());
         ids.extend(similar.values().flatten().map(|(t, _)| t.clone()));
@@ -216,17 +277,7 @@ impl LiveRecommendations {
             .map(|r| {
                 let info = TrackInfo {
                     primary_artist: r.artists.first().cloned().unwrap_or_default(),
-                    features: rerank::scaled_features([
-                        r.danceability,
-                        r.energy,
-                        r.loudness,
-                        r.speechiness,
-                        r.acousticness,
-                        r.instrumentalness,
-                        r.liveness,
-                        r.valence,
-                        r.tempo,
-                    ]),
+                    features: rerank::scaled_features(r.features()),
                     name: r.name,
                 };
                 (r.track_id, info)

@@ -1,10 +1,12 @@
 //! The app's pages, one module each.
 
+mod admin;
 mod catalog;
 mod for_you;
 mod home;
 mod insights;
 
+pub use admin::Admin;
 pub use catalog::Catalog;
 pub use for_you::ForYou;
 pub use home::{Home, NotFound};

@@ -1,4 +1,5 @@
-//! Low-latency appends to a bronze table: one Parquet file and one Delta commit per call.
+//! Low-latency appends to a bronze table: one Delta commit per call, of one Parquet file (or,
+//! for large batches, several encoded in parallel on every core).
 //!
 //! The Delta table API rebuilds the table's file list after every commit, which costs time in
 //! proportion to the files the table holds: fine for a job, not for acknowledging listens one
@@ -34,6 +35,9 @@ use crate::lake::{Lake, TableRef};
 
 /// Commits between checkpoints, Delta's default `checkpointInterval`.
 const CHECKPOINT_EVERY: u64 = 100;
+/// Batches up to this many rows go into one file; larger ones are split into files of about
+/// this size, encoded in parallel.
+const ROWS_PER_FILE: usize = 50_000;
 
 /// An open bronze table (partitioned by [`PARTITION`]) that appends batches, each in one
 /// commit.
@@ -85,9 +89,9 @@ impl Appender {
             return Ok(version as i64);
         };
         let delta_error = |e: DeltaTableError| LakehouseError::delta(self.name.qualified(), e);
-        let add = self.write_file(&log, &batch).await.map_err(delta_error)?;
+        let adds = self.write_files(&log, &batch).await.map_err(delta_error)?;
         let entry = CommitData::new(
-            vec![Action::Add(add)],
+            adds.into_iter().map(Action::Add).collect(),
             DeltaOperation::Write {
                 mode: SaveMode::Append,
                 partition_by: Some(vec![PARTITION.to_owned()]),
@@ -122,13 +126,14 @@ impl Appender {
         }
     }
 
-    /// Writes `batch` without its partition column as a Parquet file in its partition's
-    /// folder, and describes it as an `add` action.
-    async fn write_file(
+    /// Writes `batch` without its partition column as Parquet files in its partition's
+    /// folder (one per [`ROWS_PER_FILE`] rows, encoded in parallel off the async threads),
+    /// and describes them as `add` actions.
+    async fn write_files(
         &self,
         log: &LogStoreRef,
         batch: &RecordBatch,
-    ) -> std::result::Result<Add, DeltaTableError> {
+    ) -> std::result::Result<Vec<Add>, DeltaTableError> {
         let schema = batch.schema();
         let column = schema.index_of(PARTITION)?;
         let partition = single_value(batch.column(column).as_ref()).ok_or_else(|| {
@@ -138,30 +143,40 @@ impl Appender {
             .filter(|&i| i != column)
             .collect();
         let data = batch.project(&indices)?;
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        let mut buffer = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut buffer, data.schema(), Some(properties))?;
-        writer.write(&data)?;
-        writer.close()?;
-        let path = format!(
-            "{PARTITION}={partition}/part-00000-{}-c000.snappy.parquet",
-            uuid::Uuid::new_v4()
-        );
-        let size = buffer.len() as i64;
-        log.object_store(None)
-            .put(&Path::from(path.as_str()), buffer.into())
-            .await?;
-        Ok(Add {
-            path,
-            partition_values: HashMap::from([(PARTITION.to_owned(), Some(partition))]),
-            size,
-            modification_time: Utc::now().timestamp_millis(),
-            data_change: true,
-            stats: Some(format!(r#"{{"numRecords":{}}}"#, batch.num_rows())),
-            ..Default::default()
-        })
+        let files = data.num_rows().div_ceil(ROWS_PER_FILE).max(1);
+        let per_file = data.num_rows().div_ceil(files);
+        let encodings = (0..files).map(|i| {
+            let start = i * per_file;
+            let part = data.slice(start, per_file.min(data.num_rows() - start));
+            tokio::task::spawn_blocking(move || encode(&part).map(|bytes| (part.num_rows(), bytes)))
+        });
+        let store = log.object_store(None);
+        let writes = futures::future::try_join_all(encodings)
+            .await
+            .map_err(|e| DeltaTableError::Generic(format!("encoding a Parquet file: {e}")))?
+            .into_iter()
+            .map(|encoded| {
+                let (store, partition) = (store.clone(), partition.clone());
+                async move {
+                    let (rows, bytes) = encoded?;
+                    let path = format!(
+                        "{PARTITION}={partition}/part-00000-{}-c000.snappy.parquet",
+                        uuid::Uuid::new_v4()
+                    );
+                    let size = bytes.len() as i64;
+                    store.put(&Path::from(path.as_str()), bytes.into()).await?;
+                    Ok::<_, DeltaTableError>(Add {
+                        path,
+                        partition_values: HashMap::from([(PARTITION.to_owned(), Some(partition))]),
+                        size,
+                        modification_time: Utc::now().timestamp_millis(),
+                        data_change: true,
+                        stats: Some(format!(r#"{{"numRecords":{rows}}}"#)),
+                        ..Default::default()
+                    })
+                }
+            });
+        futures::future::try_join_all(writes).await
     }
 
     /// Every [`CHECKPOINT_EVERY`] versions, writes a checkpoint in the background; one at a
@@ -186,6 +201,18 @@ impl Appender {
             busy.store(false, Ordering::Release);
         });
     }
+}
+
+/// `data` as a snappy-compressed Parquet file.
+fn encode(data: &RecordBatch) -> std::result::Result<Vec<u8>, DeltaTableError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, data.schema(), Some(properties))?;
+    writer.write(data)?;
+    writer.close()?;
+    Ok(buffer)
 }
 
 /// The one value a string column holds in every row, if it does.

@@ -247,6 +247,23 @@ pub async fn similar_of_many(
     Ok(out)
 }
 
+/// Tracks that sound like `track_id` (same cluster, closest audio features), for tracks the
+/// current model has no listener-based neighbours of: (track, closeness in (0, 1]), closest
+/// first.
+pub async fn similar_by_sound(
+    pool: &PgPool,
+    track_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, f32)>> {
+    let rows: Vec<SimilarRow> = sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
+        .bind(track_id)
+        .bind(Vec::<String>::new())
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.track_id, r.score)).collect())
+}
+
 /// A track's name, artists and audio features, for re-ranking.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TrackFeaturesRow {
@@ -262,6 +279,23 @@ pub struct TrackFeaturesRow {
     pub liveness: f64,
     pub valence: f64,
     pub tempo: f64,
+}
+
+impl TrackFeaturesRow {
+    /// The audio features in `ml::clusters::FEATURES` order, in their own units.
+    pub fn features(&self) -> [f64; 9] {
+        [
+            self.danceability,
+            self.energy,
+            self.loudness,
+            self.speechiness,
+            self.acousticness,
+            self.instrumentalness,
+            self.liveness,
+            self.valence,
+            self.tempo,
+        ]
+    }
 }
 
 /// The catalogue rows of `track_ids` (unknown ids are left out).

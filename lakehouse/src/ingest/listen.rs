@@ -107,6 +107,19 @@ fn text_field(
 
 /// Validates one event (a JSON value) against `rules`.
 pub fn parse_listen(value: &Value, rules: &ListenRules) -> Result<Listen, Rejection> {
+    validate(value, value.to_string(), rules)
+}
+
+/// Validates one event given as JSON text against `rules`; the listen keeps the text exactly
+/// as sent.
+pub fn parse_listen_text(raw: &str, rules: &ListenRules) -> Result<Listen, Rejection> {
+    let value: Value =
+        serde_json::from_str(raw).or_else(|e| reject(format!("not valid JSON: {e}")))?;
+    validate(&value, raw.to_owned(), rules)
+}
+
+/// Validates `value`, whose text as sent is `raw`.
+fn validate(value: &Value, raw: String, rules: &ListenRules) -> Result<Listen, Rejection> {
     let Value::Object(object) = value else {
         return reject("an event must be a JSON object");
     };
@@ -214,7 +227,7 @@ pub fn parse_listen(value: &Value, rules: &ListenRules) -> Result<Listen, Reject
         skipped,
         context_source,
         context_device,
-        raw: value.to_string(),
+        raw,
     })
 }
 

@@ -6,5 +6,5 @@ mod listen;
 mod writer;
 
 pub use import::{ListenImportReport, import_listens};
-pub use listen::{END_REASONS, Listen, ListenRules, Rejection, parse_listen};
+pub use listen::{END_REASONS, Listen, ListenRules, Rejection, parse_listen, parse_listen_text};
 pub use writer::{IngestError, IngestReceipt, IngestWriter, WriterSettings};

@@ -4,8 +4,8 @@
 //!    (seeded): the test split. The rest is `train`.
 //! 2. Split `train` the same way again (seed + 1) into `fit` and `validation`.
 //! 3. Each model family tries its settings on `fit`, is scored on `validation` (NDCG@k), keeps
-//!    its best; the hybrid's weights and popularity damping are tuned there too, over the
-//!    families' best.
+//!    its best; the hybrid's weights and its popularity and exposure damping are tuned there
+//!    too, over the families' best.
 //! 4. The chosen model is decided on validation (never on the test figures): every setting
 //!    whose NDCG@k is within `ndcg_tolerance` standard errors of the best is as good by
 //!    measurement, and of those the one whose lists spread over most of the catalogue wins
@@ -23,7 +23,7 @@ use super::interactions::Interactions;
 use super::metrics::{Metrics, MetricsAccumulator};
 use super::models::als::AlsParams;
 use super::models::content::ItemFeatures;
-use super::models::hybrid::{DEPTH, Hybrid, damping, scaled_top};
+use super::models::hybrid::{DEPTH, EXPOSURE_DEPTH, Hybrid, damping, exposure_damping, scaled_top};
 use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
@@ -321,8 +321,8 @@ fn better_than(a: &Metrics, b: &Metrics, min_coverage: f64) -> bool {
 }
 
 /// Coordinate ascent over the components' weights and the popularity damping on the
-/// validation split. Each component's scaled top lists are computed once; a setting is then
-/// cheap to score.
+/// validation split, then a grid of exposure damping over the result. Each component's scaled
+/// top lists are computed once; a setting is then cheap to score.
 fn tune_hybrid(
     best: &[(ModelSpec, Metrics, Arc<dyn Recommender>)],
     split: &Holdout,
@@ -339,11 +339,25 @@ fn tune_hybrid(
                 .map(|(_, _, m)| scaled_top(m.as_ref(), *u, history, scratch, DEPTH))
                 .collect()
         });
-    let score = |weights: &[f32], exponent: f32| -> Metrics {
-        let damping = damping(&counts, exponent);
-        let ranked = parallel_map(&lists, |per_user, blend: &mut Blend| {
-            blend.top(per_user, weights, &damping, options.k)
-        });
+    // The validation figures of a blend with its popularity and exposure exponents.
+    let score = |weights: &[f32], exponent: f32, exposure_exponent: f32| -> Metrics {
+        let popular = damping(&counts, exponent);
+        let blend = |damping: &[f32], k: usize| {
+            parallel_map(&lists, |per_user, blend: &mut Blend| {
+                blend.top(per_user, weights, damping, k)
+            })
+        };
+        let mut ranked = blend(&popular, options.k);
+        if exposure_exponent > 0.0 {
+            let heads = if options.k == EXPOSURE_DEPTH {
+                ranked
+            } else {
+                blend(&popular, EXPOSURE_DEPTH)
+            };
+            let exposed = exposure_damping(heads, n_items, exposure_exponent);
+            let both: Vec<f32> = popular.iter().zip(&exposed).map(|(p, e)| p * e).collect();
+            ranked = blend(&both, options.k);
+        }
         let mut acc = MetricsAccumulator::new(n_items, options.k);
         for (list, (_, relevant)) in ranked.iter().zip(&split.test) {
             acc.add(list, relevant);
@@ -360,9 +374,9 @@ fn tune_hybrid(
         *w = 1.0;
     }
     let mut exponent = 0f32;
-    let mut current = score(&weights, exponent);
+    let mut current = score(&weights, exponent, 0.0);
     // Every setting tried, for the final choice by `preferred`.
-    let mut tried = vec![(weights.clone(), exponent, current)];
+    let mut tried = vec![(weights.clone(), exponent, 0.0, current)];
     for _ in 0..2 {
         for c in 0..weights.len() {
             for value in [0.0, 0.1, 0.25, 0.5, 1.0, 2.0] {
@@ -371,8 +385,8 @@ fn tune_hybrid(
                 if trial.iter().all(|&w| w == 0.0) {
                     continue;
                 }
-                let metrics = score(&trial, exponent);
-                tried.push((trial.clone(), exponent, metrics));
+                let metrics = score(&trial, exponent, 0.0);
+                tried.push((trial.clone(), exponent, 0.0, metrics));
                 if better(&metrics, &current) {
                     current = metrics;
                     weights = trial;
@@ -380,16 +394,27 @@ fn tune_hybrid(
             }
         }
         for value in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
-            let metrics = score(&weights, value);
-            tried.push((weights.clone(), value, metrics));
+            let metrics = score(&weights, value, 0.0);
+            tried.push((weights.clone(), value, 0.0, metrics));
             if better(&metrics, &current) {
                 current = metrics;
                 exponent = value;
             }
         }
     }
-    if let Some(i) = preferred(tried.iter().map(|t| &t.2), options) {
-        (weights, exponent, current) = tried.swap_remove(i);
+    // Exposure damping over the tuned blend: it trades accuracy for reach, so only the final
+    // choice by `preferred` decides whether it is worth it.
+    let mut popularities = vec![0.0, exponent / 2.0, exponent];
+    popularities.dedup();
+    for popularity in popularities {
+        for value in [0.1, 0.2, 0.3, 0.5, 0.75, 1.0] {
+            let metrics = score(&weights, popularity, value);
+            tried.push((weights.clone(), popularity, value, metrics));
+        }
+    }
+    let mut exposure_exponent = 0.0;
+    if let Some(i) = preferred(tried.iter().map(|t| &t.3), options) {
+        (weights, exponent, exposure_exponent, current) = tried.swap_remove(i);
     }
     let params = HybridParams {
         components: best
@@ -399,6 +424,7 @@ fn tune_hybrid(
             .map(|((spec, _, _), w)| (spec.clone(), *w))
             .collect(),
         popularity_exponent: exponent,
+        exposure_exponent,
     };
     (params, current)
 }
@@ -412,7 +438,7 @@ struct Blend {
 }
 
 impl Blend {
-    /// The `k` best items of the weighted sum of `lists`, damped by popularity.
+    /// The `k` best items of the weighted sum of `lists`, each multiplied by its `damping`.
     fn top(
         &mut self,
         lists: &[Vec<(u32, f32)>],

@@ -12,8 +12,9 @@ use super::interactions::{Interactions, InteractionsBuilder};
 use super::lake_data::CatalogTrack;
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
+use super::models::hybrid::exposure_damping;
 use super::models::item_knn::{ItemKnn, ItemKnnParams};
-use super::models::spec::ModelSpec;
+use super::models::spec::{HybridParams, ModelSpec};
 use super::models::{History, Recommender};
 use super::recommend::{Exclusions, ListMaker, ListPolicy};
 use super::split::holdout;
@@ -187,6 +188,46 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
         .map(|m| m.validation_coverage)
         .fold(f64::MIN, f64::max);
     assert_eq!(c.chosen_result().unwrap().validation_coverage, widest);
+}
+
+#[test]
+fn exposure_damping_spreads_the_lists_over_more_of_the_catalogue() {
+    // Two lists: item 2 heads both (exposure 2 per 2 lists, 1,000 per 1,000), item 0 is
+    // second in one (1 / log2(3) per 2 lists).
+    let damped = exposure_damping([vec![2, 0], vec![2]], 3, 1.0);
+    let second = 500.0 / 3f32.log2();
+    for (got, want) in damped.iter().zip([1.0 / (1.0 + second), 1.0, 1.0 / 1001.0]) {
+        assert!((got - want).abs() < 1e-6, "{damped:?}");
+    }
+
+    let data = planted(300, 400, 4, 11);
+    let split = holdout(&data, 0.2, 5, 42);
+    let item_knn = ModelSpec::ItemKnn(ItemKnnParams::default());
+    let hybrid = |exposure_exponent| {
+        let params = HybridParams {
+            components: vec![(item_knn.clone(), 1.0)],
+            popularity_exponent: 0.0,
+            exposure_exponent,
+        };
+        measure(
+            ModelSpec::Hybrid(params).fit(&split.train, None).as_ref(),
+            &split,
+            10,
+        )
+    };
+    let (plain, damped) = (hybrid(0.0), hybrid(0.3));
+    assert!(
+        damped.coverage > plain.coverage * 1.2,
+        "coverage {} with exposure damping, {} without",
+        damped.coverage,
+        plain.coverage
+    );
+    assert!(
+        damped.ndcg > 0.5 * plain.ndcg,
+        "{} vs {}",
+        damped.ndcg,
+        plain.ndcg
+    );
 }
 
 fn validation(ndcg: f64, ndcg_std_error: f64, coverage: f64) -> Metrics {

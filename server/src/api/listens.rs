@@ -7,16 +7,16 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lakehouse::bronze::listens::RejectedListen;
-use lakehouse::ingest::{IngestError, parse_listen};
+use lakehouse::ingest::{IngestError, Listen, ListenRules, parse_listen_text};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::ApiError;
 use crate::state::AppState;
 
 /// Events one JSON request may carry; NDJSON bodies may carry more.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
-/// The largest single event, serialised.
+/// The largest single event, as sent.
 pub const MAX_EVENT_BYTES: usize = 10 * 1024;
 /// The largest request body (an NDJSON bulk load).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -42,15 +42,25 @@ fn too_large(message: String) -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
 }
 
-/// One item of a request: its JSON value or, when it cannot be used at all, the reason; and
-/// its raw text, kept for the rejected table.
-struct RequestItem {
-    value: Result<Value, String>,
-    raw: String,
+/// One event of a request: its JSON text exactly as sent (kept for the rejected table when it
+/// is refused).
+struct RequestItem<'a> {
+    raw: &'a str,
+}
+
+impl RequestItem<'_> {
+    /// The listen, or why the event is refused.
+    fn parse(&self, rules: &ListenRules) -> Result<Listen, String> {
+        if self.raw.len() > MAX_EVENT_BYTES {
+            return Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"));
+        }
+        parse_listen_text(self.raw, rules).map_err(|r| r.reason)
+    }
 }
 
 /// The events of a request body: a JSON object or array, or NDJSON (one object per line).
-fn split_events(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RequestItem>, ApiError> {
+/// Events are sliced out of the body as sent (kept as they came, not written out again).
+fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<RequestItem<'a>>, ApiError> {
     let ndjson = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -61,32 +71,22 @@ fn split_events(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RequestItem>, Ap
         return Ok(text
             .lines()
             .filter(|line| !line.trim().is_empty())
-            .map(|line| {
-                let value = if line.len() > MAX_EVENT_BYTES {
-                    Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"))
-                } else {
-                    serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))
-                };
-                RequestItem {
-                    value,
-                    raw: line.to_owned(),
-                }
-            })
+            .map(|raw| RequestItem { raw })
             .collect());
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    let items = match value {
-        Value::Array(items) => items,
-        single => {
-            if body.len() > MAX_EVENT_BYTES {
-                return Err(too_large(format!(
-                    "an event may be at most {MAX_EVENT_BYTES} bytes"
-                )));
-            }
-            vec![single]
+    let not_json =
+        |e: serde_json::Error| ApiError::bad_request(format!("the body is not valid JSON: {e}"));
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !is_array {
+        let value: &RawValue = serde_json::from_slice(body).map_err(not_json)?;
+        if body.len() > MAX_EVENT_BYTES {
+            return Err(too_large(format!(
+                "an event may be at most {MAX_EVENT_BYTES} bytes"
+            )));
         }
-    };
+        return Ok(vec![RequestItem { raw: value.get() }]);
+    }
+    let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(not_json)?;
     if items.len() > MAX_EVENTS_PER_REQUEST {
         return Err(too_large(format!(
             "{} events in one request; at most {MAX_EVENTS_PER_REQUEST} (send larger loads as application/x-ndjson)",
@@ -95,15 +95,7 @@ fn split_events(headers: &HeaderMap, body: &[u8]) -> Result<Vec<RequestItem>, Ap
     }
     Ok(items
         .into_iter()
-        .map(|item| {
-            let raw = item.to_string();
-            let value = if raw.len() > MAX_EVENT_BYTES {
-                Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"))
-            } else {
-                Ok(item)
-            };
-            RequestItem { value, raw }
-        })
+        .map(|item| RequestItem { raw: item.get() })
         .collect())
 }
 
@@ -129,9 +121,8 @@ pub async fn post(
     let mut listens = Vec::new();
     let mut refused = Vec::new();
     let mut rejected_items = Vec::new();
-    for (index, RequestItem { value, raw }) in events.into_iter().enumerate() {
-        let outcome = value.and_then(|v| parse_listen(&v, &rules).map_err(|r| r.reason));
-        match outcome {
+    for (index, item) in events.iter().enumerate() {
+        match item.parse(&rules) {
             Ok(listen) => listens.push(listen),
             Err(reason) => {
                 rejected_items.push(RejectedItem {
@@ -142,7 +133,7 @@ pub async fn post(
                     source: "api".into(),
                     position: index as i64,
                     reason,
-                    raw,
+                    raw: item.raw.to_owned(),
                 });
             }
         }

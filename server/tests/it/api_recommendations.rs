@@ -59,6 +59,15 @@ fn track_ids(list: &Value) -> Vec<String> {
         .collect()
 }
 
+fn reasons(list: &Value) -> Vec<&str> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reason"].as_str().unwrap())
+        .collect()
+}
+
 /// Reads server-sent events from `response` until one of type `recommendations` satisfies
 /// `done`, and returns it.
 async fn next_list(
@@ -129,18 +138,42 @@ async fn a_listen_moves_the_served_list_within_a_second() {
     .expect("the followed list changes within a second of the listen");
     assert!(sent.elapsed() < Duration::from_secs(1));
     assert_eq!(moved["reranked"], true);
-    let reasons: Vec<&str> = moved["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["reason"].as_str().unwrap())
-        .collect();
     assert!(
-        reasons
+        reasons(&moved)
             .iter()
             .any(|r| r.starts_with("because you just played ")),
-        "the session pulls similar tracks up: {reasons:?}"
+        "the session pulls similar tracks up: {:?}",
+        reasons(&moved)
     );
+
+    // A track the model has no similar tracks for (nobody played it before the run): what
+    // sounds like it comes up.
+    let (lonely, name): (String, String) = sqlx::query_as(
+        "SELECT t.track_id, t.name FROM tracks t JOIN track_map m USING (track_id)
+         WHERE NOT EXISTS (SELECT 1 FROM similar_tracks s WHERE s.track_id = t.track_id)
+         ORDER BY t.track_id LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (status, body) = app
+        .post_json(
+            "/api/v1/listens",
+            &json!({"user_id": "user-00001", "track_id": lonely,
+                "played_at": Utc::now().to_rfc3339(), "ms_played": 60000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = format!("because you just played {name}");
+    let moved = tokio::time::timeout(
+        Duration::from_secs(1),
+        next_list(&mut stream, &mut buffer, |l| {
+            reasons(l).contains(&expected.as_str())
+        }),
+    )
+    .await
+    .expect("tracks that sound like the lonely track come up within a second");
+    assert!(!track_ids(&moved).contains(&lonely));
 
     // A plain read sees the same list.
     let (_, read) = app

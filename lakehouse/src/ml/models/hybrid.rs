@@ -1,22 +1,33 @@
 //! The hybrid: each component's top `depth` unheard items, min-max scaled to [0, 1] per
-//! listener, summed with the component's weight, then divided by the item's popularity (number
-//! of listeners) to the power `popularity_exponent`, which spreads lists over more of the
-//! catalogue. Weights and exponent are tuned on a validation split (see `evaluate`).
+//! listener, summed with the component's weight, then damped twice to spread lists over more
+//! of the catalogue:
+//! - by popularity: divided by the item's number of listeners to the power
+//!   `popularity_exponent`;
+//! - by exposure: divided by (1 + the item's exposure in the listeners' top
+//!   [`EXPOSURE_DEPTH`] before this damping, per 1,000 listeners, discounted by rank) to the
+//!   power `exposure_exponent`. This targets the items the blend itself pushes on everyone (hubs),
+//!   which popularity alone misses.
+//!
+//! Weights and exponents are tuned on a validation split (see `evaluate`).
 
 use std::sync::Arc;
 
 use super::spec::{HybridParams, ModelSpec};
-use super::{History, Recommender, top_k};
+use super::{History, Recommender, recommend_all, top_k};
 use crate::ml::interactions::Interactions;
 
 /// How deep into each component's ranking the blend looks.
 pub const DEPTH: usize = 200;
+/// The length of the lists whose appearances count as an item's exposure (deeper than the
+/// lists shown, so that the items just below the cut, which the damping brings up, are not
+/// free of it).
+pub const EXPOSURE_DEPTH: usize = 50;
 
 /// A weighted blend of trained models.
 #[derive(Clone)]
 pub struct Hybrid {
     pub components: Vec<(String, Arc<dyn Recommender>, f32)>,
-    /// Each item's damping factor: 1 / listeners^exponent.
+    /// Each item's damping factor (popularity and exposure).
     pub damping: Vec<f32>,
 }
 
@@ -29,7 +40,7 @@ impl Hybrid {
         train: &Interactions,
         mut component: impl FnMut(&ModelSpec) -> Option<Arc<dyn Recommender>>,
     ) -> Self {
-        Self {
+        let mut hybrid = Self {
             damping: damping(&train.item_counts(), params.popularity_exponent),
             components: params
                 .components
@@ -37,15 +48,59 @@ impl Hybrid {
                 .filter(|(_, w)| *w > 0.0)
                 .filter_map(|(spec, w)| Some((spec.name().to_owned(), component(spec)?, *w)))
                 .collect(),
+        };
+        if params.exposure_exponent > 0.0 {
+            let users: Vec<u32> = (0..train.n_users() as u32).collect();
+            let lists = recommend_all(&hybrid, train, &users, EXPOSURE_DEPTH);
+            // Items scored 0 only fill short lists up: they are not pushed on anyone.
+            let scored = lists
+                .iter()
+                .map(|l| l.iter().filter(|(_, s)| *s > 0.0).map(|(i, _)| *i));
+            let exposed = exposure_damping(scored, train.n_items(), params.exposure_exponent);
+            hybrid
+                .damping
+                .iter_mut()
+                .zip(exposed)
+                .for_each(|(d, e)| *d *= e);
         }
+        hybrid
     }
 }
 
-/// `1 / max(1, count)^exponent` for each item's listener count.
+/// `1 / max(1, count)^exponent` for each item's count.
 pub fn damping(counts: &[u32], exponent: f32) -> Vec<f32> {
     counts
         .iter()
         .map(|&c| (c.max(1) as f32).powf(-exponent))
+        .collect()
+}
+
+/// Exposure is counted per this many lists, so that an exponent tuned over the validation
+/// listeners means the same over every listener.
+const EXPOSURE_PER: f32 = 1_000.0;
+
+/// Each of `n_items` items' damping by exposure: `1 / (1 + e)^exponent`, where `e` is the
+/// item's exposure in `lists` (each list best first; an appearance at rank r counts
+/// 1 / log2(r + 1), as NDCG discounts it), per [`EXPOSURE_PER`] lists.
+pub fn exposure_damping<L: IntoIterator<Item = u32>>(
+    lists: impl IntoIterator<Item = L>,
+    n_items: usize,
+    exponent: f32,
+) -> Vec<f32> {
+    let mut exposure = vec![0f32; n_items];
+    let mut n_lists = 0usize;
+    for list in lists {
+        n_lists += 1;
+        for (rank, item) in list.into_iter().enumerate() {
+            if let Some(e) = exposure.get_mut(item as usize) {
+                *e += 1.0 / (rank as f32 + 2.0).log2();
+            }
+        }
+    }
+    let per_list = EXPOSURE_PER / n_lists.max(1) as f32;
+    exposure
+        .iter()
+        .map(|&e| (1.0 + e * per_list).powf(-exponent))
         .collect()
 }
 

@@ -2,7 +2,7 @@
 //! listeners they share), and a listener's score for an item sums the similarities from the
 //! items they played, weighted by how much they played them.
 
-use super::{History, Recommender, log_weights};
+use super::{History, Recommender, log_weights, parallel_map};
 use crate::ml::interactions::Interactions;
 
 /// How two items' similarity is measured.
@@ -96,26 +96,29 @@ impl ItemKnn {
             offsets.push(at);
             at += x.row(u).0.len();
         }
-        let mut acc = vec![0f32; n];
-        let mut touched = Vec::new();
-        let mut neighbours = Vec::with_capacity(n);
-        for (i, col) in by_item.iter().enumerate() {
-            for (&(u, _), &l) in col.iter().zip(&left[i]) {
-                let items = x.row(u).0;
+        let items: Vec<u32> = (0..n as u32).collect();
+        // Each item's similarities are independent: spread them over the cores, each thread
+        // accumulating into its own dense scratch row.
+        let neighbours = parallel_map(&items, |&i, scratch: &mut Scratch| {
+            let i = i as usize;
+            scratch.acc.resize(n, 0.0);
+            for (&(u, _), &l) in by_item[i].iter().zip(&left[i]) {
+                let row = x.row(u).0;
                 let start = offsets[u as usize];
-                for (k, &j) in items.iter().enumerate() {
+                for (k, &j) in row.iter().enumerate() {
                     if j as usize != i {
-                        if acc[j as usize] == 0.0 {
-                            touched.push(j);
+                        if scratch.acc[j as usize] == 0.0 {
+                            scratch.touched.push(j);
                         }
-                        acc[j as usize] += l * right[start + k];
+                        scratch.acc[j as usize] += l * right[start + k];
                     }
                 }
             }
-            let sims: Vec<(u32, f32)> = touched
+            let sims: Vec<(u32, f32)> = scratch
+                .touched
                 .iter()
                 .map(|&j| {
-                    let dot = acc[j as usize];
+                    let dot = scratch.acc[j as usize];
                     let sim = match params.similarity {
                         Similarity::Cosine { shrink } => {
                             dot / (norms[i] * norms[j as usize] + shrink + 1e-9)
@@ -125,10 +128,12 @@ impl ItemKnn {
                     (j, sim)
                 })
                 .collect();
-            touched.iter().for_each(|&j| acc[j as usize] = 0.0);
-            touched.clear();
-            neighbours.push(best(sims, params.neighbours));
-        }
+            for &j in &scratch.touched {
+                scratch.acc[j as usize] = 0.0;
+            }
+            scratch.touched.clear();
+            best(sims, params.neighbours)
+        });
         Self { neighbours }
     }
 
@@ -136,6 +141,13 @@ impl ItemKnn {
     pub fn neighbours(&self, i: u32) -> &[(u32, f32)] {
         &self.neighbours[i as usize]
     }
+}
+
+/// One thread's accumulator of an item's dot products, and the items it touched.
+#[derive(Default)]
+struct Scratch {
+    acc: Vec<f32>,
+    touched: Vec<u32>,
 }
 
 fn best(mut sims: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {

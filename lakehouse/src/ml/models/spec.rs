@@ -24,11 +24,16 @@ pub enum ModelSpec {
     Hybrid(HybridParams),
 }
 
-/// The hybrid's components with their weights, and its popularity damping.
+/// The hybrid's components with their weights, and its damping of popular and of
+/// over-recommended items.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HybridParams {
     pub components: Vec<(ModelSpec, f32)>,
     pub popularity_exponent: f32,
+    /// The exponent of the damping by exposure: by how many listeners' top lists an item
+    /// would reach without it (0: none; versions recorded before it existed have none).
+    #[serde(default)]
+    pub exposure_exponent: f32,
 }
 
 impl ModelSpec {
