@@ -220,7 +220,7 @@ mod live {
 
     /// The body of a successful answer; else the message of the API's
     /// `{"error": {"message": ..}}`, or the status.
-    async fn answer_text(response: gloo_net::http::Response) -> Result<String, String> {
+    pub(super) async fn answer_text(response: gloo_net::http::Response) -> Result<String, String> {
         let text = response.text().await.map_err(|e| e.to_string())?;
         if response.ok() {
             return Ok(text);

@@ -132,14 +132,8 @@ mod follow {
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        let ok = response.ok();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !ok {
-            return Err(body["error"]["message"]
-                .as_str()
-                .map_or_else(|| format!("HTTP {status}"), str::to_owned));
-        }
+        let text = crate::browser::live::answer_text(response).await?;
+        let body: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         match (body["run_id"].as_i64(), body["events"].as_str()) {
             (Some(id), Some(events)) => Ok((id, events.to_owned())),
             _ => Err("the answer names no run".to_owned()),

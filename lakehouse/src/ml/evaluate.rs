@@ -23,7 +23,9 @@ use super::interactions::Interactions;
 use super::metrics::{Metrics, MetricsAccumulator};
 use super::models::als::AlsParams;
 use super::models::content::ItemFeatures;
-use super::models::hybrid::{DEPTH, EXPOSURE_DEPTH, Hybrid, damping, exposure_damping, scaled_top};
+use super::models::hybrid::{
+    DEPTH, EXPOSURE_DEPTH, Hybrid, damping, exposure, exposure_damping, scaled_top,
+};
 use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
@@ -339,30 +341,23 @@ fn tune_hybrid(
                 .map(|(_, _, m)| scaled_top(m.as_ref(), *u, history, scratch, DEPTH))
                 .collect()
         });
-    // The validation figures of a blend with its popularity and exposure exponents.
-    let score = |weights: &[f32], exponent: f32, exposure_exponent: f32| -> Metrics {
-        let popular = damping(&counts, exponent);
-        let blend = |damping: &[f32], k: usize| {
-            parallel_map(&lists, |per_user, blend: &mut Blend| {
-                blend.top(per_user, weights, damping, k)
-            })
-        };
-        let mut ranked = blend(&popular, options.k);
-        if exposure_exponent > 0.0 {
-            let heads = if options.k == EXPOSURE_DEPTH {
-                ranked
-            } else {
-                blend(&popular, EXPOSURE_DEPTH)
-            };
-            let exposed = exposure_damping(heads, n_items, exposure_exponent);
-            let both: Vec<f32> = popular.iter().zip(&exposed).map(|(p, e)| p * e).collect();
-            ranked = blend(&both, options.k);
-        }
+    // The `k` best items of each validation listener's blend with `weights`, each item's
+    // score multiplied by its `damping`.
+    let blend = |weights: &[f32], damping: &[f32], k: usize| {
+        parallel_map(&lists, |per_user, blend: &mut Blend| {
+            blend.top(per_user, weights, damping, k)
+        })
+    };
+    let figures = |ranked: Vec<Vec<u32>>| -> Metrics {
         let mut acc = MetricsAccumulator::new(n_items, options.k);
         for (list, (_, relevant)) in ranked.iter().zip(&split.test) {
             acc.add(list, relevant);
         }
         acc.finish()
+    };
+    // The validation figures of a blend damped by popularity to `exponent`.
+    let score = |weights: &[f32], exponent: f32| -> Metrics {
+        figures(blend(weights, &damping(&counts, exponent), options.k))
     };
     let better = |a: &Metrics, b: &Metrics| better_than(a, b, options.min_coverage);
     // Start from the best single model.
@@ -374,7 +369,7 @@ fn tune_hybrid(
         *w = 1.0;
     }
     let mut exponent = 0f32;
-    let mut current = score(&weights, exponent, 0.0);
+    let mut current = score(&weights, exponent);
     // Every setting tried, for the final choice by `preferred`.
     let mut tried = vec![(weights.clone(), exponent, 0.0, current)];
     for _ in 0..2 {
@@ -385,7 +380,7 @@ fn tune_hybrid(
                 if trial.iter().all(|&w| w == 0.0) {
                     continue;
                 }
-                let metrics = score(&trial, exponent, 0.0);
+                let metrics = score(&trial, exponent);
                 tried.push((trial.clone(), exponent, 0.0, metrics));
                 if better(&metrics, &current) {
                     current = metrics;
@@ -394,7 +389,7 @@ fn tune_hybrid(
             }
         }
         for value in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
-            let metrics = score(&weights, value, 0.0);
+            let metrics = score(&weights, value);
             tried.push((weights.clone(), value, 0.0, metrics));
             if better(&metrics, &current) {
                 current = metrics;
@@ -407,8 +402,16 @@ fn tune_hybrid(
     let mut popularities = vec![0.0, exponent / 2.0, exponent];
     popularities.dedup();
     for popularity in popularities {
+        let popular = damping(&counts, popularity);
+        // Exposure is counted once per popularity setting; each exponent only rescales it.
+        let exposed = exposure(blend(&weights, &popular, EXPOSURE_DEPTH), n_items);
         for value in [0.1, 0.2, 0.3, 0.5, 0.75, 1.0] {
-            let metrics = score(&weights, popularity, value);
+            let both: Vec<f32> = popular
+                .iter()
+                .zip(exposure_damping(&exposed, value))
+                .map(|(p, e)| p * e)
+                .collect();
+            let metrics = figures(blend(&weights, &both, options.k));
             tried.push((weights.clone(), popularity, value, metrics));
         }
     }

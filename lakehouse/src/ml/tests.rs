@@ -12,7 +12,7 @@ use super::interactions::{Interactions, InteractionsBuilder};
 use super::lake_data::CatalogTrack;
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
-use super::models::hybrid::exposure_damping;
+use super::models::hybrid::{exposure, exposure_damping};
 use super::models::item_knn::{ItemKnn, ItemKnnParams};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::{History, Recommender};
@@ -194,7 +194,7 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
 fn exposure_damping_spreads_the_lists_over_more_of_the_catalogue() {
     // Two lists: item 2 heads both (exposure 2 per 2 lists, 1,000 per 1,000), item 0 is
     // second in one (1 / log2(3) per 2 lists).
-    let damped = exposure_damping([vec![2, 0], vec![2]], 3, 1.0);
+    let damped = exposure_damping(&exposure([vec![2, 0], vec![2]], 3), 1.0);
     let second = 500.0 / 3f32.log2();
     for (got, want) in damped.iter().zip([1.0 / (1.0 + second), 1.0, 1.0 / 1001.0]) {
         assert!((got - want).abs() < 1e-6, "{damped:?}");

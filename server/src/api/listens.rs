@@ -42,25 +42,17 @@ fn too_large(message: String) -> ApiError {
     ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
 }
 
-/// One event of a request: its JSON text exactly as sent (kept for the rejected table when it
-/// is refused).
-struct RequestItem<'a> {
-    raw: &'a str,
-}
-
-impl RequestItem<'_> {
-    /// The listen, or why the event is refused.
-    fn parse(&self, rules: &ListenRules) -> Result<Listen, String> {
-        if self.raw.len() > MAX_EVENT_BYTES {
-            return Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"));
-        }
-        parse_listen_text(self.raw, rules).map_err(|r| r.reason)
+/// One event of a request, from its JSON text as sent: the listen, or why it is refused.
+fn parse_event(raw: &str, rules: &ListenRules) -> Result<Listen, String> {
+    if raw.len() > MAX_EVENT_BYTES {
+        return Err(format!("the event is larger than {MAX_EVENT_BYTES} bytes"));
     }
+    parse_listen_text(raw, rules).map_err(|r| r.reason)
 }
 
 /// The events of a request body: a JSON object or array, or NDJSON (one object per line).
 /// Events are sliced out of the body as sent (kept as they came, not written out again).
-fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<RequestItem<'a>>, ApiError> {
+fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<&'a str>, ApiError> {
     let ndjson = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -71,7 +63,6 @@ fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<RequestIt
         return Ok(text
             .lines()
             .filter(|line| !line.trim().is_empty())
-            .map(|raw| RequestItem { raw })
             .collect());
     }
     let not_json =
@@ -84,7 +75,7 @@ fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<RequestIt
                 "an event may be at most {MAX_EVENT_BYTES} bytes"
             )));
         }
-        return Ok(vec![RequestItem { raw: value.get() }]);
+        return Ok(vec![value.get()]);
     }
     let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(not_json)?;
     if items.len() > MAX_EVENTS_PER_REQUEST {
@@ -93,10 +84,7 @@ fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<RequestIt
             items.len()
         )));
     }
-    Ok(items
-        .into_iter()
-        .map(|item| RequestItem { raw: item.get() })
-        .collect())
+    Ok(items.into_iter().map(RawValue::get).collect())
 }
 
 /// Validates each event, commits the valid ones and the refused ones (with their reasons) to
@@ -121,8 +109,8 @@ pub async fn post(
     let mut listens = Vec::new();
     let mut refused = Vec::new();
     let mut rejected_items = Vec::new();
-    for (index, item) in events.iter().enumerate() {
-        match item.parse(&rules) {
+    for (index, raw) in events.into_iter().enumerate() {
+        match parse_event(raw, &rules) {
             Ok(listen) => listens.push(listen),
             Err(reason) => {
                 rejected_items.push(RejectedItem {
@@ -133,7 +121,7 @@ pub async fn post(
                     source: "api".into(),
                     position: index as i64,
                     reason,
-                    raw: item.raw.to_owned(),
+                    raw: raw.to_owned(),
                 });
             }
         }

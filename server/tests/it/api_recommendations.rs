@@ -59,6 +59,18 @@ fn track_ids(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Posts a play of `track` by `user`, now, and checks it was accepted.
+async fn play(app: &TestApp, user: &str, track: &str, ms_played: u32) {
+    let (status, body) = app
+        .post_json(
+            "/api/v1/listens",
+            &json!({"user_id": user, "track_id": track,
+                "played_at": Utc::now().to_rfc3339(), "ms_played": ms_played}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 fn reasons(list: &Value) -> Vec<&str> {
     list["items"]
         .as_array()
@@ -120,14 +132,7 @@ async fn a_listen_moves_the_served_list_within_a_second() {
     assert_eq!(track_ids(&first)[..20], before[..]);
     let played = before[0].clone();
     let sent = Instant::now();
-    let (status, body) = app
-        .post_json(
-            "/api/v1/listens",
-            &json!({"user_id": "user-00001", "track_id": played,
-                "played_at": Utc::now().to_rfc3339(), "ms_played": 120000}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    play(&app, "user-00001", &played, 120_000).await;
     let moved = tokio::time::timeout(
         Duration::from_secs(1),
         next_list(&mut stream, &mut buffer, |l| {
@@ -156,14 +161,7 @@ async fn a_listen_moves_the_served_list_within_a_second() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let (status, body) = app
-        .post_json(
-            "/api/v1/listens",
-            &json!({"user_id": "user-00001", "track_id": lonely,
-                "played_at": Utc::now().to_rfc3339(), "ms_played": 60000}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    play(&app, "user-00001", &lonely, 60_000).await;
     let expected = format!("because you just played {name}");
     let moved = tokio::time::timeout(
         Duration::from_secs(1),

@@ -56,7 +56,8 @@ impl Hybrid {
             let scored = lists
                 .iter()
                 .map(|l| l.iter().filter(|(_, s)| *s > 0.0).map(|(i, _)| *i));
-            let exposed = exposure_damping(scored, train.n_items(), params.exposure_exponent);
+            let exposed =
+                exposure_damping(&exposure(scored, train.n_items()), params.exposure_exponent);
             hybrid
                 .damping
                 .iter_mut()
@@ -79,13 +80,11 @@ pub fn damping(counts: &[u32], exponent: f32) -> Vec<f32> {
 /// listeners means the same over every listener.
 const EXPOSURE_PER: f32 = 1_000.0;
 
-/// Each of `n_items` items' damping by exposure: `1 / (1 + e)^exponent`, where `e` is the
-/// item's exposure in `lists` (each list best first; an appearance at rank r counts
-/// 1 / log2(r + 1), as NDCG discounts it), per [`EXPOSURE_PER`] lists.
-pub fn exposure_damping<L: IntoIterator<Item = u32>>(
+/// Each of `n_items` items' exposure in `lists` (each list best first; an appearance at rank r
+/// counts 1 / log2(r + 1), as NDCG discounts it), per [`EXPOSURE_PER`] lists.
+pub fn exposure<L: IntoIterator<Item = u32>>(
     lists: impl IntoIterator<Item = L>,
     n_items: usize,
-    exponent: f32,
 ) -> Vec<f32> {
     let mut exposure = vec![0f32; n_items];
     let mut n_lists = 0usize;
@@ -98,9 +97,15 @@ pub fn exposure_damping<L: IntoIterator<Item = u32>>(
         }
     }
     let per_list = EXPOSURE_PER / n_lists.max(1) as f32;
+    exposure.iter_mut().for_each(|e| *e *= per_list);
+    exposure
+}
+
+/// Each item's damping by its [`exposure`] `e`: `1 / (1 + e)^exponent`.
+pub fn exposure_damping(exposure: &[f32], exponent: f32) -> Vec<f32> {
     exposure
         .iter()
-        .map(|&e| (1.0 + e * per_list).powf(-exponent))
+        .map(|&e| (1.0 + e).powf(-exponent))
         .collect()
 }
 
