@@ -24,12 +24,13 @@ use super::metrics::{Metrics, MetricsAccumulator};
 use super::models::als::AlsParams;
 use super::models::content::ItemFeatures;
 use super::models::hybrid::{
-    DEPTH, EXPOSURE_DEPTH, Hybrid, damping, exposure, exposure_damping, scaled_top,
+    EXPOSURE_DEPTH, Hybrid, blend_all, blend_scores, component_lists, damping, exposure,
+    exposure_damping, rank_blends,
 };
 use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
-use super::models::{History, Recommender, parallel_map, recommend_all};
+use super::models::{Recommender, recommend_all};
 use super::split::{Holdout, holdout};
 
 /// The protocol's settings.
@@ -323,7 +324,7 @@ fn better_than(a: &Metrics, b: &Metrics, min_coverage: f64) -> bool {
 }
 
 /// Coordinate ascent over the components' weights and the popularity damping on the
-/// validation split, then a grid of exposure damping over the result. Each component's scaled
+/// validation split, then a grid of exposure damping, with and without a protected head, over the result. Each component's scaled
 /// top lists are computed once; a setting is then cheap to score.
 fn tune_hybrid(
     best: &[(ModelSpec, Metrics, Arc<dyn Recommender>)],
@@ -332,22 +333,11 @@ fn tune_hybrid(
 ) -> (HybridParams, Metrics) {
     let n_items = split.train.n_items();
     let counts = split.train.item_counts();
+    let models: Vec<&dyn Recommender> = best.iter().map(|(_, _, m)| m.as_ref()).collect();
+    let users: Vec<u32> = split.test.iter().map(|(u, _)| *u).collect();
     // lists[user][component] = scaled top list.
-    let lists: Vec<Vec<Vec<(u32, f32)>>> =
-        parallel_map(&split.test, |(u, _), scratch: &mut Vec<f32>| {
-            scratch.resize(n_items, 0.0);
-            let history = History::of(&split.train, *u);
-            best.iter()
-                .map(|(_, _, m)| scaled_top(m.as_ref(), *u, history, scratch, DEPTH))
-                .collect()
-        });
-    // The `k` best items of each validation listener's blend with `weights`, each item's
-    // score multiplied by its `damping`.
-    let blend = |weights: &[f32], damping: &[f32], k: usize| {
-        parallel_map(&lists, |per_user, blend: &mut Blend| {
-            blend.top(per_user, weights, damping, k)
-        })
-    };
+    let lists = component_lists(&models, &split.train, &users);
+    let blend = |weights: &[f32], damping: &[f32], k: usize| blend_all(&lists, weights, damping, k);
     let figures = |ranked: Vec<Vec<u32>>| -> Metrics {
         let mut acc = MetricsAccumulator::new(n_items, options.k);
         for (list, (_, relevant)) in ranked.iter().zip(&split.test) {
@@ -371,7 +361,7 @@ fn tune_hybrid(
     let mut exponent = 0f32;
     let mut current = score(&weights, exponent);
     // Every setting tried, for the final choice by `preferred`.
-    let mut tried = vec![(weights.clone(), exponent, 0.0, current)];
+    let mut tried = vec![(weights.clone(), exponent, 0.0, 0, current)];
     for _ in 0..2 {
         for c in 0..weights.len() {
             for value in [0.0, 0.1, 0.25, 0.5, 1.0, 2.0] {
@@ -381,7 +371,7 @@ fn tune_hybrid(
                     continue;
                 }
                 let metrics = score(&trial, exponent);
-                tried.push((trial.clone(), exponent, 0.0, metrics));
+                tried.push((trial.clone(), exponent, 0.0, 0, metrics));
                 if better(&metrics, &current) {
                     current = metrics;
                     weights = trial;
@@ -390,7 +380,7 @@ fn tune_hybrid(
         }
         for value in [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5] {
             let metrics = score(&weights, value);
-            tried.push((weights.clone(), value, 0.0, metrics));
+            tried.push((weights.clone(), value, 0.0, 0, metrics));
             if better(&metrics, &current) {
                 current = metrics;
                 exponent = value;
@@ -399,25 +389,60 @@ fn tune_hybrid(
     }
     // Exposure damping over the tuned blend: it trades accuracy for reach, so only the final
     // choice by `preferred` decides whether it is worth it.
-    let mut popularities = vec![0.0, exponent / 2.0, exponent];
+    let mut popularities = vec![
+        0.0,
+        exponent / 2.0,
+        exponent,
+        exponent * 2.0,
+        exponent * 3.0,
+    ];
     popularities.dedup();
+    // The weights are set: each listener's blend is summed once, then only ranked.
+    let blends = blend_scores(&lists, &weights);
+    // The head keeps the popularity damping tuned for accuracy.
+    let head_popularity_exponent = exponent;
+    let accurate = damping(&counts, head_popularity_exponent);
     for popularity in popularities {
         let popular = damping(&counts, popularity);
+        let rank = |head: usize, damping: &[f32], k: usize| {
+            rank_blends(&blends, (head, &accurate), damping, k)
+        };
         // Exposure is counted once per popularity setting; each exponent only rescales it.
-        let exposed = exposure(blend(&weights, &popular, EXPOSURE_DEPTH), n_items);
-        for value in [0.1, 0.2, 0.3, 0.5, 0.75, 1.0] {
+        let exposed = exposure(rank(0, &popular, EXPOSURE_DEPTH), n_items);
+        for value in [0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0] {
             let both: Vec<f32> = popular
                 .iter()
                 .zip(exposure_damping(&exposed, value))
                 .map(|(p, e)| p * e)
                 .collect();
-            let metrics = figures(blend(&weights, &both, options.k));
-            tried.push((weights.clone(), popularity, value, metrics));
+            let metrics = figures(rank(0, &both, options.k));
+            tried.push((weights.clone(), popularity, value, 0, metrics));
+            // The same damping below a protected head (ranked as the tuned blend ranks), where
+            // stronger damping pays.
+            for head in [5, 7, 8, 9] {
+                let metrics = figures(rank(head, &both, options.k));
+                tracing::debug!(
+                    popularity,
+                    value,
+                    head,
+                    metrics.ndcg,
+                    metrics.coverage,
+                    "head"
+                );
+                tried.push((weights.clone(), popularity, value, head, metrics));
+            }
         }
     }
-    let mut exposure_exponent = 0.0;
-    if let Some(i) = preferred(tried.iter().map(|t| &t.3), options) {
-        (weights, exponent, exposure_exponent, current) = tried.swap_remove(i);
+    let (mut exposure_exponent, mut protected_head) = (0.0, 0);
+    if let Some(i) = preferred(tried.iter().map(|t| &t.4), options) {
+        tracing::debug!(chosen = ?tried[i], "hybrid");
+        (
+            weights,
+            exponent,
+            exposure_exponent,
+            protected_head,
+            current,
+        ) = tried.swap_remove(i);
     }
     let params = HybridParams {
         components: best
@@ -428,55 +453,12 @@ fn tune_hybrid(
             .collect(),
         popularity_exponent: exponent,
         exposure_exponent,
+        protected_head,
+        head_popularity_exponent: if protected_head > 0 {
+            head_popularity_exponent
+        } else {
+            0.0
+        },
     };
     (params, current)
-}
-
-/// Scratch space for blending a listener's component lists: a score per item and the items
-/// touched.
-#[derive(Default)]
-struct Blend {
-    scores: Vec<f32>,
-    touched: Vec<u32>,
-}
-
-impl Blend {
-    /// The `k` best items of the weighted sum of `lists`, each multiplied by its `damping`.
-    fn top(
-        &mut self,
-        lists: &[Vec<(u32, f32)>],
-        weights: &[f32],
-        damping: &[f32],
-        k: usize,
-    ) -> Vec<u32> {
-        self.scores.resize(damping.len(), 0.0);
-        for (list, &w) in lists.iter().zip(weights) {
-            if w > 0.0 {
-                // Items scaled to 0 add nothing; they would rank below every item with a score.
-                for &(i, s) in list.iter().filter(|(_, s)| *s > 0.0) {
-                    let slot = &mut self.scores[i as usize];
-                    if *slot == 0.0 {
-                        self.touched.push(i);
-                    }
-                    *slot += w * s;
-                }
-            }
-        }
-        let mut ranked: Vec<(u32, f32)> = self
-            .touched
-            .iter()
-            .map(|&i| (i, self.scores[i as usize] * damping[i as usize]))
-            .collect();
-        for &i in &self.touched {
-            self.scores[i as usize] = 0.0;
-        }
-        self.touched.clear();
-        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if ranked.len() > k {
-            ranked.select_nth_unstable_by(k, order);
-            ranked.truncate(k);
-        }
-        ranked.sort_unstable_by(order);
-        ranked.into_iter().map(|(i, _)| i).collect()
-    }
 }

@@ -15,7 +15,7 @@ use super::models::content::ItemFeatures;
 use super::models::hybrid::{exposure, exposure_damping};
 use super::models::item_knn::{ItemKnn, ItemKnnParams};
 use super::models::spec::{HybridParams, ModelSpec};
-use super::models::{History, Recommender};
+use super::models::{History, Recommender, recommend_all};
 use super::recommend::{Exclusions, ListMaker, ListPolicy};
 use super::split::holdout;
 
@@ -203,11 +203,13 @@ fn exposure_damping_spreads_the_lists_over_more_of_the_catalogue() {
     let data = planted(300, 400, 4, 11);
     let split = holdout(&data, 0.2, 5, 42);
     let item_knn = ModelSpec::ItemKnn(ItemKnnParams::default());
-    let hybrid = |exposure_exponent| {
+    let hybrid = |exposure_exponent, protected_head| {
         let params = HybridParams {
             components: vec![(item_knn.clone(), 1.0)],
             popularity_exponent: 0.0,
             exposure_exponent,
+            protected_head,
+            head_popularity_exponent: 0.0,
         };
         measure(
             ModelSpec::Hybrid(params).fit(&split.train, None).as_ref(),
@@ -215,19 +217,71 @@ fn exposure_damping_spreads_the_lists_over_more_of_the_catalogue() {
             10,
         )
     };
-    let (plain, damped) = (hybrid(0.0), hybrid(0.3));
+    let plain = hybrid(0.0, 0);
+    for (damped, how) in [
+        (hybrid(0.3, 0), "exposure damping"),
+        (hybrid(0.3, 3), "exposure damping below a head of 3"),
+    ] {
+        assert!(
+            damped.coverage > plain.coverage * 1.2,
+            "coverage {} with {how}, {} without",
+            damped.coverage,
+            plain.coverage
+        );
+        assert!(
+            damped.ndcg > 0.5 * plain.ndcg,
+            "NDCG {} with {how}, {} without",
+            damped.ndcg,
+            plain.ndcg
+        );
+    }
+}
+
+#[test]
+fn a_protected_head_keeps_the_first_places_of_the_undamped_blend() {
+    let data = planted(300, 400, 4, 12);
+    let item_knn = ModelSpec::ItemKnn(ItemKnnParams::default());
+    let hybrid = |exposure_exponent, protected_head| {
+        ModelSpec::Hybrid(HybridParams {
+            components: vec![(item_knn.clone(), 1.0)],
+            popularity_exponent: 0.0,
+            exposure_exponent,
+            protected_head,
+            head_popularity_exponent: 0.0,
+        })
+        .fit(&data, None)
+    };
+    let users: Vec<u32> = (0..data.n_users() as u32).collect();
+    let lists = |model: &dyn Recommender| -> Vec<Vec<u32>> {
+        recommend_all(model, &data, &users, 10)
+            .into_iter()
+            .map(|l| l.into_iter().map(|(i, _)| i).collect())
+            .collect()
+    };
+    let plain = lists(hybrid(0.0, 0).as_ref());
+    let headed = lists(hybrid(0.3, 4).as_ref());
+    let damped = lists(hybrid(0.3, 0).as_ref());
+    for (p, h) in plain.iter().zip(&headed) {
+        assert_eq!(
+            p[..4],
+            h[..4],
+            "the head is the undamped blend's first four"
+        );
+    }
+    let distinct = |lists: &[Vec<u32>]| {
+        lists
+            .iter()
+            .flatten()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
     assert!(
-        damped.coverage > plain.coverage * 1.2,
-        "coverage {} with exposure damping, {} without",
-        damped.coverage,
-        plain.coverage
+        distinct(&headed) > distinct(&plain),
+        "below the head, the damping spreads the lists: {} vs {} items",
+        distinct(&headed),
+        distinct(&plain)
     );
-    assert!(
-        damped.ndcg > 0.5 * plain.ndcg,
-        "{} vs {}",
-        damped.ndcg,
-        plain.ndcg
-    );
+    assert_ne!(headed, damped, "without a head the first places change too");
 }
 
 fn validation(ndcg: f64, ndcg_std_error: f64, coverage: f64) -> Metrics {

@@ -1,6 +1,6 @@
 //! The hybrid: each component's top `depth` unheard items, min-max scaled to [0, 1] per
-//! listener, summed with the component's weight, then damped twice to spread lists over more
-//! of the catalogue:
+//! listener, summed with the component's weight, then damped to spread lists over more of the
+//! catalogue:
 //! - by popularity: divided by the item's number of listeners to the power
 //!   `popularity_exponent`;
 //! - by exposure: divided by (1 + the item's exposure in the listeners' top
@@ -8,12 +8,17 @@
 //!   power `exposure_exponent`. This targets the items the blend itself pushes on everyone (hubs),
 //!   which popularity alone misses.
 //!
-//! Weights and exponents are tuned on a validation split (see `evaluate`).
+//! With a `protected_head` of n, the first n places are ranked without the exposure damping
+//! (and with their own popularity damping, `head_popularity_exponent`) and the rest with it:
+//! the head, where a hit counts most, stays as accurate as the blend, and the places below it
+//! go to the items the blend would otherwise push on nobody.
+//!
+//! Weights, exponents and the head are tuned on a validation split (see `evaluate`).
 
 use std::sync::Arc;
 
 use super::spec::{HybridParams, ModelSpec};
-use super::{History, Recommender, recommend_all, top_k};
+use super::{History, Recommender, parallel_map, top_k};
 use crate::ml::interactions::Interactions;
 
 /// How deep into each component's ranking the blend looks.
@@ -22,6 +27,8 @@ pub const DEPTH: usize = 200;
 /// lists shown, so that the items just below the cut, which the damping brings up, are not
 /// free of it).
 pub const EXPOSURE_DEPTH: usize = 50;
+/// Exposure is measured over at most this many listeners (evenly spaced beyond).
+pub const EXPOSURE_SAMPLE: usize = 5_000;
 
 /// A weighted blend of trained models.
 #[derive(Clone)]
@@ -29,6 +36,8 @@ pub struct Hybrid {
     pub components: Vec<(String, Arc<dyn Recommender>, f32)>,
     /// Each item's damping factor (popularity and exposure).
     pub damping: Vec<f32>,
+    /// The protected head: how many places, and each item's damping there (popularity only).
+    pub head: Option<(usize, Vec<f32>)>,
 }
 
 impl Hybrid {
@@ -48,24 +57,40 @@ impl Hybrid {
                 .filter(|(_, w)| *w > 0.0)
                 .filter_map(|(spec, w)| Some((spec.name().to_owned(), component(spec)?, *w)))
                 .collect(),
+            head: None,
         };
-        if params.exposure_exponent > 0.0 {
-            let users: Vec<u32> = (0..train.n_users() as u32).collect();
-            let lists = recommend_all(&hybrid, train, &users, EXPOSURE_DEPTH);
-            // Items scored 0 only fill short lists up: they are not pushed on anyone.
-            let scored = lists
-                .iter()
-                .map(|l| l.iter().filter(|(_, s)| *s > 0.0).map(|(i, _)| *i));
-            let exposed =
-                exposure_damping(&exposure(scored, train.n_items()), params.exposure_exponent);
-            hybrid
-                .damping
-                .iter_mut()
-                .zip(exposed)
-                .for_each(|(d, e)| *d *= e);
+        if params.exposure_exponent <= 0.0 {
+            return hybrid;
+        }
+        let models: Vec<&dyn Recommender> = hybrid
+            .components
+            .iter()
+            .map(|(_, m, _)| m.as_ref())
+            .collect();
+        let weights: Vec<f32> = hybrid.components.iter().map(|(_, _, w)| *w).collect();
+        let lists = component_lists(&models, train, &sample(train.n_users(), EXPOSURE_SAMPLE));
+        let exposed = exposure(
+            blend_all(&lists, &weights, &hybrid.damping, EXPOSURE_DEPTH),
+            train.n_items(),
+        );
+        hybrid
+            .damping
+            .iter_mut()
+            .zip(exposure_damping(&exposed, params.exposure_exponent))
+            .for_each(|(d, e)| *d *= e);
+        if params.protected_head > 0 {
+            let counts = train.item_counts();
+            let popular = damping(&counts, params.head_popularity_exponent);
+            hybrid.head = Some((params.protected_head, popular));
         }
         hybrid
     }
+}
+
+/// `n` listeners, or `at_most` of them evenly spaced.
+fn sample(n: usize, at_most: usize) -> Vec<u32> {
+    let step = n.div_ceil(at_most.max(1)).max(1);
+    (0..n as u32).step_by(step).collect()
 }
 
 /// `1 / max(1, count)^exponent` for each item's count.
@@ -138,6 +163,95 @@ pub fn scaled_top(
         .collect()
 }
 
+/// Each of `users`' [`scaled_top`] lists from each of `models`: `lists[user][model]`.
+pub fn component_lists(
+    models: &[&dyn Recommender],
+    train: &Interactions,
+    users: &[u32],
+) -> Vec<Vec<Vec<(u32, f32)>>> {
+    parallel_map(users, |&u, scratch: &mut Vec<f32>| {
+        scratch.resize(train.n_items(), 0.0);
+        let history = History::of(train, u);
+        models
+            .iter()
+            .map(|m| scaled_top(*m, u, history, scratch, DEPTH))
+            .collect()
+    })
+}
+
+/// The `k` best items of each listener's blend of their [`component_lists`] with `weights`,
+/// each item's score multiplied by its `damping`.
+pub fn blend_all(
+    lists: &[Vec<Vec<(u32, f32)>>],
+    weights: &[f32],
+    damping: &[f32],
+    k: usize,
+) -> Vec<Vec<u32>> {
+    rank_blends(&blend_scores(lists, weights), (0, damping), damping, k)
+}
+
+/// Each listener's blend of their [`component_lists`] with `weights`: every item with a score
+/// in one of the lists, and the weighted sum of its scores. Items scaled to 0 add nothing:
+/// they would rank below every item with a score.
+pub fn blend_scores(lists: &[Vec<Vec<(u32, f32)>>], weights: &[f32]) -> Vec<Vec<(u32, f32)>> {
+    parallel_map(lists, |per_user, sums: &mut Vec<f32>| {
+        let mut touched = Vec::new();
+        for (list, &w) in per_user.iter().zip(weights) {
+            if w > 0.0 {
+                for &(i, s) in list.iter().filter(|(_, s)| *s > 0.0) {
+                    if sums.len() <= i as usize {
+                        sums.resize(i as usize + 1, 0.0);
+                    }
+                    let slot = &mut sums[i as usize];
+                    if *slot == 0.0 {
+                        touched.push(i);
+                    }
+                    *slot += w * s;
+                }
+            }
+        }
+        touched
+            .into_iter()
+            .map(|i| (i, std::mem::take(&mut sums[i as usize])))
+            .collect()
+    })
+}
+
+/// The `k` best items of each listener's [`blend_scores`]: the first `head.0` with each
+/// item's score multiplied by its damping in `head.1`, the rest by its `damping`.
+pub fn rank_blends(
+    blends: &[Vec<(u32, f32)>],
+    head: (usize, &[f32]),
+    damping: &[f32],
+    k: usize,
+) -> Vec<Vec<u32>> {
+    parallel_map(blends, |blend, _: &mut ()| {
+        let mut ranked = best(blend, head.1, head.0.min(k), &[]);
+        let tail = best(blend, damping, k - ranked.len(), &ranked);
+        ranked.extend(tail);
+        ranked
+    })
+}
+
+/// The `k` best of `candidates` but `skip`, by score times `damping`.
+fn best(candidates: &[(u32, f32)], damping: &[f32], k: usize, skip: &[u32]) -> Vec<u32> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut ranked: Vec<(u32, f32)> = candidates
+        .iter()
+        .filter(|(i, _)| !skip.contains(i))
+        .map(|&(i, s)| (i, s * damping[i as usize]))
+        .collect();
+    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if ranked.len() > k {
+        ranked.select_nth_unstable_by(k, order);
+        ranked.truncate(k);
+    }
+    ranked.sort_unstable_by(order);
+    ranked.into_iter().map(|(i, _)| i).collect()
+}
+
 impl Recommender for Hybrid {
     fn score(&self, user: u32, history: History<'_>, scores: &mut [f32]) {
         let mut scratch = vec![0f32; scores.len()];
@@ -149,9 +263,24 @@ impl Recommender for Hybrid {
                 scores[i as usize] += weight * s;
             }
         }
+        // The head's items, and their scores there, before the tail's damping.
+        let head = self.head.as_ref().map(|(n, popular)| {
+            scratch
+                .iter_mut()
+                .zip(scores.iter().zip(popular))
+                .for_each(|(h, (s, p))| *h = s * p);
+            top_k(&scratch, *n, |i| history.contains(i))
+        });
         scores
             .iter_mut()
             .zip(&self.damping)
             .for_each(|(s, d)| *s *= d);
+        if let Some(head) = head {
+            // Above every other item, in the head's own order.
+            let floor = scores.iter().copied().fold(0f32, f32::max);
+            for (i, s) in head.into_iter().filter(|(_, s)| *s > 0.0) {
+                scores[i as usize] = floor + s;
+            }
+        }
     }
 }

@@ -34,6 +34,14 @@ pub struct HybridParams {
     /// would reach without it (0: none; versions recorded before it existed have none).
     #[serde(default)]
     pub exposure_exponent: f32,
+    /// How many of a list's first places are ranked without the exposure damping (0: none;
+    /// versions recorded before it existed have none).
+    #[serde(default)]
+    pub protected_head: usize,
+    /// The popularity damping within the protected head (`popularity_exponent` is the one
+    /// below it).
+    #[serde(default)]
+    pub head_popularity_exponent: f32,
 }
 
 impl ModelSpec {
