@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 
@@ -201,6 +202,26 @@ pub async fn collect_or_empty(
         batches.push(RecordBatch::new_empty(schema));
     }
     Ok(batches)
+}
+
+/// Runs `sql` in `ctx` and registers its result there as the in-memory table `name`, spread
+/// over as many partitions as the session runs in parallel (so the queries that read it use
+/// every core). A result read by several queries, or several times by one, is computed once.
+/// Returns the number of rows.
+pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<usize> {
+    let batches = collect_or_empty(ctx, name, sql).await?;
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let schema = batches[0].schema();
+    let parallel = ctx.state().config().target_partitions().max(1);
+    let mut partitions = vec![Vec::new(); parallel];
+    for (i, batch) in batches.into_iter().enumerate() {
+        partitions[i % parallel].push(batch);
+    }
+    let query_error = |e| LakehouseError::query(name, e);
+    let table = MemTable::try_new(schema, partitions).map_err(query_error)?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(query_error)?;
+    Ok(rows)
 }
 
 /// The number of rows in a table at its latest version (0 when it was never written).

@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgPool};
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, collect_sql, count_rows_of};
+use crate::lake::{Lake, collect_sql, count_rows_of, materialize};
 use crate::silver;
 
 /// The target name recorded in `lake_loads`.
@@ -28,6 +28,11 @@ pub const MARTS: [(&str, &str); 6] = [
     ("track_popularity", include_str!("sql/track_popularity.sql")),
     ("user_tops", include_str!("sql/user_tops.sql")),
 ];
+
+/// Intermediate results several marts' queries read (or one reads several times): each is
+/// computed once per refresh, before the marts, and held in memory under its name.
+pub const STAGING: [(&str, &str); 1] =
+    [("user_track_plays", include_str!("sql/user_track_plays.sql"))];
 
 /// One computed mart, ready to publish.
 #[derive(Debug, Clone)]
@@ -88,6 +93,10 @@ pub async fn refresh(
     let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;
     let mut marts = Vec::with_capacity(MARTS.len());
     let started = std::time::Instant::now();
+    for (name, sql) in STAGING {
+        let rows = materialize(&ctx, name, sql).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), name, rows, "computed staging");
+    }
     for (table, sql) in MARTS {
         let batches = collect_sql(&ctx, table, sql).await?;
         tracing::debug!(elapsed = ?started.elapsed(), table, "computed mart");

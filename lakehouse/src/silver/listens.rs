@@ -23,7 +23,7 @@ use futures::TryStreamExt;
 
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef, collect_or_empty, collect_sql, recorded_version};
+use crate::lake::{Lake, TableRef, collect_or_empty, collect_sql, materialize, recorded_version};
 use crate::silver;
 
 /// Clean listens, one row per `event_id`.
@@ -36,6 +36,7 @@ pub const PARTITIONS: [&str; 3] = ["year", "month", "day"];
 /// The application id under which both tables record the `bronze/listens` version they hold.
 const READ_BRONZE: &str = "soundlake.silver.listens.bronze_version";
 
+const NEW_BRONZE_SQL: &str = include_str!("sql/new_bronze_listens.sql");
 const CHECKED_SQL: &str = include_str!("sql/checked_listens.sql");
 const LISTENS_SQL: &str = include_str!("sql/listens.sql");
 const QUARANTINE_SQL: &str = include_str!("sql/listens_quarantine.sql");
@@ -97,22 +98,11 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     if !register_new_bronze(lake, &ctx, &bronze_table, after).await? {
         return Ok(report);
     }
-    report.rows_read = count(&ctx, "SELECT count(*) FROM bronze_listens_new").await?;
+    report.rows_read = materialize(&ctx, "bronze_listens_new", NEW_BRONZE_SQL).await?;
 
     tracing::debug!(elapsed = ?started.elapsed(), rows = report.rows_read, "registered new bronze");
-    let checked = collect_or_empty(&ctx, "checked_listens", CHECKED_SQL).await?;
+    materialize(&ctx, "checked_listens", CHECKED_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "checked and deduplicated");
-    let schema = checked[0].schema();
-    // Spread over as many partitions as the session runs in parallel, so the write that
-    // reads it uses every core.
-    let parallel = ctx.state().config().target_partitions().max(1);
-    let mut partitions = vec![Vec::new(); parallel];
-    for (i, batch) in checked.into_iter().enumerate() {
-        partitions[i % parallel].push(batch);
-    }
-    let checked = MemTable::try_new(schema, partitions).map_err(query_error)?;
-    ctx.register_table("checked_listens", Arc::new(checked))
-        .map_err(query_error)?;
 
     let days = touched_days(&ctx).await?;
     tracing::debug!(elapsed = ?started.elapsed(), days = days.len(), "found the days touched");
@@ -154,7 +144,7 @@ fn query_error(e: datafusion::error::DataFusionError) -> LakehouseError {
     LakehouseError::query(TABLE.qualified(), e)
 }
 
-/// Registers `bronze_listens_new`: all of bronze when `after` is `None`, else the files added
+/// Registers `bronze_listens_read`: all of bronze when `after` is `None`, else the files added
 /// after that version. Returns `false` when there is nothing new to read.
 async fn register_new_bronze(
     lake: &Lake,
@@ -164,7 +154,7 @@ async fn register_new_bronze(
 ) -> Result<bool> {
     let name = bronze::listens::LISTENS;
     let Some(after) = after else {
-        lake.register_as(ctx, "bronze_listens_new", name, bronze_table)
+        lake.register_as(ctx, "bronze_listens_read", name, bronze_table)
             .await?;
         return Ok(true);
     };
@@ -180,7 +170,7 @@ async fn register_new_bronze(
         .read_parquet(paths, ParquetReadOptions::default())
         .await
         .map_err(|e| LakehouseError::query(name.qualified(), e))?;
-    ctx.register_table("bronze_listens_new", frame.into_view())
+    ctx.register_table("bronze_listens_read", frame.into_view())
         .map_err(|e| LakehouseError::query(name.qualified(), e))?;
     Ok(true)
 }
@@ -332,18 +322,6 @@ async fn rows_added(table: &DeltaTable) -> Result<usize> {
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
     Ok(added as usize)
-}
-
-async fn count(ctx: &SessionContext, sql: &str) -> Result<usize> {
-    let batches = collect_sql(ctx, "count", sql).await?;
-    Ok(batches
-        .first()
-        .map(|b| {
-            b.column(0)
-                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                .value(0)
-        })
-        .unwrap_or(0) as usize)
 }
 
 #[cfg(test)]

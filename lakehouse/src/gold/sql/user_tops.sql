@@ -1,40 +1,21 @@
 -- gold user_tops: each listener's 10 most played tracks, artists and genres over the last 7
--- days, the last 30 days and all time. Skips do not count. Periods end at the newest listen in
--- silver (`as_of`), so a history imported from the past still has a "last 7 days".
+-- days, the last 30 days and all time. Skips do not count.
 --
--- Silver is read once: each listener's plays of each track are counted for the three periods
--- in one pass, and the artists' and genres' counts are sums of those (far fewer rows than the
--- listens).
-WITH bounds AS (
-    SELECT max(played_at) AS as_of FROM silver_listens
-),
-track_plays AS (
-    SELECT
-        l.user_id,
-        l.track_id,
-        l.primary_artist,
-        l.primary_genre,
-        count(*) AS plays_all,
-        sum(CASE WHEN l.played_at > b.as_of - INTERVAL '30 days' THEN 1 ELSE 0 END) AS plays_30d,
-        sum(CASE WHEN l.played_at > b.as_of - INTERVAL '7 days' THEN 1 ELSE 0 END) AS plays_7d
-    FROM silver_listens AS l
-    CROSS JOIN bounds AS b
-    WHERE NOT l.is_skip
-    GROUP BY l.user_id, l.track_id, l.primary_artist, l.primary_genre
-),
-periods AS (
+-- Reads user_track_plays (user_track_plays.sql): the counts per listener and track for the
+-- three periods; the artists' and genres' counts are sums of those.
+WITH periods AS (
     SELECT user_id, track_id, primary_artist, primary_genre, 'all' AS period,
         plays_all AS listens
-    FROM track_plays
+    FROM user_track_plays
     UNION ALL
     SELECT user_id, track_id, primary_artist, primary_genre, '30d' AS period,
         plays_30d AS listens
-    FROM track_plays
+    FROM user_track_plays
     WHERE plays_30d > 0
     UNION ALL
     SELECT user_id, track_id, primary_artist, primary_genre, '7d' AS period,
         plays_7d AS listens
-    FROM track_plays
+    FROM user_track_plays
     WHERE plays_7d > 0
 ),
 counts AS (
@@ -59,7 +40,8 @@ ranked AS (
         ) AS rank
     FROM counts
 )
-SELECT r.user_id, r.period, r.kind, r.rank, r.item, r.listens, b.as_of
+SELECT
+    r.user_id, r.period, r.kind, r.rank, r.item, r.listens,
+    (SELECT max(as_of) FROM user_track_plays) AS as_of
 FROM ranked AS r
-CROSS JOIN bounds AS b
 WHERE r.rank <= 10

@@ -1,7 +1,8 @@
 -- The bronze listens a run reads, one row per event_id (the first copy received wins), with
 -- the first rule a listen breaks (`rejection`, NULL for a good listen).
 --
--- Reads: bronze_listens_new (the rows bronze gained since the last run), silver_tracks.
+-- Reads: bronze_listens_new (new_bronze_listens.sql: the rows bronze gained since the last
+-- run), silver_tracks.
 WITH repeated_ids AS (
     -- Most events arrive once; only the ids that arrived more than once need ranking.
     SELECT event_id
