@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use super::spec::{HybridParams, ModelSpec};
-use super::{History, Recommender, parallel_map, top_k};
+use super::{History, Recommender, best_of, parallel_map, top_k};
 use crate::ml::interactions::Interactions;
 
 /// How deep into each component's ranking the blend looks.
@@ -238,18 +238,12 @@ fn best(candidates: &[(u32, f32)], damping: &[f32], k: usize, skip: &[u32]) -> V
     if k == 0 {
         return Vec::new();
     }
-    let mut ranked: Vec<(u32, f32)> = candidates
+    let damped = candidates
         .iter()
         .filter(|(i, _)| !skip.contains(i))
         .map(|&(i, s)| (i, s * damping[i as usize]))
         .collect();
-    let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if ranked.len() > k {
-        ranked.select_nth_unstable_by(k, order);
-        ranked.truncate(k);
-    }
-    ranked.sort_unstable_by(order);
-    ranked.into_iter().map(|(i, _)| i).collect()
+    best_of(damped, k).into_iter().map(|(i, _)| i).collect()
 }
 
 impl Recommender for Hybrid {

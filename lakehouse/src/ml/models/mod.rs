@@ -45,12 +45,19 @@ impl<'a> History<'a> {
 /// The `k` best-scored items, best first, leaving out `exclude(item)`; ties go to the lower
 /// item index so rankings are reproducible.
 pub fn top_k(scores: &[f32], k: usize, exclude: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
-    let mut candidates: Vec<(u32, f32)> = scores
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (i as u32, s))
-        .filter(|&(i, s)| s.is_finite() && !exclude(i))
-        .collect();
+    best_of(
+        scores
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (i as u32, s))
+            .filter(|&(i, s)| s.is_finite() && !exclude(i))
+            .collect(),
+        k,
+    )
+}
+
+/// The `k` best of (item, score) `candidates`, best first; ties go to the lower item index.
+pub fn best_of(mut candidates: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
     let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     if candidates.len() > k {
         candidates.select_nth_unstable_by(k, order);
