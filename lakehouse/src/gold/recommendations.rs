@@ -101,12 +101,7 @@ pub async fn similar(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<Si
     .await?;
     if (rows.len() as i64) < limit {
         let have: Vec<String> = rows.iter().map(|r| r.track_id.clone()).collect();
-        let by_sound: Vec<SimilarRow> = sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
-            .bind(track_id)
-            .bind(&have)
-            .bind(limit - rows.len() as i64)
-            .fetch_all(pool)
-            .await?;
+        let by_sound = sound_rows(pool, track_id, &have, limit - rows.len() as i64).await?;
         let start = rows.len() as i16;
         rows.extend(by_sound.into_iter().enumerate().map(|(i, mut r)| {
             r.rank = start + i as i16 + 1;
@@ -255,13 +250,24 @@ pub async fn similar_by_sound(
     track_id: &str,
     limit: i64,
 ) -> Result<Vec<(String, f32)>> {
-    let rows: Vec<SimilarRow> = sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
+    let rows = sound_rows(pool, track_id, &[], limit).await?;
+    Ok(rows.into_iter().map(|r| (r.track_id, r.score)).collect())
+}
+
+/// Up to `limit` tracks of `track_id`'s cluster with the closest audio features, leaving out
+/// `exclude` (`similar_by_sound.sql`).
+async fn sound_rows(
+    pool: &PgPool,
+    track_id: &str,
+    exclude: &[String],
+    limit: i64,
+) -> Result<Vec<SimilarRow>> {
+    Ok(sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
         .bind(track_id)
-        .bind(Vec::<String>::new())
+        .bind(exclude)
         .bind(limit)
         .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.track_id, r.score)).collect())
+        .await?)
 }
 
 /// A track's name, artists and audio features, for re-ranking.

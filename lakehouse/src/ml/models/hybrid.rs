@@ -49,8 +49,9 @@ impl Hybrid {
         train: &Interactions,
         mut component: impl FnMut(&ModelSpec) -> Option<Arc<dyn Recommender>>,
     ) -> Self {
+        let counts = train.item_counts();
         let mut hybrid = Self {
-            damping: damping(&train.item_counts(), params.popularity_exponent),
+            damping: damping(&counts, params.popularity_exponent),
             components: params
                 .components
                 .iter()
@@ -79,7 +80,6 @@ impl Hybrid {
             .zip(exposure_damping(&exposed, params.exposure_exponent))
             .for_each(|(d, e)| *d *= e);
         if params.protected_head > 0 {
-            let counts = train.item_counts();
             let popular = damping(&counts, params.head_popularity_exponent);
             hybrid.head = Some((params.protected_head, popular));
         }
