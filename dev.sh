@@ -73,8 +73,24 @@ build_server() {
   cargo test --no-run -p lakehouse -p server -p app
 }
 
+# Cargo decides that a workspace crate is up to date by comparing its source files' times with
+# its last build's, whichever checkout made that build: a working copy whose edits are older
+# than a build from another clone sharing $CARGO_TARGET_DIR would keep that clone's build (the
+# browser app and the server then disagree on their server functions' addresses). When the
+# checkout changes, the workspace's own sources are marked as changed; dependencies stay cached.
+claim_target_dir() {
+  local mark="$CARGO_TARGET_DIR/.soundlake-checkout" here
+  here="$(pwd -P)"
+  if [ -f "$mark" ] && [ "$(cat "$mark")" != "$here" ]; then
+    find app frontend lakehouse server -type f \( -name '*.rs' -o -name '*.sql' \) -exec touch {} +
+  fi
+  mkdir -p "$CARGO_TARGET_DIR"
+  echo "$here" > "$mark"
+}
+
 cmd_run() {
   ensure_toolchain
+  claim_target_dir
   [ -n "${DATABASE_URL:-}" ] || ensure_postgres_binaries
   build_site
   build_server
@@ -162,6 +178,7 @@ run_browser_tests() {
 
 cmd_test() {
   ensure_toolchain
+  claim_target_dir
   say "formatting"
   cargo fmt --all --check
   say "clippy (server side, then the browser side)"

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+#[cfg(feature = "hydrate")]
+mod event_stream;
 mod runs;
 pub use runs::{RunState, start_run, stop_following};
 
@@ -70,32 +72,14 @@ mod live {
     use leptos::task::spawn_local;
     use send_wrapper::SendWrapper;
     use serde_json::{Value, json};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{Event, EventSource, MessageEvent};
+    use web_sys::MessageEvent;
 
+    use super::event_stream::EventStream;
     use super::{LiveState, PLAY_MS};
     use crate::types::{FOR_YOU_ROWS, RecommendationList};
 
     /// The server-sent event that carries a listener's list.
-    const EVENT: &str = "recommendations";
-
-    /// An open stream and its handlers; closed when dropped.
-    struct Follower {
-        source: EventSource,
-        on_list: Closure<dyn FnMut(MessageEvent)>,
-        _on_error: Closure<dyn FnMut(Event)>,
-    }
-
-    impl Drop for Follower {
-        fn drop(&mut self) {
-            self.source.set_onerror(None);
-            let _ = self
-                .source
-                .remove_event_listener_with_callback(EVENT, self.on_list.as_ref().unchecked_ref());
-            self.source.close();
-        }
-    }
+    const EVENTS: &[&str] = &["recommendations"];
 
     /// Follows `user`'s list on `/api/v1/users/{user}/recommendations/events`: each
     /// `recommendations` event replaces `state.latest` and sets `state.live`; an error clears
@@ -103,16 +87,7 @@ mod live {
     /// (the effect that calls this) is cleaned up.
     pub fn follow(user: &str, state: LiveState) {
         let url = format!("/api/v1/users/{}/recommendations/events", encode(user));
-        let source = match EventSource::new(&url) {
-            Ok(source) => source,
-            Err(_) => {
-                state
-                    .notice
-                    .set(Some("Live updates are not available here.".into()));
-                return;
-            }
-        };
-        let on_list = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let on_list = move |event: MessageEvent| {
             let Some(text) = event.data().as_string() else {
                 return;
             };
@@ -125,23 +100,16 @@ mod live {
                     .notice
                     .set(Some(format!("Could not read an update: {error}"))),
             }
-        });
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| state.live.set(false));
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        if source
-            .add_event_listener_with_callback(EVENT, on_list.as_ref().unchecked_ref())
-            .is_err()
-        {
-            state
+        };
+        match EventStream::open(&url, EVENTS, on_list, move |_| state.live.set(false)) {
+            Ok(stream) => {
+                let stream = SendWrapper::new(stream);
+                on_cleanup(move || drop(stream));
+            }
+            Err(_) => state
                 .notice
-                .set(Some("Live updates are not available here.".into()));
+                .set(Some("Live updates are not available here.".into())),
         }
-        let follower = SendWrapper::new(Follower {
-            source,
-            on_list,
-            _on_error: on_error,
-        });
-        on_cleanup(move || drop(follower));
     }
 
     /// Posts a play of `track_id` by `user`, now. The stream brings the re-ranked list; when it

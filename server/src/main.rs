@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use lakehouse::pipeline::Stage;
 use server::config::Config;
 use server::{bench, commands, pipeline_commands};
 
@@ -102,6 +103,9 @@ enum PipelineCommand {
         /// Compact and vacuum the lake even if not yet worthwhile.
         #[arg(long)]
         maintenance: bool,
+        /// Stop after this stage (silver_tracks, silver_listens, gold_tracks, gold_marts, ml).
+        #[arg(long, value_parser = parse_stage)]
+        until: Option<Stage>,
     },
     /// The newest runs.
     Runs {
@@ -144,6 +148,9 @@ enum BenchCommand {
         /// Tracks in the demo catalogue they are played from.
         #[arg(long, default_value_t = 20_000)]
         tracks: usize,
+        /// Stop after this stage (e.g. gold_marts: bronze → gold without the ML stage).
+        #[arg(long, value_parser = parse_stage)]
+        until: Option<Stage>,
     },
     /// Post listens to a local server: batches of 1,000 for throughput, then single events for
     /// latency.
@@ -230,11 +237,17 @@ async fn main() -> Result<()> {
             what: ImportCommand::Listens { user, files },
         } => commands::import_listens(&config, &user, &files).await,
         Command::Pipeline {
-            what: PipelineCommand::Run { full, maintenance },
+            what:
+                PipelineCommand::Run {
+                    full,
+                    maintenance,
+                    until,
+                },
         } => {
             let options = lakehouse::pipeline::RunOptions {
                 full,
                 force_maintenance: maintenance,
+                until,
                 ..Default::default()
             };
             pipeline_commands::run(&config, options).await
@@ -252,8 +265,13 @@ async fn main() -> Result<()> {
             what: BenchCommand::Import { path, runs },
         } => bench::import(&config, &path, runs).await,
         Command::Bench {
-            what: BenchCommand::Pipeline { listens, tracks },
-        } => bench::pipeline(&config, listens, tracks).await,
+            what:
+                BenchCommand::Pipeline {
+                    listens,
+                    tracks,
+                    until,
+                },
+        } => bench::pipeline(&config, listens, tracks, until).await,
         Command::Bench {
             what:
                 BenchCommand::Recsys {
@@ -305,4 +323,12 @@ async fn main() -> Result<()> {
             bench::ingest(&config, settings).await
         }
     }
+}
+
+/// A stage named on the command line.
+fn parse_stage(name: &str) -> Result<Stage, String> {
+    Stage::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
+        format!("no stage `{name}`; the stages are {}", names.join(", "))
+    })
 }

@@ -2,6 +2,8 @@
 //! command line.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use app::types::format_count;
@@ -38,22 +40,67 @@ pub async fn run_with_progress(
 ) -> Result<pipeline::RunSummary> {
     let run = pipeline::begin(pool, trigger).await?;
     println!("pipeline run {}", run.run_id);
-    let summary = run.execute(lake, pool, options, print_progress).await?;
-    Ok(summary)
+    let stages = pipeline::Stage::up_to(options.until).len();
+    let line = RunningLine::default();
+    // On a terminal, the running stage's line shows its time so far.
+    let ticker = std::io::stdout().is_terminal().then(|| {
+        let line = line.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                line.draw();
+            }
+        })
+    });
+    let summary = run
+        .execute(lake, pool, options, |p| print_progress(p, stages, &line))
+        .await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    Ok(summary?)
 }
 
-fn print_progress(progress: &Progress) {
+/// The stage running now and since when; its line is redrawn with the time so far.
+#[derive(Debug, Clone, Default)]
+struct RunningLine(Arc<Mutex<Option<(String, Instant)>>>);
+
+impl RunningLine {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(String, Instant)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start(&self, label: String) {
+        *self.lock() = Some((label, Instant::now()));
+        self.draw();
+    }
+
+    /// Rewrites the running stage's line (a terminal only).
+    fn draw(&self) {
+        if let Some((label, since)) = self.lock().as_ref() {
+            let seconds = since.elapsed().as_secs_f64();
+            print!("\r{label} running… {seconds:>7.1} s");
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    /// Ends the running line: `print` writes the stage's result over it.
+    fn finish(&self, print: impl FnOnce()) {
+        let mut running = self.lock();
+        *running = None;
+        print();
+    }
+}
+
+/// Prints `progress` of a run of `stages` stages.
+fn print_progress(progress: &Progress, stages: usize, line: &RunningLine) {
     match progress {
         Progress::StageStarted {
-            stage,
-            position,
-            stages,
-            ..
+            stage, position, ..
         } => {
-            // On a terminal the line is rewritten when the stage ends.
             if std::io::stdout().is_terminal() {
-                print!("  [{}/{stages}] {stage:<17} running…", position + 1);
-                let _ = std::io::stdout().flush();
+                line.start(format!("  [{}/{stages}] {stage:<17}", position + 1));
             }
         }
         Progress::StageFinished {
@@ -64,11 +111,10 @@ fn print_progress(progress: &Progress) {
             outcome,
             error,
             ..
-        } => {
+        } => line.finish(|| {
             print!(
-                "\r  [{}/{}] {stage:<17} {status:<9} {seconds:>7.2} s ",
+                "\r  [{}/{stages}] {stage:<17} {status:<9} {seconds:>7.2} s ",
                 position + 1,
-                pipeline::Stage::ALL.len()
             );
             if let Some(o) = outcome.as_ref().filter(|o| o.did_work) {
                 print!(
@@ -87,7 +133,7 @@ fn print_progress(progress: &Progress) {
             if let Some(error) = error {
                 println!("        error: {error}");
             }
-        }
+        }),
         Progress::RunFinished {
             status, seconds, ..
         } => println!("  run {status} in {seconds:.2} s"),

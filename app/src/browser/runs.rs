@@ -61,39 +61,18 @@ mod follow {
     use leptos::prelude::*;
     use leptos::task::spawn_local;
     use serde_json::{Value, json};
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{Event, EventSource, MessageEvent};
+    use web_sys::{EventSource, MessageEvent};
 
     use super::RunState;
+    use crate::browser::event_stream::EventStream;
     use crate::pipeline::duration;
 
     /// The progress events of a run (`GET /api/v1/pipeline/runs/{id}/events`).
-    const EVENTS: [&str; 4] = ["run", "stage_started", "stage_finished", "run_finished"];
-
-    /// The stream of the run being followed and its handlers; closed when dropped.
-    struct Follower {
-        source: EventSource,
-        on_event: Closure<dyn FnMut(MessageEvent)>,
-        _on_error: Closure<dyn FnMut(Event)>,
-    }
-
-    impl Drop for Follower {
-        fn drop(&mut self) {
-            self.source.set_onerror(None);
-            for name in EVENTS {
-                let _ = self.source.remove_event_listener_with_callback(
-                    name,
-                    self.on_event.as_ref().unchecked_ref(),
-                );
-            }
-            self.source.close();
-        }
-    }
+    const EVENTS: &[&str] = &["run", "stage_started", "stage_finished", "run_finished"];
 
     thread_local! {
         /// At most one run is followed at a time (the server runs one at a time).
-        static FOLLOWED: RefCell<Option<Follower>> = const { RefCell::new(None) };
+        static FOLLOWED: RefCell<Option<EventStream>> = const { RefCell::new(None) };
     }
 
     /// Stops following (when the page goes, or the run ended), after the current event
@@ -141,31 +120,18 @@ mod follow {
     }
 
     fn follow(run_id: i64, url: &str, state: RunState) {
-        let Ok(source) = EventSource::new(url) else {
-            state.report(
-                format!("Run #{run_id} started; its progress cannot be followed here."),
-                false,
-            );
-            state.running.set(false);
-            return;
-        };
-        let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let on_event = move |event: MessageEvent| {
             let data: Value = event
                 .data()
                 .as_string()
                 .and_then(|text| serde_json::from_str(&text).ok())
                 .unwrap_or(Value::Null);
             on_progress(run_id, &event.type_(), &data, state);
-        });
-        for name in EVENTS {
-            let _ =
-                source.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
-        }
+        };
         // The browser reconnects by itself after a dropped connection; once it gives up, the
         // page says so and the table shows how the run went.
-        let closed = source.clone();
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if closed.ready_state() == EventSource::CLOSED {
+        let on_error = move |source: &EventSource| {
+            if source.ready_state() == EventSource::CLOSED {
                 state.report(
                     format!("Lost the progress of run #{run_id}; the table shows how it went."),
                     true,
@@ -174,15 +140,17 @@ mod follow {
                 state.finished.update(|n| *n += 1);
                 stop_following();
             }
-        });
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        FOLLOWED.with(|f| {
-            *f.borrow_mut() = Some(Follower {
-                source,
-                on_event,
-                _on_error: on_error,
-            })
-        });
+        };
+        match EventStream::open(url, EVENTS, on_event, on_error) {
+            Ok(stream) => FOLLOWED.with(|f| *f.borrow_mut() = Some(stream)),
+            Err(_) => {
+                state.report(
+                    format!("Run #{run_id} started; its progress cannot be followed here."),
+                    false,
+                );
+                state.running.set(false);
+            }
+        }
     }
 
     /// Seconds between the RFC 3339 times `from` and `to`, when both parse.

@@ -31,8 +31,13 @@ pub const MARTS: [(&str, &str); 6] = [
 
 /// Intermediate results several marts' queries read (or one reads several times): each is
 /// computed once per refresh, before the marts, and held in memory under its name.
-pub const STAGING: [(&str, &str); 1] =
-    [("user_track_plays", include_str!("sql/user_track_plays.sql"))];
+pub const STAGING: [(&str, &str); 2] = [
+    (
+        "user_track_listens",
+        include_str!("sql/user_track_listens.sql"),
+    ),
+    ("user_item_plays", include_str!("sql/user_item_plays.sql")),
+];
 
 /// One computed mart, ready to publish.
 #[derive(Debug, Clone)]

@@ -52,6 +52,14 @@ impl Stage {
         }
     }
 
+    /// The stages a run executes, in order: all of them, or those up to and including `last`.
+    pub fn up_to(last: Option<Stage>) -> &'static [Stage] {
+        let end = last
+            .and_then(|last| Stage::ALL.iter().position(|&s| s == last))
+            .map_or(Stage::ALL.len(), |i| i + 1);
+        &Stage::ALL[..end]
+    }
+
     /// The stage called `name`, if any.
     pub fn from_name(name: &str) -> Option<Stage> {
         Stage::ALL.into_iter().find(|s| s.name() == name)
@@ -162,13 +170,22 @@ async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
             ("silver/listens_quarantine", report.quarantine_version),
         ]),
         detail: format!(
-            "{} listens into {} day partitions, {} duplicates dropped, {} quarantined{}{}",
+            "{} listens into {} day partitions, {} duplicates dropped, {} quarantined{}{}{}",
             report.written,
             report.days,
             report.duplicates,
             report.quarantined,
             if reasons.is_empty() { "" } else { ": " },
-            reasons.join(", ")
+            reasons.join(", "),
+            if report.rechecked > 0 {
+                format!(
+                    "; {} quarantined listens of tracks now in the catalogue checked again, {} \
+                     of them released into silver",
+                    report.rechecked, report.released
+                )
+            } else {
+                String::new()
+            }
         ),
     })
 }

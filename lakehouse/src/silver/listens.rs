@@ -18,6 +18,9 @@ use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use futures::TryStreamExt;
 
@@ -65,10 +68,17 @@ pub struct SilverListensReport {
     pub reasons: BTreeMap<String, usize>,
     /// Day partitions this build wrote to.
     pub days: usize,
+    /// Quarantined listens of unknown tracks checked again because the catalogue has their
+    /// track now.
+    pub rechecked: usize,
+    /// Of those, the listens now written to `silver/listens`.
+    pub released: usize,
 }
 
 /// Brings silver listens up to date with bronze. With `full`, rebuilds both tables from the
 /// whole of bronze (after a catalogue change, say) instead of reading only what is new.
+/// Without it, listens quarantined because their track was unknown are checked again once the
+/// catalogue has their track (see [`super::recheck`]).
 pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     let Some(bronze_table) = lake.existing_table(bronze::listens::LISTENS).await? else {
         return Ok(SilverListensReport::default());
@@ -76,6 +86,21 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await? else {
         return Ok(SilverListensReport::default());
     };
+    let mut report = read_new_bronze(lake, &bronze_table, &tracks, full).await?;
+    if !full {
+        super::recheck::unknown_tracks(lake, &bronze_table, &tracks, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Checks and writes what bronze gained since the version silver holds (all of bronze with
+/// `full`).
+async fn read_new_bronze(
+    lake: &Lake,
+    bronze_table: &DeltaTable,
+    tracks: &DeltaTable,
+    full: bool,
+) -> Result<SilverListensReport> {
     let bronze_version = bronze_table.version().map(|v| v as i64);
     let listens = lake.table(TABLE).await?;
     let quarantine = lake.table(QUARANTINE).await?;
@@ -94,32 +119,24 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
 
     let started = std::time::Instant::now();
     let ctx = lake.session();
-    lake.register(&ctx, silver::tracks::TABLE, &tracks).await?;
-    if !register_new_bronze(lake, &ctx, &bronze_table, after).await? {
+    lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
+    if !register_new_bronze(lake, &ctx, bronze_table, after).await? {
         return Ok(report);
     }
-    report.rows_read = materialize(&ctx, "bronze_listens_new", NEW_BRONZE_SQL).await?;
-
-    tracing::debug!(elapsed = ?started.elapsed(), rows = report.rows_read, "registered new bronze");
-    materialize(&ctx, "checked_listens", CHECKED_SQL).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "checked and deduplicated");
-
-    let days = touched_days(&ctx).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), days = days.len(), "found the days touched");
-    report.days = days.len();
     let existing = if full {
         None
     } else {
         listens.version().map(|_| &listens)
     };
-    register_existing_ids(lake, &ctx, existing, &days).await?;
-
-    let quarantined = collect_or_empty(&ctx, "listens_quarantine", QUARANTINE_SQL).await?;
-    report.reasons = super::count_reasons(&quarantined)?;
-    report.quarantined = quarantined.iter().map(RecordBatch::num_rows).sum();
+    let checked = check(lake, &ctx, existing).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), rows = checked.rows_read, "checked new bronze");
+    report.rows_read = checked.rows_read;
+    report.days = checked.days;
+    report.reasons = super::count_reasons(&checked.rejected)?;
+    report.quarantined = checked.rejected.iter().map(RecordBatch::num_rows).sum();
 
     let version = bronze_version.unwrap_or_default();
-    let quarantine = write_quarantine(quarantine, quarantined, full, version).await?;
+    let quarantine = write_quarantine(quarantine, checked.rejected, full, version).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "wrote the quarantine");
     report.quarantine_version = quarantine.version().map(|v| v as i64);
     let listens = write_listens(&ctx, listens, full, version).await?;
@@ -133,6 +150,37 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     report.bronze_version = bronze_version;
     report.built = true;
     Ok(report)
+}
+
+/// The bronze listens of a build, checked (`checked_listens`, registered in the session with
+/// `silver_event_ids`, ready for `listens.sql`) and the rejected ones.
+pub(super) struct Checked {
+    /// Bronze rows read.
+    pub rows_read: usize,
+    /// Day partitions the good listens fall in.
+    pub days: usize,
+    /// The rows for the quarantine (`listens_quarantine.sql`).
+    pub rejected: Vec<RecordBatch>,
+}
+
+/// Checks the rows registered as `bronze_listens_read` in `ctx` (with `silver_tracks`):
+/// one row per event, the first rule each breaks, and the event ids `existing` (silver
+/// listens, `None` for a rebuild) already holds in the days they touch.
+pub(super) async fn check(
+    lake: &Lake,
+    ctx: &SessionContext,
+    existing: Option<&DeltaTable>,
+) -> Result<Checked> {
+    let rows_read = materialize(ctx, "bronze_listens_new", NEW_BRONZE_SQL).await?;
+    materialize(ctx, "checked_listens", CHECKED_SQL).await?;
+    let days = touched_days(ctx).await?;
+    register_existing_ids(lake, ctx, existing, &days).await?;
+    let rejected = collect_or_empty(ctx, "listens_quarantine", QUARANTINE_SQL).await?;
+    Ok(Checked {
+        rows_read,
+        days: days.len(),
+        rejected,
+    })
 }
 
 /// The bronze version a silver listens table holds, if it was ever built.
@@ -245,7 +293,7 @@ async fn register_existing_ids(
     Ok(())
 }
 
-fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
+pub(super) fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
     CommitProperties::default()
         .with_metadata([(
             "soundlake.operation".to_owned(),
@@ -286,7 +334,7 @@ async fn write_quarantine(
 }
 
 /// Streams the result of `listens.sql` into `silver/listens` in one commit.
-async fn write_listens(
+pub(super) async fn write_listens(
     ctx: &SessionContext,
     table: DeltaTable,
     full: bool,
@@ -304,12 +352,29 @@ async fn write_listens(
         builder = builder.with_schema_mode(SchemaMode::Overwrite);
     }
     builder
+        .with_writer_properties(listens_file_properties())
         .await
         .map_err(|e| LakehouseError::delta(TABLE.qualified(), e))
 }
 
+/// How `silver/listens` files are encoded: Snappy, like delta-rs by default; statistics per
+/// column chunk (what Delta's file statistics and readers' row-group pruning use); and no
+/// dictionary for the columns nearly every listen has its own value in, where building one
+/// costs time and is dropped once it outgrows its page.
+fn listens_file_properties() -> WriterProperties {
+    let unique = ["event_id", "played_at", "ingested_at", "ms_played"];
+    unique
+        .into_iter()
+        .fold(WriterProperties::builder(), |builder, column| {
+            builder.set_column_dictionary_enabled(ColumnPath::from(column), false)
+        })
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .build()
+}
+
 /// The rows the table's newest commit added, from the commit's operation metrics.
-async fn rows_added(table: &DeltaTable) -> Result<usize> {
+pub(super) async fn rows_added(table: &DeltaTable) -> Result<usize> {
     let infos: Vec<_> = table
         .history(Some(1))
         .try_collect()

@@ -3,6 +3,7 @@
 
 mod functions;
 pub mod listens;
+mod recheck;
 pub mod tracks;
 
 use std::collections::BTreeMap;

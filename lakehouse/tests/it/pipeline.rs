@@ -11,7 +11,7 @@ use lakehouse::pipeline::{self, RunOptions, RunSummary, Stage};
 use lakehouse::silver;
 use lakehouse::simulate::{Simulation, simulate};
 
-use crate::support::{TestEnv, demo_catalogue};
+use crate::support::{TRACKS_HEADER, TestEnv, demo_catalogue, track_row, write_csv};
 
 /// A demo catalogue in gold and the simulated history over it (not yet written).
 async fn history(env: &TestEnv, users: usize, days: u32) -> Vec<Listen> {
@@ -177,16 +177,126 @@ async fn silver_keeps_one_row_per_event_quarantines_bad_listens_and_reruns_chang
 }
 
 /// Figures computed from the input listens, without SQL.
+#[tokio::test]
+async fn listens_of_a_track_imported_later_leave_the_quarantine_for_silver() {
+    let env = TestEnv::new().await;
+    let listens = history(&env, 5, 3).await;
+    let mut input = listens.clone();
+    // Listens of a track the catalogue does not have yet: three fine ones, and one far longer
+    // than the track turns out to be (200 s).
+    for (i, listen) in listens.iter().take(3).enumerate() {
+        input.push(Listen {
+            track_id: "late-track".into(),
+            ms_played: 100_000,
+            ..variant(listen, &format!("late-{i}"))
+        });
+    }
+    input.push(Listen {
+        track_id: "late-track".into(),
+        ms_played: 1_000_000,
+        ..variant(&listens[3], "late-too-long")
+    });
+    write(&env, input).await;
+    let first = run(&env, RunOptions::default()).await;
+    assert!(first.succeeded, "{:?}", first.error);
+    let quarantined = "SELECT event_id, reason FROM silver_listens_quarantine ORDER BY event_id";
+    let before = squash(
+        &env.lake_query(silver::listens::QUARANTINE, quarantined)
+            .await,
+    );
+    for id in ["late-0", "late-1", "late-2", "late-too-long"] {
+        assert!(before.contains(&format!("|{id}|unknowntrack|")), "{before}");
+    }
+
+    // The catalogue gains the track; the next run releases its listens.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_csv(
+        dir.path(),
+        "late.csv",
+        TRACKS_HEADER,
+        &[track_row(
+            "late-track",
+            "Late Artist",
+            "Late Song",
+            "40",
+            "jazz",
+        )],
+    );
+    lakehouse::catalog::import_catalog(&env.lake, &env.pool, &[file])
+        .await
+        .unwrap();
+    let second = run(&env, RunOptions::default()).await;
+    assert!(second.succeeded, "{:?}", second.error);
+    let stage = stage_outcome(&second, Stage::SilverListens);
+    assert!(stage.did_work, "{}", stage.detail);
+    assert_eq!(stage.rows_out, 3, "{}", stage.detail);
+    assert!(
+        stage.detail.contains("4 quarantined listens"),
+        "{}",
+        stage.detail
+    );
+
+    let late = "SELECT event_id, track_name, primary_genre FROM silver_listens
+        WHERE track_id = 'late-track' ORDER BY event_id";
+    let released = squash(&env.lake_query(silver::listens::TABLE, late).await);
+    for id in ["late-0", "late-1", "late-2"] {
+        assert!(
+            released.contains(&format!("|{id}|LateSong|jazz|")),
+            "{released}"
+        );
+    }
+    assert!(!released.contains("late-too-long"), "{released}");
+    let after = squash(
+        &env.lake_query(silver::listens::QUARANTINE, quarantined)
+            .await,
+    );
+    assert!(!after.contains("unknowntrack"), "{after}");
+    assert!(
+        after.contains("|late-too-long|ms_playedisfarlongerthanthetrack|"),
+        "{after}"
+    );
+    let silver_rows = "SELECT count(*) AS n FROM silver_listens";
+    let counted = squash(&env.lake_query(silver::listens::TABLE, silver_rows).await);
+    assert!(
+        counted.contains(&format!("|{}|", listens.len() + 3)),
+        "{counted}"
+    );
+    let popularity: i64 = env
+        .scalar("SELECT listens FROM track_popularity WHERE track_id = 'late-track'")
+        .await;
+    assert_eq!(popularity, 3);
+
+    // Nothing left to release: another run changes neither table.
+    let third = run(&env, RunOptions::default()).await;
+    assert!(third.succeeded, "{:?}", third.error);
+    assert!(!stage_outcome(&third, Stage::SilverListens).did_work);
+    assert_eq!(
+        squash(
+            &env.lake_query(silver::listens::QUARANTINE, quarantined)
+                .await
+        ),
+        after
+    );
+    assert_eq!(
+        squash(&env.lake_query(silver::listens::TABLE, silver_rows).await),
+        counted
+    );
+    env.finish().await;
+}
+
 struct Expected {
     per_user: HashMap<String, (usize, usize)>,
     per_day: HashMap<chrono::NaiveDate, (usize, BTreeSet<String>)>,
-    top_track_all_time: HashMap<String, (String, usize)>,
+    /// Each listener's ten most played tracks (skips left out), all time and in the 7 days
+    /// up to the newest listen: (track, plays), most played first, ties by track id.
+    top_tracks: HashMap<(String, &'static str), Vec<(String, usize)>>,
 }
 
 fn expected(listens: &[Listen]) -> Expected {
     let mut per_user: HashMap<String, (usize, usize)> = HashMap::new();
     let mut per_day: HashMap<chrono::NaiveDate, (usize, BTreeSet<String>)> = HashMap::new();
-    let mut plays: HashMap<(String, String), usize> = HashMap::new();
+    let mut plays: HashMap<(String, &'static str), HashMap<String, usize>> = HashMap::new();
+    let as_of = listens.iter().map(|l| l.played_at).max().unwrap();
     for l in listens {
         let u = per_user.entry(l.user_id.clone()).or_default();
         u.0 += 1;
@@ -194,25 +304,34 @@ fn expected(listens: &[Listen]) -> Expected {
         let d = per_day.entry(l.played_at.date_naive()).or_default();
         d.0 += 1;
         d.1.insert(l.user_id.clone());
-        if !is_skip(l) {
+        if is_skip(l) {
+            continue;
+        }
+        let mut periods = vec!["all"];
+        if l.played_at > as_of - chrono::Duration::days(7) {
+            periods.push("7d");
+        }
+        for period in periods {
             *plays
-                .entry((l.user_id.clone(), l.track_id.clone()))
+                .entry((l.user_id.clone(), period))
+                .or_default()
+                .entry(l.track_id.clone())
                 .or_default() += 1;
         }
     }
-    let mut top_track_all_time: HashMap<String, (String, usize)> = HashMap::new();
-    for ((user, track), n) in plays {
-        let best = top_track_all_time
-            .entry(user)
-            .or_insert_with(|| (track.clone(), 0));
-        if n > best.1 || (n == best.1 && track < best.0) {
-            *best = (track, n);
-        }
-    }
+    let top_tracks = plays
+        .into_iter()
+        .map(|(key, counts)| {
+            let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            counts.truncate(10);
+            (key, counts)
+        })
+        .collect();
     Expected {
         per_user,
         per_day,
-        top_track_all_time,
+        top_tracks,
     }
 }
 
@@ -241,18 +360,27 @@ async fn marts_agree_with_figures_computed_from_the_input() {
             expected.per_user[*user],
             "{user}"
         );
-        let (item, n): (String, i64) = sqlx::query_as(
-            "SELECT item, listens FROM user_tops
-             WHERE user_id = $1 AND period = 'all' AND kind = 'track' AND rank = 1",
-        )
-        .bind(user)
-        .fetch_one(&env.pool)
-        .await
-        .unwrap();
-        assert_eq!(
-            (item, n as usize),
-            expected.top_track_all_time[*user].clone()
-        );
+        for period in ["all", "7d"] {
+            let tops: Vec<(i16, String, i64)> = sqlx::query_as(
+                "SELECT rank, item, listens FROM user_tops
+                 WHERE user_id = $1 AND period = $2 AND kind = 'track' ORDER BY rank",
+            )
+            .bind(user)
+            .bind(period)
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+            let want: Vec<(i16, String, i64)> = expected
+                .top_tracks
+                .get(&((*user).clone(), period))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, (track, n))| (i as i16 + 1, track.clone(), *n as i64))
+                .collect();
+            assert_eq!(tops, want, "{user}, {period}");
+        }
     }
     for (day, (n, listeners)) in &expected.per_day {
         let (listens_n, listeners_n): (i64, i64) =

@@ -10,7 +10,7 @@ use lakehouse::Lake;
 use lakehouse::catalog::{demo_catalog_file, import_catalog};
 use lakehouse::demo::DemoCatalog;
 use lakehouse::ingest::IngestWriter;
-use lakehouse::pipeline::{self, Progress, RunOptions};
+use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
 use lakehouse::simulate::Simulation;
 
 use super::BenchServer;
@@ -21,7 +21,7 @@ const LISTENS_PER_USER_MONTH: f64 = 543.0;
 
 /// What one stage took.
 struct StageFigures {
-    stage: String,
+    stage: Stage,
     status: String,
     seconds: f64,
     rows_in: i64,
@@ -29,17 +29,27 @@ struct StageFigures {
     peak_rss: Option<u64>,
 }
 
-pub async fn pipeline(config: &Config, listens: usize, tracks: usize) -> Result<()> {
+pub async fn pipeline(
+    config: &Config,
+    listens: usize,
+    tracks: usize,
+    until: Option<Stage>,
+) -> Result<()> {
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;
-    let outcome = measure(&pool, listens, tracks).await;
+    let outcome = measure(&pool, listens, tracks, until).await;
     pool.close().await;
     server.drop_database(&name).await?;
     outcome
 }
 
-async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<()> {
+async fn measure(
+    pool: &sqlx::PgPool,
+    listens: usize,
+    tracks: usize,
+    until: Option<Stage>,
+) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let lake = Lake::new(dir.path().join("lake"));
     let catalog = DemoCatalog {
@@ -71,8 +81,12 @@ async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<(
     let figures: Mutex<Vec<StageFigures>> = Mutex::new(Vec::new());
     let started = Instant::now();
     let run = pipeline::begin(pool, "bench").await?;
+    let options = RunOptions {
+        until,
+        ..RunOptions::default()
+    };
     let summary = run
-        .execute(&lake, pool, &RunOptions::default(), |p| match p {
+        .execute(&lake, pool, &options, |p| match p {
             Progress::StageStarted { .. } => reset_peak_rss(),
             Progress::StageFinished {
                 stage,
@@ -86,7 +100,7 @@ async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<(
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(StageFigures {
-                        stage: stage.to_string(),
+                        stage: *stage,
                         status: status.clone(),
                         seconds: *seconds,
                         rows_in: o.rows_in,
@@ -107,7 +121,8 @@ async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<(
         "{:<18} {:>9} {:>9} {:>12} {:>12} {:>14} {:>10}",
         "stage", "status", "seconds", "rows in", "rows out", "rows in/s", "peak RSS"
     );
-    for f in figures.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let figures = figures.into_inner().unwrap_or_else(|e| e.into_inner());
+    for f in &figures {
         let rate = if f.seconds > 0.0 && f.rows_in > 0 {
             format_count((f.rows_in as f64 / f.seconds) as i64)
         } else {
@@ -115,7 +130,7 @@ async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<(
         };
         println!(
             "{:<18} {:>9} {:>9.2} {:>12} {:>12} {:>14} {:>10}",
-            f.stage,
+            f.stage.name(),
             f.status,
             f.seconds,
             format_count(f.rows_in),
@@ -125,9 +140,24 @@ async fn measure(pool: &sqlx::PgPool, listens: usize, tracks: usize) -> Result<(
                 .map_or_else(|| "-".to_owned(), |b| format!("{} MB", b / (1 << 20)))
         );
     }
+    let to_gold = Stage::up_to(Some(Stage::GoldMarts));
+    let to_gold_seconds: f64 = figures
+        .iter()
+        .filter(|f| to_gold.contains(&f.stage))
+        .map(|f| f.seconds)
+        .sum();
     println!();
     println!(
-        "bench pipeline: {} listens bronze → silver → gold in {:.2} s ({} listens/s)",
+        "bronze → silver → gold ({}): {:.2} s",
+        to_gold
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        to_gold_seconds
+    );
+    println!(
+        "bench pipeline: {} listens through every stage run in {:.2} s ({} listens/s)",
         format_count(backfill.events as i64),
         total,
         format_count((backfill.events as f64 / total) as i64)

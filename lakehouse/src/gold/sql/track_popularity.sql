@@ -1,10 +1,12 @@
 -- gold track_popularity: per track, listens, distinct listeners and skips.
+--
+-- Reads user_track_listens (user_track_listens.sql): each listener's listens per track.
 SELECT
     track_id,
-    count(*) AS listens,
+    sum(listens) AS listens,
     count(DISTINCT user_id) AS listeners,
-    sum(CASE WHEN is_skip THEN 1 ELSE 0 END) AS skips,
-    avg(CASE WHEN is_skip THEN 1.0 ELSE 0.0 END) AS skip_rate,
-    max(played_at) AS last_played_at
-FROM silver_listens
+    sum(skips) AS skips,
+    CAST(sum(skips) AS DOUBLE) / sum(listens) AS skip_rate,
+    max(last_listen_at) AS last_played_at
+FROM user_track_listens
 GROUP BY track_id

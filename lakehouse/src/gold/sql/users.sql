@@ -1,11 +1,13 @@
 -- gold users: one row per listener.
+--
+-- Reads user_track_listens (user_track_listens.sql): each listener's listens per track.
 SELECT
     user_id,
-    min(played_at) AS first_listen_at,
-    max(played_at) AS last_listen_at,
-    count(*) AS listens,
-    sum(CASE WHEN is_skip THEN 1 ELSE 0 END) AS skips,
+    min(first_listen_at) AS first_listen_at,
+    max(last_listen_at) AS last_listen_at,
+    sum(listens) AS listens,
+    sum(skips) AS skips,
     count(DISTINCT track_id) AS distinct_tracks,
     sum(ms_played) / 3600000.0 AS hours_played
-FROM silver_listens
+FROM user_track_listens
 GROUP BY user_id

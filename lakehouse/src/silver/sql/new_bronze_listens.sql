@@ -2,7 +2,12 @@
 -- since the last run) that silver uses; the raw event text stays in bronze. Held in memory
 -- for the run (Spark: a cached temporary view), because checked_listens.sql reads it three
 -- times.
+--
+-- In the order they were played: silver is written partitioned by day, and rows that arrive
+-- day by day are written to one day's file at a time instead of a little to every day's
+-- (an import of one listener's history after another's spans every day in each batch).
 SELECT
     event_id, user_id, track_id, played_at, ms_played, end_reason, skipped,
     context_source, context_device, ingested_at
 FROM bronze_listens_read
+ORDER BY played_at

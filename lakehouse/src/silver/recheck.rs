@@ -1,0 +1,108 @@
+//! Listens quarantined because their track was unknown, checked again once the catalogue
+//! has their track (a catalogue imported after the listens, say): each is read again from
+//! bronze, checked like a new listen, and written to `silver/listens`, or kept in the
+//! quarantine when it now fails another check.
+//!
+//! `silver/listens` is written first and the quarantine rewritten after it. A build that dies
+//! between the two leaves the listens in both tables; the next build checks them again, finds
+//! them in silver already, and only removes them from the quarantine. Nothing is lost or
+//! counted twice.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::datasource::MemTable;
+use deltalake::DeltaTable;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+
+use super::listens::{
+    QUARANTINE, SilverListensReport, TABLE, check, commit_properties, rows_added, write_listens,
+};
+use crate::bronze;
+use crate::error::{LakehouseError, Result};
+use crate::lake::{Lake, collect_or_empty, materialize};
+use crate::silver;
+
+const RECHECK_IDS_SQL: &str = include_str!("sql/recheck_ids.sql");
+const RECHECK_BRONZE_SQL: &str = include_str!("sql/recheck_bronze_listens.sql");
+const QUARANTINE_AFTER_SQL: &str = include_str!("sql/quarantine_after_recheck.sql");
+
+/// Checks again the quarantined listens of unknown tracks that `tracks` now has, adding what
+/// it did to `report`. Does nothing (and reads no bronze) when there are none.
+pub(super) async fn unknown_tracks(
+    lake: &Lake,
+    bronze_table: &DeltaTable,
+    tracks: &DeltaTable,
+    report: &mut SilverListensReport,
+) -> Result<()> {
+    let (Some(quarantine), Some(listens)) = (
+        lake.existing_table(QUARANTINE).await?,
+        lake.existing_table(TABLE).await?,
+    ) else {
+        return Ok(());
+    };
+    let ctx = lake.session();
+    lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
+    lake.register(&ctx, QUARANTINE, &quarantine).await?;
+    let rechecked = materialize(&ctx, "recheck_ids", RECHECK_IDS_SQL).await?;
+    if rechecked == 0 {
+        return Ok(());
+    }
+    let bronze_name = bronze::listens::LISTENS;
+    lake.register_as(&ctx, "bronze_listens", bronze_name, bronze_table)
+        .await?;
+    let query_error = |e| LakehouseError::query(QUARANTINE.qualified(), e);
+    let frame = ctx.sql(RECHECK_BRONZE_SQL).await.map_err(query_error)?;
+    ctx.register_table("bronze_listens_read", frame.into_view())
+        .map_err(query_error)?;
+    let checked = check(lake, &ctx, Some(&listens)).await?;
+
+    // The same bronze version as the listens already hold: nothing new was read from bronze.
+    let version = report.bronze_version.unwrap_or_default();
+    let listens = write_listens(&ctx, listens, false, version).await?;
+    let released = rows_added(&listens).await?;
+
+    for (reason, n) in super::count_reasons(&checked.rejected)? {
+        *report.reasons.entry(reason).or_insert(0) += n;
+    }
+    report.quarantined += checked
+        .rejected
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum::<usize>();
+    report.days += checked.days;
+    let schema = checked.rejected[0].schema();
+    let still_rejected = MemTable::try_new(schema, vec![checked.rejected]).map_err(query_error)?;
+    ctx.register_table("listens_quarantine", Arc::new(still_rejected))
+        .map_err(query_error)?;
+    let kept = collect_or_empty(&ctx, "quarantine after a re-check", QUARANTINE_AFTER_SQL).await?;
+    let quarantine = replace_quarantine(quarantine, kept, version).await?;
+
+    report.rechecked += rechecked;
+    report.released += released;
+    report.written += released;
+    report.listens_version = listens.version().map(|v| v as i64);
+    report.quarantine_version = quarantine.version().map(|v| v as i64);
+    report.built = true;
+    Ok(())
+}
+
+/// Replaces the quarantine's rows with `rows` in one commit.
+async fn replace_quarantine(
+    table: DeltaTable,
+    rows: Vec<RecordBatch>,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    table
+        .write(rows)
+        .with_save_mode(SaveMode::Overwrite)
+        .with_schema_mode(SchemaMode::Overwrite)
+        .with_table_name(QUARANTINE.sql_name())
+        .with_commit_properties(commit_properties(
+            "re-check quarantined listens",
+            bronze_version,
+        ))
+        .await
+        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
+}
