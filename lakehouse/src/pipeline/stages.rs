@@ -171,7 +171,7 @@ async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
         ]),
         detail: format!(
             "{} listens into {} day partitions, {} duplicates dropped, {} quarantined{}{}{}",
-            report.written,
+            report.written - report.released,
             report.days,
             report.duplicates,
             report.quarantined,

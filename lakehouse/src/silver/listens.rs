@@ -5,7 +5,9 @@
 //! Each build reads only the files bronze gained since the version the previous build read,
 //! and records the version it read in the same Delta commit as its rows (a `txn` action):
 //! a build that dies before its commit leaves silver as it was, and the next build reads the
-//! same bronze files again. Re-running over the same bronze therefore changes nothing.
+//! same bronze files again. Re-running over the same bronze therefore changes nothing, unless
+//! the catalogue has meanwhile gained the track of a quarantined listen (see
+//! [`super::recheck`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,7 +43,7 @@ const READ_BRONZE: &str = "soundlake.silver.listens.bronze_version";
 
 const NEW_BRONZE_SQL: &str = include_str!("sql/new_bronze_listens.sql");
 const CHECKED_SQL: &str = include_str!("sql/checked_listens.sql");
-const LISTENS_SQL: &str = include_str!("sql/listens.sql");
+pub(super) const LISTENS_SQL: &str = include_str!("sql/listens.sql");
 const QUARANTINE_SQL: &str = include_str!("sql/listens_quarantine.sql");
 
 /// What a build read and wrote.
@@ -55,9 +57,10 @@ pub struct SilverListensReport {
     pub listens_version: Option<i64>,
     /// `silver/listens_quarantine` version now current.
     pub quarantine_version: Option<i64>,
-    /// `false` when there was nothing new in bronze (or no bronze, or no catalogue).
+    /// `false` when there was nothing new in bronze and nothing to check again (or no bronze,
+    /// or no catalogue).
     pub built: bool,
-    /// Bronze rows read.
+    /// Bronze rows read: the new ones, and those of the listens checked again.
     pub rows_read: usize,
     /// Rows appended to `silver/listens`.
     pub written: usize,
@@ -66,7 +69,7 @@ pub struct SilverListensReport {
     pub quarantined: usize,
     /// Quarantined rows by reason.
     pub reasons: BTreeMap<String, usize>,
-    /// Day partitions this build wrote to.
+    /// Day partitions the new bronze rows fell in.
     pub days: usize,
     /// Quarantined listens of unknown tracks checked again because the catalogue has their
     /// track now.

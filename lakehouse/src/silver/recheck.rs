@@ -17,7 +17,8 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
 use super::listens::{
-    QUARANTINE, SilverListensReport, TABLE, check, commit_properties, rows_added, write_listens,
+    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, check, commit_properties, rows_added,
+    write_listens,
 };
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
@@ -59,19 +60,29 @@ pub(super) async fn unknown_tracks(
     let checked = check(lake, &ctx, Some(&listens)).await?;
 
     // The same bronze version as the listens already hold: nothing new was read from bronze.
+    // No commit when nothing is released (all already in silver, or all failing again), so
+    // that gold and the ML stage do not see a new silver version without new listens.
     let version = report.bronze_version.unwrap_or_default();
-    let listens = write_listens(&ctx, listens, false, version).await?;
-    let released = rows_added(&listens).await?;
+    let releasable = ctx
+        .sql(LISTENS_SQL)
+        .await
+        .map_err(query_error)?
+        .count()
+        .await
+        .map_err(query_error)?;
+    let (listens, released) = if releasable == 0 {
+        (listens, 0)
+    } else {
+        let listens = write_listens(&ctx, listens, false, version).await?;
+        let released = rows_added(&listens).await?;
+        (listens, released)
+    };
 
-    for (reason, n) in super::count_reasons(&checked.rejected)? {
-        *report.reasons.entry(reason).or_insert(0) += n;
-    }
-    report.quarantined += checked
-        .rejected
-        .iter()
-        .map(RecordBatch::num_rows)
-        .sum::<usize>();
-    report.days += checked.days;
+    // Listens failing again were quarantined (and counted) before: this run does not count
+    // them as rejected.
+    let rejected_again: usize = checked.rejected.iter().map(RecordBatch::num_rows).sum();
+    report.rows_read += checked.rows_read;
+    report.duplicates += checked.rows_read.saturating_sub(released + rejected_again);
     let schema = checked.rejected[0].schema();
     let still_rejected = MemTable::try_new(schema, vec![checked.rejected]).map_err(query_error)?;
     ctx.register_table("listens_quarantine", Arc::new(still_rejected))

@@ -176,7 +176,6 @@ async fn silver_keeps_one_row_per_event_quarantines_bad_listens_and_reruns_chang
     env.finish().await;
 }
 
-/// Figures computed from the input listens, without SQL.
 #[tokio::test]
 async fn listens_of_a_track_imported_later_leave_the_quarantine_for_silver() {
     let env = TestEnv::new().await;
@@ -284,6 +283,7 @@ async fn listens_of_a_track_imported_later_leave_the_quarantine_for_silver() {
     env.finish().await;
 }
 
+/// Figures computed from the input listens, without SQL.
 struct Expected {
     per_user: HashMap<String, (usize, usize)>,
     per_day: HashMap<chrono::NaiveDate, (usize, BTreeSet<String>)>,

@@ -141,20 +141,16 @@ async fn measure(
         );
     }
     let to_gold = Stage::up_to(Some(Stage::GoldMarts));
-    let to_gold_seconds: f64 = figures
+    let ran_to_gold: Vec<&StageFigures> = figures
         .iter()
         .filter(|f| to_gold.contains(&f.stage))
-        .map(|f| f.seconds)
-        .sum();
+        .collect();
+    let names: Vec<&str> = ran_to_gold.iter().map(|f| f.stage.name()).collect();
+    let seconds: f64 = ran_to_gold.iter().map(|f| f.seconds).sum();
     println!();
     println!(
-        "bronze → silver → gold ({}): {:.2} s",
-        to_gold
-            .iter()
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join(", "),
-        to_gold_seconds
+        "bronze → silver → gold ({}): {seconds:.2} s",
+        names.join(", ")
     );
     println!(
         "bench pipeline: {} listens through every stage run in {:.2} s ({} listens/s)",

@@ -2,7 +2,7 @@
 -- the first rule a listen breaks (`rejection`, NULL for a good listen).
 --
 -- Reads: bronze_listens_new (new_bronze_listens.sql: the rows bronze gained since the last
--- run), silver_tracks.
+-- run, or the rows of quarantined listens checked again), silver_tracks.
 WITH repeated_ids AS (
     -- Most events arrive once; only the ids that arrived more than once need ranking.
     SELECT event_id
