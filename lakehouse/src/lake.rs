@@ -210,6 +210,16 @@ pub async fn collect_or_empty(
 /// Returns the number of rows.
 pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<usize> {
     let batches = collect_or_empty(ctx, name, sql).await?;
+    register_batches(ctx, name, batches)
+}
+
+/// Registers `batches` (at least one, for the schema) in `ctx` as the in-memory table `name`,
+/// spread over as many partitions as the session runs in parallel. Returns the number of rows.
+pub fn register_batches(
+    ctx: &SessionContext,
+    name: &str,
+    batches: Vec<RecordBatch>,
+) -> Result<usize> {
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
     let schema = batches[0].schema();
     let parallel = ctx.state().config().target_partitions().max(1);

@@ -41,9 +41,10 @@ pub async fn run_with_progress(
     let run = pipeline::begin(pool, trigger).await?;
     println!("pipeline run {}", run.run_id);
     let stages = pipeline::Stage::up_to(options.until).len();
-    let line = RunningLine::default();
     // On a terminal, the running stage's line shows its time so far.
-    let ticker = std::io::stdout().is_terminal().then(|| {
+    let terminal = std::io::stdout().is_terminal();
+    let line = RunningLine::default();
+    let ticker = terminal.then(|| {
         let line = line.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -54,7 +55,9 @@ pub async fn run_with_progress(
         })
     });
     let summary = run
-        .execute(lake, pool, options, |p| print_progress(p, stages, &line))
+        .execute(lake, pool, options, |p| {
+            print_progress(p, stages, terminal.then_some(&line))
+        })
         .await;
     if let Some(ticker) = ticker {
         ticker.abort();
@@ -85,21 +88,25 @@ impl RunningLine {
         }
     }
 
-    /// Ends the running line: `print` writes the stage's result over it.
-    fn finish(&self, print: impl FnOnce()) {
-        let mut running = self.lock();
-        *running = None;
+    /// Ends the running line, if any: `print` writes the stage's result over it.
+    fn finish(line: Option<&Self>, print: impl FnOnce()) {
+        let _running = line.map(|line| {
+            let mut running = line.lock();
+            *running = None;
+            running
+        });
         print();
     }
 }
 
-/// Prints `progress` of a run of `stages` stages.
-fn print_progress(progress: &Progress, stages: usize, line: &RunningLine) {
+/// Prints `progress` of a run of `stages` stages; `line`, on a terminal, shows the running
+/// stage.
+fn print_progress(progress: &Progress, stages: usize, line: Option<&RunningLine>) {
     match progress {
         Progress::StageStarted {
             stage, position, ..
         } => {
-            if std::io::stdout().is_terminal() {
+            if let Some(line) = line {
                 line.start(format!("  [{}/{stages}] {stage:<17}", position + 1));
             }
         }
@@ -111,7 +118,7 @@ fn print_progress(progress: &Progress, stages: usize, line: &RunningLine) {
             outcome,
             error,
             ..
-        } => line.finish(|| {
+        } => RunningLine::finish(line, || {
             print!(
                 "\r  [{}/{stages}] {stage:<17} {status:<9} {seconds:>7.2} s ",
                 position + 1,

@@ -337,13 +337,25 @@ async fn write_quarantine(
 }
 
 /// Streams the result of `listens.sql` into `silver/listens` in one commit.
-pub(super) async fn write_listens(
+async fn write_listens(
     ctx: &SessionContext,
     table: DeltaTable,
     full: bool,
     bronze_version: i64,
 ) -> Result<DeltaTable> {
-    let frame = ctx.sql(LISTENS_SQL).await.map_err(query_error)?;
+    write_listens_of(ctx, LISTENS_SQL, table, full, bronze_version).await
+}
+
+/// Streams the result of `sql` (rows shaped by `listens.sql`) into `silver/listens` in one
+/// commit.
+pub(super) async fn write_listens_of(
+    ctx: &SessionContext,
+    sql: &str,
+    table: DeltaTable,
+    full: bool,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    let frame = ctx.sql(sql).await.map_err(query_error)?;
     let mut builder = table
         .write(Vec::new())
         .with_input_plan(frame.logical_plan().clone())
@@ -377,7 +389,7 @@ fn listens_file_properties() -> WriterProperties {
 }
 
 /// The rows the table's newest commit added, from the commit's operation metrics.
-pub(super) async fn rows_added(table: &DeltaTable) -> Result<usize> {
+async fn rows_added(table: &DeltaTable) -> Result<usize> {
     let infos: Vec<_> = table
         .history(Some(1))
         .try_collect()

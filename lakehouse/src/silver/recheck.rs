@@ -8,21 +8,17 @@
 //! them in silver already, and only removes them from the quarantine. Nothing is lost or
 //! counted twice.
 
-use std::sync::Arc;
-
 use datafusion::arrow::array::RecordBatch;
-use datafusion::datasource::MemTable;
 use deltalake::DeltaTable;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
 use super::listens::{
-    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, check, commit_properties, rows_added,
-    write_listens,
+    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, check, commit_properties, write_listens_of,
 };
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, collect_or_empty, materialize};
+use crate::lake::{Lake, collect_or_empty, materialize, register_batches};
 use crate::silver;
 
 const RECHECK_IDS_SQL: &str = include_str!("sql/recheck_ids.sql");
@@ -63,19 +59,12 @@ pub(super) async fn unknown_tracks(
     // No commit when nothing is released (all already in silver, or all failing again), so
     // that gold and the ML stage do not see a new silver version without new listens.
     let version = report.bronze_version.unwrap_or_default();
-    let releasable = ctx
-        .sql(LISTENS_SQL)
-        .await
-        .map_err(query_error)?
-        .count()
-        .await
-        .map_err(query_error)?;
-    let (listens, released) = if releasable == 0 {
-        (listens, 0)
+    let released = materialize(&ctx, "released_listens", LISTENS_SQL).await?;
+    let listens = if released == 0 {
+        listens
     } else {
-        let listens = write_listens(&ctx, listens, false, version).await?;
-        let released = rows_added(&listens).await?;
-        (listens, released)
+        let all = "SELECT * FROM released_listens";
+        write_listens_of(&ctx, all, listens, false, version).await?
     };
 
     // Listens failing again were quarantined (and counted) before: this run does not count
@@ -83,10 +72,7 @@ pub(super) async fn unknown_tracks(
     let rejected_again: usize = checked.rejected.iter().map(RecordBatch::num_rows).sum();
     report.rows_read += checked.rows_read;
     report.duplicates += checked.rows_read.saturating_sub(released + rejected_again);
-    let schema = checked.rejected[0].schema();
-    let still_rejected = MemTable::try_new(schema, vec![checked.rejected]).map_err(query_error)?;
-    ctx.register_table("listens_quarantine", Arc::new(still_rejected))
-        .map_err(query_error)?;
+    register_batches(&ctx, "listens_quarantine", checked.rejected)?;
     let kept = collect_or_empty(&ctx, "quarantine after a re-check", QUARANTINE_AFTER_SQL).await?;
     let quarantine = replace_quarantine(quarantine, kept, version).await?;
 
