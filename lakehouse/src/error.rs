@@ -62,6 +62,10 @@ pub enum LakehouseError {
     /// A failure injected on purpose (tests, drills) into a pipeline stage.
     #[error("injected failure in stage {0}")]
     InjectedFailure(String),
+    /// Work that was stopped part-way because another part of it failed (that failure is
+    /// reported on its own).
+    #[error("{0} stopped part-way")]
+    Interrupted(String),
     /// A request named something that does not exist (a table, a version, a run).
     #[error("{0}")]
     NotFound(String),

@@ -4,11 +4,44 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, collect, collect_partitioned};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 
 use crate::error::{LakehouseError, Result};
+
+/// DataFusion settings soundlake's sessions start from:
+/// - strings are plain `Utf8` (not views), so query results can be written back to Delta and
+///   read by other engines without surprises;
+/// - a join whose smaller side has up to 2 million rows or 256 MiB (the track catalogue, the
+///   few repeated event ids) builds one hash table from it, instead of redistributing both
+///   sides across the cores (which costs the larger side, 10 million listens say, a copy).
+pub const SESSION_DEFAULTS: [(&str, &str); 4] = [
+    (
+        "datafusion.execution.parquet.schema_force_view_types",
+        "false",
+    ),
+    (
+        "datafusion.sql_parser.map_string_types_to_utf8view",
+        "false",
+    ),
+    (
+        "datafusion.optimizer.hash_join_single_partition_threshold",
+        "268435456",
+    ),
+    (
+        "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+        "2000000",
+    ),
+];
+
+/// How many Delta writers per core a partitioned write should run: the soundlake binary sets
+/// delta-rs' `DELTARS_MAX_CONCURRENT_WRITERS` to this times the cores unless it is set, and
+/// silver listens feeds its writers as many streams.
+pub const DELTA_WRITERS_PER_CORE: usize = 4;
 
 /// A lake table: its layer and name, e.g. `silver/tracks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,15 +127,28 @@ impl Lake {
         }
     }
 
-    /// A DataFusion session whose strings are plain `Utf8` (not views), so query results can
-    /// be written back to Delta and read by other engines without surprises.
+    /// A DataFusion session with soundlake's settings ([`SESSION_DEFAULTS`]). DataFusion's
+    /// settings, these included, can be changed with `DATAFUSION_*` environment variables
+    /// (for example `DATAFUSION_EXECUTION_BATCH_SIZE=16384`).
     pub fn session(&self) -> SessionContext {
-        let config = SessionConfig::new()
-            .set_bool(
-                "datafusion.execution.parquet.schema_force_view_types",
-                false,
-            )
-            .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
+        self.session_with(&[])
+    }
+
+    /// Like [`Lake::session`], with `settings` (DataFusion keys and values) on top of the
+    /// defaults. The environment still has the last word.
+    pub fn session_with(&self, settings: &[(&str, &str)]) -> SessionContext {
+        let mut config = SessionConfig::from_env().unwrap_or_else(|e| {
+            tracing::warn!("DataFusion settings from the environment ignored: {e}");
+            SessionConfig::new()
+        });
+        for (key, value) in SESSION_DEFAULTS.iter().chain(settings) {
+            if std::env::var_os(key.to_uppercase().replace('.', "_")).is_none() {
+                config
+                    .options_mut()
+                    .set(key, value)
+                    .expect("a known setting");
+            }
+        }
         SessionContext::new_with_config(config)
     }
 
@@ -181,12 +227,41 @@ async fn collect_with_schema(
     ctx: &SessionContext,
     context: &str,
     sql: &str,
-) -> Result<(Arc<datafusion::arrow::datatypes::Schema>, Vec<RecordBatch>)> {
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let (schema, partitions) = collect_partitions(ctx, context, sql, false).await?;
+    Ok((schema, partitions.into_iter().flatten().collect()))
+}
+
+/// Runs `sql` and collects its result: one partition, or with `partitioned`, each of the
+/// plan's output partitions on its own.
+async fn collect_partitions(
+    ctx: &SessionContext,
+    context: &str,
+    sql: &str,
+    partitioned: bool,
+) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
     let query_error = |e| LakehouseError::query(context, e);
     let frame = ctx.sql(sql).await.map_err(query_error)?;
-    let schema = Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.collect().await.map_err(query_error)?;
-    Ok((schema, batches))
+    let task = Arc::new(frame.task_ctx());
+    let plan = frame.create_physical_plan().await.map_err(query_error)?;
+    let schema = plan.schema();
+    let partitions = if partitioned {
+        collect_partitioned(Arc::clone(&plan), task).await
+    } else {
+        collect(Arc::clone(&plan), task).await.map(|b| vec![b])
+    }
+    .map_err(query_error)?;
+    trace_plan(context, plan.as_ref());
+    Ok((schema, partitions))
+}
+
+/// Logs the executed plan with each operator's metrics (rows, time, memory) at trace level:
+/// `RUST_LOG=lakehouse::lake=trace` shows where a query spends its time.
+fn trace_plan(context: &str, plan: &dyn ExecutionPlan) {
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let shown = DisplayableExecutionPlan::with_metrics(plan).indent(true);
+        tracing::trace!(query = context, "executed plan:\n{shown}");
+    }
 }
 
 /// Like [`collect_sql`], but always at least one batch: an empty one with the query's schema
@@ -204,13 +279,31 @@ pub async fn collect_or_empty(
     Ok(batches)
 }
 
-/// Runs `sql` in `ctx` and registers its result there as the in-memory table `name`, spread
-/// over as many partitions as the session runs in parallel (so the queries that read it use
-/// every core). A result read by several queries, or several times by one, is computed once.
-/// Returns the number of rows.
+/// Runs `sql` in `ctx` and registers its result there as the in-memory table `name`, in as
+/// many partitions as the session runs in parallel or as the query's plan has, whichever is
+/// more (so the queries that read it use every core). A result read by several queries, or
+/// several times by one, is computed once. Returns the number of rows.
 pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<usize> {
-    let batches = collect_or_empty(ctx, name, sql).await?;
-    register_batches(ctx, name, batches)
+    materialize_in(ctx, name, sql, target_partitions(ctx)).await
+}
+
+/// Like [`materialize`], in at least `partitions` partitions. An ordered result registered in
+/// more partitions than there are cores has each range of it read by its own stream, so that
+/// work partitioned by that order (a Delta write partitioned by day) finds every core's
+/// worth of streams on different parts of it.
+pub async fn materialize_in(
+    ctx: &SessionContext,
+    name: &str,
+    sql: &str,
+    partitions: usize,
+) -> Result<usize> {
+    let (schema, collected) = collect_partitions(ctx, name, sql, true).await?;
+    let collected = if collected.len() >= partitions {
+        collected
+    } else {
+        spread(collected.into_iter().flatten().collect(), partitions)
+    };
+    register_partitions(ctx, name, schema, collected)
 }
 
 /// Registers `batches` (at least one, for the schema) in `ctx` as the in-memory table `name`,
@@ -220,13 +313,35 @@ pub fn register_batches(
     name: &str,
     batches: Vec<RecordBatch>,
 ) -> Result<usize> {
-    let rows = batches.iter().map(RecordBatch::num_rows).sum();
     let schema = batches[0].schema();
-    let parallel = ctx.state().config().target_partitions().max(1);
+    let partitions = spread(batches, target_partitions(ctx));
+    register_partitions(ctx, name, schema, partitions)
+}
+
+/// How many partitions the session runs in parallel (one per core by default).
+pub fn target_partitions(ctx: &SessionContext) -> usize {
+    ctx.state().config().target_partitions().max(1)
+}
+
+/// `batches` in `parallel` partitions, each a run of consecutive batches, so that the
+/// partitions of an ordered result (listens by play time) hold different ranges of it.
+fn spread(batches: Vec<RecordBatch>, parallel: usize) -> Vec<Vec<RecordBatch>> {
+    let parallel = parallel.max(1);
+    let per_partition = batches.len().div_ceil(parallel).max(1);
     let mut partitions = vec![Vec::new(); parallel];
     for (i, batch) in batches.into_iter().enumerate() {
-        partitions[i % parallel].push(batch);
+        partitions[i / per_partition].push(batch);
     }
+    partitions
+}
+
+fn register_partitions(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    partitions: Vec<Vec<RecordBatch>>,
+) -> Result<usize> {
+    let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
     let query_error = |e| LakehouseError::query(name, e);
     let table = MemTable::try_new(schema, partitions).map_err(query_error)?;
     ctx.register_table(name, Arc::new(table))

@@ -1,10 +1,14 @@
 //! The gold marts built from `silver/listens`: computed with DataFusion SQL (`gold/sql/*.sql`)
 //! and published to PostgreSQL together, in one transaction. Readers keep seeing the previous
 //! marts until it commits (the old rows are deleted, not truncated, so reads never wait).
+//! Each mart goes to the transaction as soon as it is computed: PostgreSQL loads one while
+//! DataFusion computes the next.
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use sqlx::{AssertSqlSafe, PgPool};
+use datafusion::prelude::SessionContext;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use tokio::sync::mpsc;
 
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
@@ -16,8 +20,10 @@ use crate::silver;
 pub const TARGET: &str = "marts";
 
 /// Each mart: its gold table and the query over `silver_listens` that fills it. The query's
-/// column names are the table's.
+/// column names are the table's. The largest, `user_tops`, comes first, so that the others
+/// are computed while it loads.
 pub const MARTS: [(&str, &str); 6] = [
+    ("user_tops", include_str!("sql/user_tops.sql")),
     ("users", include_str!("sql/users.sql")),
     ("daily_activity", include_str!("sql/daily_activity.sql")),
     ("genre_daily", include_str!("sql/genre_daily.sql")),
@@ -26,7 +32,6 @@ pub const MARTS: [(&str, &str); 6] = [
         include_str!("sql/hour_weekday_activity.sql"),
     ),
     ("track_popularity", include_str!("sql/track_popularity.sql")),
-    ("user_tops", include_str!("sql/user_tops.sql")),
 ];
 
 /// Intermediate results several marts' queries read (or one reads several times): each is
@@ -96,65 +101,77 @@ pub async fn refresh(
     let ctx = lake.session();
     lake.register(&ctx, silver::listens::TABLE, &silver).await?;
     let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;
-    let mut marts = Vec::with_capacity(MARTS.len());
     let started = std::time::Instant::now();
     for (name, sql) in STAGING {
         let rows = materialize(&ctx, name, sql).await?;
         tracing::debug!(elapsed = ?started.elapsed(), name, rows, "computed staging");
     }
-    for (table, sql) in MARTS {
-        let batches = collect_sql(&ctx, table, sql).await?;
-        tracing::debug!(elapsed = ?started.elapsed(), table, "computed mart");
-        marts.push(MartRows { table, batches });
-    }
-    publish(pool, &marts, version, failure).await?;
+    let (computed, to_publish) = mpsc::channel(MARTS.len());
+    let (rows_out, published) = tokio::join!(
+        compute(&ctx, computed, started),
+        publish(pool, to_publish, version, failure)
+    );
+    // A failed computation closes the channel early, which makes the publisher roll back: the
+    // computation's error is the one to report.
+    let rows_out = rows_out?;
+    published?;
     tracing::debug!(elapsed = ?started.elapsed(), "published marts");
     Ok(MartsReport {
         silver_version: Some(version),
         published: true,
         rows_in,
-        rows_out: marts.iter().map(|m| (m.table, m.rows())).collect(),
+        rows_out,
     })
 }
 
-/// Replaces every mart's rows in one transaction and records the silver version they reflect.
+/// Computes each mart in turn and sends it to the publisher. Returns the rows of each; stops
+/// early, without an error of its own, when the publisher has stopped.
+async fn compute(
+    ctx: &SessionContext,
+    publisher: mpsc::Sender<MartRows>,
+    started: std::time::Instant,
+) -> Result<Vec<(&'static str, usize)>> {
+    let mut rows_out = Vec::with_capacity(MARTS.len());
+    for (table, sql) in MARTS {
+        let mart = MartRows {
+            table,
+            batches: collect_sql(ctx, table, sql).await?,
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), table, "computed mart");
+        rows_out.push((table, mart.rows()));
+        if publisher.send(mart).await.is_err() {
+            break;
+        }
+    }
+    Ok(rows_out)
+}
+
+/// Replaces every mart's rows, as they arrive, in one transaction, and records the silver
+/// version they reflect. Commits only once all of [`MARTS`] have arrived; rolls back if the
+/// channel closes before.
 pub async fn publish(
     pool: &PgPool,
-    marts: &[MartRows],
+    mut marts: mpsc::Receiver<MartRows>,
     silver_version: i64,
     failure: MartsFailure,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for (i, mart) in marts.iter().enumerate() {
-        if failure == MartsFailure::MidPublish && i == marts.len() / 2 {
+    let (mut published, mut rows) = (0, 0);
+    while let Some(mart) = marts.recv().await {
+        if failure == MartsFailure::MidPublish && published == MARTS.len() / 2 {
             // Dropping the transaction rolls back what was written so far.
             return Err(LakehouseError::InjectedFailure("gold marts".into()));
         }
-        sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", mart.table)))
-            .execute(&mut *tx)
-            .await?;
-        let Some(first) = mart.batches.first() else {
-            continue;
-        };
-        let columns: Vec<&str> = first
-            .schema_ref()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
-        let statement = format!("COPY {} ({}) FROM STDIN", mart.table, columns.join(", "));
-        let mut copy = tx.copy_in_raw(&statement).await?;
-        let mut writer = CopyTextWriter::with_capacity(1 << 20);
-        for batch in &mart.batches {
-            encode(batch, &mut writer)?;
-            if writer.len() > (1 << 20) {
-                copy.send(writer.take()).await?;
-            }
-        }
-        copy.send(writer.take()).await?;
-        copy.finish().await?;
+        replace_rows(&mut tx, &mart).await?;
+        published += 1;
+        rows += mart.rows();
     }
-    let rows: usize = marts.iter().map(MartRows::rows).sum();
+    if published < MARTS.len() {
+        // The computation failed: nothing is committed.
+        return Err(LakehouseError::Interrupted(
+            "publishing the gold marts".into(),
+        ));
+    }
     lake_loads::record_load(
         &mut tx,
         TARGET,
@@ -164,6 +181,34 @@ pub async fn publish(
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a mart's rows and copies in the new ones, inside `tx`.
+async fn replace_rows(tx: &mut Transaction<'_, Postgres>, mart: &MartRows) -> Result<()> {
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM {}", mart.table)))
+        .execute(&mut **tx)
+        .await?;
+    let Some(first) = mart.batches.first() else {
+        return Ok(());
+    };
+    let columns: Vec<&str> = first
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let statement = format!("COPY {} ({}) FROM STDIN", mart.table, columns.join(", "));
+    let mut copy = tx.copy_in_raw(&statement).await?;
+    let mut writer = CopyTextWriter::with_capacity(1 << 20);
+    for batch in &mart.batches {
+        encode(batch, &mut writer)?;
+        if writer.len() > (1 << 20) {
+            copy.send(writer.take()).await?;
+        }
+    }
+    copy.send(writer.take()).await?;
+    copy.finish().await?;
     Ok(())
 }
 

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
+use twox_hash::XxHash64;
 
 use crate::sources::catalog_csv::CatalogFormat;
 use crate::sources::python_list::parse_python_list;
@@ -13,6 +14,35 @@ use crate::sources::python_list::parse_python_list;
 /// Registers every silver function in `ctx`.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(parse_artists());
+    ctx.register_udf(xxhash64());
+}
+
+/// The seed `xxhash64` hashes with (Spark SQL's `xxhash64` uses 42 too).
+const XXHASH64_SEED: u64 = 42;
+
+/// `xxhash64(text) -> bigint`: a 64-bit xxHash of the text's UTF-8 bytes (NULL gives NULL).
+/// Spark SQL has a function of the same name and type. Queries use it to find candidates
+/// cheaply (equal texts have equal hashes) and then compare the texts themselves, so what
+/// they return never depends on which 64-bit hash this is.
+fn xxhash64() -> ScalarUDF {
+    let function = Arc::new(
+        |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let hashes: Int64Array = arrays[0]
+                .as_string::<i32>()
+                .iter()
+                .map(|text| text.map(|t| XxHash64::oneshot(XXHASH64_SEED, t.as_bytes()) as i64))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(hashes) as ArrayRef))
+        },
+    );
+    create_udf(
+        "xxhash64",
+        vec![DataType::Utf8],
+        DataType::Int64,
+        Volatility::Immutable,
+        function,
+    )
 }
 
 /// `parse_artists(raw, source_format) -> list<string>`: the artists of a raw catalogue value,

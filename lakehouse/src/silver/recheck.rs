@@ -39,7 +39,7 @@ pub(super) async fn unknown_tracks(
     ) else {
         return Ok(());
     };
-    let ctx = lake.session();
+    let ctx = lake.session_with(&super::listens::SESSION_SETTINGS);
     lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
     lake.register(&ctx, QUARANTINE, &quarantine).await?;
     let rechecked = materialize(&ctx, "recheck_ids", RECHECK_IDS_SQL).await?;

@@ -1,5 +1,6 @@
 -- gold user_tops: each listener's 10 most played tracks, artists and genres over the last 7
 -- days, the last 30 days and all time. Skips do not count; ties go to the smaller item id.
+-- In the order of the table's primary key, which PostgreSQL then fills page by page.
 --
 -- Reads user_item_plays (user_item_plays.sql): the plays per listener and item for the three
 -- periods, and user_track_listens for the end of the periods (`as_of`).
@@ -29,3 +30,4 @@ SELECT
     (SELECT max(as_of) FROM user_track_listens) AS as_of
 FROM ranked AS r
 WHERE r.rank <= 10
+ORDER BY r.user_id, r.period, r.kind, r.rank

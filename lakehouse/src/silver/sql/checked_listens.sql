@@ -2,20 +2,20 @@
 -- the first rule a listen breaks (`rejection`, NULL for a good listen).
 --
 -- Reads: bronze_listens_new (new_bronze_listens.sql: the rows bronze gained since the last
--- run, or the rows of quarantined listens checked again), silver_tracks.
-WITH repeated_ids AS (
-    -- Most events arrive once; only the ids that arrived more than once need ranking.
-    SELECT event_id
-    FROM bronze_listens_new
-    GROUP BY event_id
-    HAVING count(*) > 1
-),
-arrived_once AS (
+-- run, or the rows of quarantined listens checked again), repeated_event_keys
+-- (repeated_event_keys.sql), silver_tracks.
+--
+-- Equal ids have equal keys (event_key, a hash of the id), so a listen whose key is not
+-- repeated is the only copy of its event; the copies of the repeated keys are ranked by the
+-- id itself, so two ids sharing a hash are still two events.
+WITH arrived_once AS (
     SELECT
         event_id, user_id, track_id, played_at, ms_played, end_reason, skipped,
         context_source, context_device, ingested_at
-    FROM bronze_listens_new
-    WHERE event_id NOT IN (SELECT event_id FROM repeated_ids)
+    FROM bronze_listens_new AS n
+    WHERE NOT EXISTS (
+        SELECT 1 FROM repeated_event_keys AS r WHERE r.event_key = n.event_key
+    )
 ),
 first_copies AS (
     SELECT
@@ -28,8 +28,10 @@ first_copies AS (
                 PARTITION BY event_id
                 ORDER BY ingested_at, played_at, track_id
             ) AS copy_rank
-        FROM bronze_listens_new
-        WHERE event_id IN (SELECT event_id FROM repeated_ids)
+        FROM bronze_listens_new AS n
+        WHERE EXISTS (
+            SELECT 1 FROM repeated_event_keys AS r WHERE r.event_key = n.event_key
+        )
     ) AS copies
     WHERE copy_rank = 1
 ),

@@ -47,4 +47,4 @@ SELECT
 FROM checked_listens AS c
 JOIN silver_tracks AS t ON t.track_id = c.track_id
 WHERE c.rejection IS NULL
-    AND c.event_id NOT IN (SELECT event_id FROM silver_event_ids)
+    AND NOT EXISTS (SELECT 1 FROM silver_event_ids AS s WHERE s.event_id = c.event_id)

@@ -3,11 +3,15 @@
 -- for the run (Spark: a cached temporary view), because checked_listens.sql reads it three
 -- times.
 --
+-- `event_key` is a 64-bit hash of `event_id`: checked_listens.sql finds the ids that arrived
+-- more than once by grouping these numbers instead of 10 million id texts.
+--
 -- In the order they were played: silver is written partitioned by day, and rows that arrive
 -- day by day are written to one day's file at a time instead of a little to every day's
 -- (an import of one listener's history after another's spans every day in each batch).
 SELECT
     event_id, user_id, track_id, played_at, ms_played, end_reason, skipped,
-    context_source, context_device, ingested_at
+    context_source, context_device, ingested_at,
+    xxhash64(event_id) AS event_key
 FROM bronze_listens_read
 ORDER BY played_at
