@@ -149,7 +149,7 @@ async fn compute(
 /// Replaces every mart's rows, as they arrive, in one transaction, and records the silver
 /// version they reflect. Commits only once all of [`MARTS`] have arrived; rolls back if the
 /// channel closes before.
-pub async fn publish(
+async fn publish(
     pool: &PgPool,
     mut marts: mpsc::Receiver<MartRows>,
     silver_version: i64,
