@@ -137,12 +137,16 @@ impl Lake {
     /// Like [`Lake::session`], with `settings` (DataFusion keys and values) on top of the
     /// defaults. The environment still has the last word.
     pub fn session_with(&self, settings: &[(&str, &str)]) -> SessionContext {
-        let mut config = SessionConfig::from_env().unwrap_or_else(|e| {
-            tracing::warn!("DataFusion settings from the environment ignored: {e}");
-            SessionConfig::new()
-        });
+        let (mut config, from_env) = match SessionConfig::from_env() {
+            Ok(config) => (config, true),
+            Err(e) => {
+                tracing::warn!("DataFusion settings from the environment ignored: {e}");
+                (SessionConfig::new(), false)
+            }
+        };
         for (key, value) in SESSION_DEFAULTS.iter().chain(settings) {
-            if std::env::var_os(key.to_uppercase().replace('.', "_")).is_none() {
+            let in_env = std::env::var_os(key.to_uppercase().replace('.', "_")).is_some();
+            if !(from_env && in_env) {
                 config
                     .options_mut()
                     .set(key, value)

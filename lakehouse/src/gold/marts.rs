@@ -77,6 +77,8 @@ pub enum MartsFailure {
     None,
     /// Fail inside the publishing transaction, after half of the marts were written.
     MidPublish,
+    /// Fail computing the second mart, while the first loads into the publishing transaction.
+    MidCompute,
 }
 
 /// Recomputes every mart from silver and publishes them, unless gold already holds the current
@@ -108,7 +110,7 @@ pub async fn refresh(
     }
     let (computed, to_publish) = mpsc::channel(MARTS.len());
     let (rows_out, published) = tokio::join!(
-        compute(&ctx, computed, started),
+        compute(&ctx, computed, started, failure),
         publish(pool, to_publish, version, failure)
     );
     // A failed computation closes the channel early, which makes the publisher roll back: the
@@ -130,9 +132,15 @@ async fn compute(
     ctx: &SessionContext,
     publisher: mpsc::Sender<MartRows>,
     started: std::time::Instant,
+    failure: MartsFailure,
 ) -> Result<Vec<(&'static str, usize)>> {
     let mut rows_out = Vec::with_capacity(MARTS.len());
     for (table, sql) in MARTS {
+        if failure == MartsFailure::MidCompute && rows_out.len() == 1 {
+            return Err(LakehouseError::InjectedFailure(format!(
+                "gold marts ({table})"
+            )));
+        }
         let mart = MartRows {
             table,
             batches: collect_sql(ctx, table, sql).await?,
@@ -155,9 +163,16 @@ async fn publish(
     silver_version: i64,
     failure: MartsFailure,
 ) -> Result<()> {
+    // Begun when the first mart arrives, so no transaction waits idle while it is computed.
+    let Some(first) = marts.recv().await else {
+        return Err(LakehouseError::Interrupted(
+            "publishing the gold marts".into(),
+        ));
+    };
     let mut tx = pool.begin().await?;
     let (mut published, mut rows) = (0, 0);
-    while let Some(mart) = marts.recv().await {
+    let mut next = Some(first);
+    while let Some(mart) = next {
         if failure == MartsFailure::MidPublish && published == MARTS.len() / 2 {
             // Dropping the transaction rolls back what was written so far.
             return Err(LakehouseError::InjectedFailure("gold marts".into()));
@@ -165,6 +180,7 @@ async fn publish(
         replace_rows(&mut tx, &mart).await?;
         published += 1;
         rows += mart.rows();
+        next = marts.recv().await;
     }
     if published < MARTS.len() {
         // The computation failed: nothing is committed.

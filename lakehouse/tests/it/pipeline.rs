@@ -5,6 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Datelike, TimeZone, Utc};
+use lakehouse::LakehouseError;
+use lakehouse::gold::marts::{self, MartsFailure};
 use lakehouse::ingest::{IngestWriter, Listen, WriterSettings};
 use lakehouse::lake_info;
 use lakehouse::pipeline::{self, RunOptions, RunSummary, Stage};
@@ -483,6 +485,37 @@ async fn a_failed_stage_leaves_gold_as_it_was_and_the_next_run_catches_up() {
     assert_eq!(caught_up, gold_dump(&clean).await);
     clean.finish().await;
     env.finish().await;
+}
+
+#[tokio::test]
+async fn a_mart_failing_while_another_loads_leaves_gold_as_it_was() {
+    let env = TestEnv::new().await;
+    let listens = history(&env, 20, 10).await;
+    let (early, late) = listens.split_at(listens.len() / 2);
+    write(&env, early.to_vec()).await;
+    assert!(run(&env, RunOptions::default()).await.succeeded);
+    let before = gold_dump(&env).await;
+
+    write(&env, late.to_vec()).await;
+    let silver_only = RunOptions {
+        until: Some(Stage::SilverListens),
+        ..RunOptions::default()
+    };
+    assert!(run(&env, silver_only).await.succeeded);
+    let error = marts::refresh(&env.lake, &env.pool, false, MartsFailure::MidCompute)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, LakehouseError::InjectedFailure(_)),
+        "the failing mart's error is reported, not the publisher's: {error}"
+    );
+    assert_eq!(gold_dump(&env).await, before, "gold is unchanged");
+
+    let published = marts::refresh(&env.lake, &env.pool, false, MartsFailure::None)
+        .await
+        .unwrap();
+    assert!(published.published);
+    assert_ne!(gold_dump(&env).await, before, "the next refresh publishes");
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 -- gold user_tops: each listener's 10 most played tracks, artists and genres over the last 7
 -- days, the last 30 days and all time. Skips do not count; ties go to the smaller item id.
--- In the order of the table's primary key, which PostgreSQL then fills page by page.
+-- Sorted by the table's primary-key columns, so PostgreSQL's index is filled mostly in order.
 --
 -- Reads user_item_plays (user_item_plays.sql): the plays per listener and item for the three
 -- periods, and user_track_listens for the end of the periods (`as_of`).

@@ -26,7 +26,8 @@ first_copies AS (
             *,
             row_number() OVER (
                 PARTITION BY event_id
-                ORDER BY ingested_at, played_at, track_id
+                ORDER BY ingested_at, played_at, track_id, ms_played, end_reason, skipped,
+                    context_source, context_device
             ) AS copy_rank
         FROM bronze_listens_new AS n
         WHERE EXISTS (

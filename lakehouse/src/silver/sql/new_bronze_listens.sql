@@ -1,7 +1,7 @@
 -- The columns of the bronze listens a run reads (bronze_listens_read: the files bronze gained
 -- since the last run) that silver uses; the raw event text stays in bronze. Held in memory
--- for the run (Spark: a cached temporary view), because checked_listens.sql reads it three
--- times.
+-- for the run (Spark: a cached temporary view), because repeated_event_keys.sql reads it once
+-- and checked_listens.sql twice.
 --
 -- `event_key` is a 64-bit hash of `event_id`: checked_listens.sql finds the ids that arrived
 -- more than once by grouping these numbers instead of 10 million id texts.
