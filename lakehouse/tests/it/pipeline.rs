@@ -427,16 +427,20 @@ async fn gold_dump(env: &TestEnv) -> String {
     dump
 }
 
+/// A simulated history whose first half has been run through the pipeline: the whole
+/// history and gold as the first half left it.
+async fn first_half_in_gold(env: &TestEnv) -> (Vec<Listen>, String) {
+    let listens = history(env, 20, 10).await;
+    write(env, listens[..listens.len() / 2].to_vec()).await;
+    assert!(run(env, RunOptions::default()).await.succeeded);
+    (listens, gold_dump(env).await)
+}
+
 #[tokio::test]
 async fn a_failed_stage_leaves_gold_as_it_was_and_the_next_run_catches_up() {
     let env = TestEnv::new().await;
-    let listens = history(&env, 20, 10).await;
-    let (early, late) = listens.split_at(listens.len() / 2);
-    write(&env, early.to_vec()).await;
-    assert!(run(&env, RunOptions::default()).await.succeeded);
-    let before = gold_dump(&env).await;
-
-    write(&env, late.to_vec()).await;
+    let (listens, before) = first_half_in_gold(&env).await;
+    write(&env, listens[listens.len() / 2..].to_vec()).await;
     let failing = RunOptions {
         fail_stage: Some(Stage::GoldMarts),
         ..RunOptions::default()
@@ -490,13 +494,8 @@ async fn a_failed_stage_leaves_gold_as_it_was_and_the_next_run_catches_up() {
 #[tokio::test]
 async fn a_mart_failing_while_another_loads_leaves_gold_as_it_was() {
     let env = TestEnv::new().await;
-    let listens = history(&env, 20, 10).await;
-    let (early, late) = listens.split_at(listens.len() / 2);
-    write(&env, early.to_vec()).await;
-    assert!(run(&env, RunOptions::default()).await.succeeded);
-    let before = gold_dump(&env).await;
-
-    write(&env, late.to_vec()).await;
+    let (listens, before) = first_half_in_gold(&env).await;
+    write(&env, listens[listens.len() / 2..].to_vec()).await;
     let silver_only = RunOptions {
         until: Some(Stage::SilverListens),
         ..RunOptions::default()
@@ -516,6 +515,7 @@ async fn a_mart_failing_while_another_loads_leaves_gold_as_it_was() {
         .unwrap();
     assert!(published.published);
     assert_ne!(gold_dump(&env).await, before, "the next refresh publishes");
+    env.finish().await;
 }
 
 #[tokio::test]
