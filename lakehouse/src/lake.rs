@@ -1,13 +1,13 @@
 //! The lake on disk: where each Delta table lives, opening tables, and DataFusion sessions.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
-use datafusion::physical_plan::{ExecutionPlan, collect, collect_partitioned};
+use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 
@@ -37,6 +37,47 @@ pub const SESSION_DEFAULTS: [(&str, &str); 4] = [
         "2000000",
     ),
 ];
+
+/// The session settings every session starts from, read from the environment once.
+static BASE_SESSION_CONFIG: LazyLock<BaseSessionConfig> = LazyLock::new(BaseSessionConfig::read);
+
+/// DataFusion's settings from `DATAFUSION_*` variables, with [`SESSION_DEFAULTS`] for those
+/// the environment does not set.
+struct BaseSessionConfig {
+    config: SessionConfig,
+    /// `false` when a variable was malformed and the environment is ignored.
+    environment_read: bool,
+}
+
+impl BaseSessionConfig {
+    fn read() -> Self {
+        let (mut config, environment_read) = match SessionConfig::from_env() {
+            Ok(config) => (config, true),
+            Err(e) => {
+                tracing::warn!("DataFusion settings from the environment ignored: {e}");
+                (SessionConfig::new(), false)
+            }
+        };
+        for (key, value) in SESSION_DEFAULTS {
+            set_unless_in_env(&mut config, environment_read, key, value);
+        }
+        Self {
+            config,
+            environment_read,
+        }
+    }
+}
+
+/// Sets `key` in `config`, unless the environment (when it was read) sets it.
+fn set_unless_in_env(config: &mut SessionConfig, environment_read: bool, key: &str, value: &str) {
+    let variable = key.to_uppercase().replace('.', "_");
+    if !(environment_read && std::env::var_os(variable).is_some()) {
+        config
+            .options_mut()
+            .set(key, value)
+            .expect("a known setting");
+    }
+}
 
 /// How many Delta writers per core a partitioned write should run: the soundlake binary sets
 /// delta-rs' `DELTARS_MAX_CONCURRENT_WRITERS` to this times the cores unless it is set, and
@@ -137,21 +178,10 @@ impl Lake {
     /// Like [`Lake::session`], with `settings` (DataFusion keys and values) on top of the
     /// defaults. The environment still has the last word.
     pub fn session_with(&self, settings: &[(&str, &str)]) -> SessionContext {
-        let (mut config, from_env) = match SessionConfig::from_env() {
-            Ok(config) => (config, true),
-            Err(e) => {
-                tracing::warn!("DataFusion settings from the environment ignored: {e}");
-                (SessionConfig::new(), false)
-            }
-        };
-        for (key, value) in SESSION_DEFAULTS.iter().chain(settings) {
-            let in_env = std::env::var_os(key.to_uppercase().replace('.', "_")).is_some();
-            if !(from_env && in_env) {
-                config
-                    .options_mut()
-                    .set(key, value)
-                    .expect("a known setting");
-            }
+        let base = &*BASE_SESSION_CONFIG;
+        let mut config = base.config.clone();
+        for (key, value) in settings {
+            set_unless_in_env(&mut config, base.environment_read, key, value);
         }
         SessionContext::new_with_config(config)
     }
@@ -232,31 +262,25 @@ async fn collect_with_schema(
     context: &str,
     sql: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let (schema, partitions) = collect_partitions(ctx, context, sql, false).await?;
+    let (schema, partitions) = collect_partitions(ctx, context, sql).await?;
     Ok((schema, partitions.into_iter().flatten().collect()))
 }
 
-/// Runs `sql` and collects its result: one partition, or with `partitioned`, each of the
-/// plan's output partitions on its own.
+/// Runs `sql` and collects each of its plan's output partitions.
 async fn collect_partitions(
     ctx: &SessionContext,
     context: &str,
     sql: &str,
-    partitioned: bool,
 ) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
     let query_error = |e| LakehouseError::query(context, e);
     let frame = ctx.sql(sql).await.map_err(query_error)?;
     let task = Arc::new(frame.task_ctx());
     let plan = frame.create_physical_plan().await.map_err(query_error)?;
-    let schema = plan.schema();
-    let partitions = if partitioned {
-        collect_partitioned(Arc::clone(&plan), task).await
-    } else {
-        collect(Arc::clone(&plan), task).await.map(|b| vec![b])
-    }
-    .map_err(query_error)?;
+    let partitions = collect_partitioned(Arc::clone(&plan), task)
+        .await
+        .map_err(query_error)?;
     trace_plan(context, plan.as_ref());
-    Ok((schema, partitions))
+    Ok((plan.schema(), partitions))
 }
 
 /// Logs the executed plan with each operator's metrics (rows, time, memory) at trace level:
@@ -301,7 +325,7 @@ pub async fn materialize_in(
     sql: &str,
     partitions: usize,
 ) -> Result<usize> {
-    let (schema, collected) = collect_partitions(ctx, name, sql, true).await?;
+    let (schema, collected) = collect_partitions(ctx, name, sql).await?;
     let collected = if collected.len() >= partitions {
         collected
     } else {

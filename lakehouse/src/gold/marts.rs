@@ -164,15 +164,11 @@ async fn publish(
     failure: MartsFailure,
 ) -> Result<()> {
     // Begun when the first mart arrives, so no transaction waits idle while it is computed.
-    let Some(first) = marts.recv().await else {
-        return Err(LakehouseError::Interrupted(
-            "publishing the gold marts".into(),
-        ));
-    };
+    let interrupted = || LakehouseError::Interrupted("publishing the gold marts".into());
+    let mut mart = marts.recv().await.ok_or_else(interrupted)?;
     let mut tx = pool.begin().await?;
     let (mut published, mut rows) = (0, 0);
-    let mut next = Some(first);
-    while let Some(mart) = next {
+    loop {
         if failure == MartsFailure::MidPublish && published == MARTS.len() / 2 {
             // Dropping the transaction rolls back what was written so far.
             return Err(LakehouseError::InjectedFailure("gold marts".into()));
@@ -180,13 +176,12 @@ async fn publish(
         replace_rows(&mut tx, &mart).await?;
         published += 1;
         rows += mart.rows();
-        next = marts.recv().await;
-    }
-    if published < MARTS.len() {
-        // The computation failed: nothing is committed.
-        return Err(LakehouseError::Interrupted(
-            "publishing the gold marts".into(),
-        ));
+        match marts.recv().await {
+            Some(next) => mart = next,
+            // Fewer than every mart: the computation failed, nothing is committed.
+            None if published < MARTS.len() => return Err(interrupted()),
+            None => break,
+        }
     }
     lake_loads::record_load(
         &mut tx,

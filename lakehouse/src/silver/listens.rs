@@ -30,8 +30,8 @@ use futures::TryStreamExt;
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
 use crate::lake::{
-    Lake, TableRef, collect_or_empty, collect_sql, materialize, materialize_in, recorded_version,
-    target_partitions,
+    DELTA_WRITERS_PER_CORE, Lake, TableRef, collect_or_empty, collect_sql, materialize,
+    materialize_in, recorded_version, target_partitions,
 };
 use crate::silver;
 
@@ -59,12 +59,6 @@ pub(super) const SESSION_SETTINGS: [(&str, &str); 1] = [(
     "datafusion.execution.sort_in_place_threshold_bytes",
     "2147483648",
 )];
-
-/// The new bronze rows, ordered by play time, are held in this many ranges per core. Each
-/// range is written by its own stream, and `silver/listens`' writers (each taking the days
-/// hashed to it) then find several streams on different days at any time, not every core on
-/// the same day.
-const WRITE_STREAMS_PER_CORE: usize = crate::lake::DELTA_WRITERS_PER_CORE;
 
 /// What a build read and wrote.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -195,7 +189,10 @@ pub(super) async fn check(
     existing: Option<&DeltaTable>,
 ) -> Result<Checked> {
     super::functions::register(ctx);
-    let streams = WRITE_STREAMS_PER_CORE * target_partitions(ctx);
+    // The new rows, in play-time order, are held in as many ranges as silver's Delta writers,
+    // so that at any time the writers (each taking the days hashed to it) are fed rows of
+    // different days, not every core's of the same day.
+    let streams = DELTA_WRITERS_PER_CORE * target_partitions(ctx);
     let rows_read = materialize_in(ctx, "bronze_listens_new", NEW_BRONZE_SQL, streams).await?;
     materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL).await?;
     materialize(ctx, "checked_listens", CHECKED_SQL).await?;
