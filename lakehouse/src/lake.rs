@@ -79,9 +79,10 @@ fn set_unless_in_env(config: &mut SessionConfig, environment_read: bool, key: &s
     }
 }
 
-/// How many Delta writers per core a partitioned write should run: the soundlake binary sets
-/// delta-rs' `DELTARS_MAX_CONCURRENT_WRITERS` to this times the cores unless it is set, and
-/// silver listens feeds its writers as many streams.
+/// How many Delta writers per core a partitioned write of an ordered result runs, each fed its
+/// own range of the rows (see [`materialize_in`] and [`crate::partitioned_write`]). With one
+/// per core, a core idles whenever the other's writer still has days left; several per core
+/// keep both busy to the end.
 pub const DELTA_WRITERS_PER_CORE: usize = 4;
 
 /// A lake table: its layer and name, e.g. `silver/tracks`.

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use lakehouse::lake;
 use lakehouse::pipeline::Stage;
 use server::config::Config;
 use server::{bench, commands, pipeline_commands};
@@ -205,30 +204,14 @@ enum BenchCommand {
     },
 }
 
-fn main() -> Result<()> {
-    default_delta_writers();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
-}
+/// mimalloc keeps freed memory for reuse instead of handing it back to the kernel and taking
+/// fresh, zeroed pages for the next query's buffers: 9% of the CPU of silver's write went to
+/// zeroing pages with the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// delta-rs writes a partitioned table (silver listens, by day) with at most
-/// `DELTARS_MAX_CONCURRENT_WRITERS` writers, one per core unless set, each taking the days
-/// hashed to it. With one per core, a core idles whenever the other writer still has days
-/// left; [`lake::DELTA_WRITERS_PER_CORE`] per core spread the days evenly. Unless the variable
-/// is set already, it is set here, before any other thread exists (delta-rs reads it once).
-fn default_delta_writers() {
-    const VARIABLE: &str = "DELTARS_MAX_CONCURRENT_WRITERS";
-    if std::env::var_os(VARIABLE).is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let writers = lake::DELTA_WRITERS_PER_CORE * cores;
-        // SAFETY: the program has one thread yet: nothing reads the environment meanwhile.
-        unsafe { std::env::set_var(VARIABLE, writers.to_string()) };
-    }
-}
-
-async fn run() -> Result<()> {
+#[tokio::main]
+async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -25,7 +25,6 @@ use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
-use futures::TryStreamExt;
 
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
@@ -33,6 +32,7 @@ use crate::lake::{
     DELTA_WRITERS_PER_CORE, Lake, TableRef, collect_or_empty, collect_sql, materialize,
     materialize_in, recorded_version, target_partitions,
 };
+use crate::partitioned_write::PartitionedWrite;
 use crate::silver;
 
 /// Clean listens, one row per `event_id`.
@@ -156,10 +156,10 @@ async fn read_new_bronze(
     let quarantine = write_quarantine(quarantine, checked.rejected, full, version).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "wrote the quarantine");
     report.quarantine_version = quarantine.version().map(|v| v as i64);
-    let listens = write_listens(&ctx, listens, full, version).await?;
+    let (listens, written) = write_listens(&ctx, listens, full, version).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/listens");
     report.listens_version = listens.version().map(|v| v as i64);
-    report.written = rows_added(&listens).await?;
+    report.written = written;
     // Every row read is written, quarantined or a copy of an event already kept.
     report.duplicates = report
         .rows_read
@@ -189,9 +189,8 @@ pub(super) async fn check(
     existing: Option<&DeltaTable>,
 ) -> Result<Checked> {
     super::functions::register(ctx);
-    // The new rows, in play-time order, are held in as many ranges as silver's Delta writers,
-    // so that at any time the writers (each taking the days hashed to it) are fed rows of
-    // different days, not every core's of the same day.
+    // The new rows, in play-time order, are held in as many ranges as silver's Delta writers
+    // (one per range), so that the writers write different days at any time.
     let streams = DELTA_WRITERS_PER_CORE * target_partitions(ctx);
     let rows_read = materialize_in(ctx, "bronze_listens_new", NEW_BRONZE_SQL, streams).await?;
     materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL).await?;
@@ -314,13 +313,23 @@ async fn register_existing_ids(
     Ok(())
 }
 
+/// What a commit of a build records besides its rows: the operation, for the table's history.
+fn commit_metadata(operation: &str) -> Vec<(String, serde_json::Value)> {
+    vec![(
+        "soundlake.operation".to_owned(),
+        serde_json::json!(operation),
+    )]
+}
+
+/// The bronze version a build read, recorded in the same commit as what it wrote.
+fn bronze_read(bronze_version: i64) -> Transaction {
+    Transaction::new(READ_BRONZE, bronze_version)
+}
+
 pub(super) fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
     CommitProperties::default()
-        .with_metadata([(
-            "soundlake.operation".to_owned(),
-            serde_json::json!(operation),
-        )])
-        .with_application_transaction(Transaction::new(READ_BRONZE, bronze_version))
+        .with_metadata(commit_metadata(operation))
+        .with_application_transaction(bronze_read(bronze_version))
 }
 
 fn save_mode(full: bool) -> SaveMode {
@@ -354,40 +363,37 @@ async fn write_quarantine(
         .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
 }
 
-/// Streams the result of `listens.sql` into `silver/listens` in one commit.
+/// Writes the result of `listens.sql` into `silver/listens` in one commit. Returns the table
+/// and the rows written.
 async fn write_listens(
     ctx: &SessionContext,
     table: DeltaTable,
     full: bool,
     bronze_version: i64,
-) -> Result<DeltaTable> {
+) -> Result<(DeltaTable, usize)> {
     write_listens_of(ctx, LISTENS_SQL, table, full, bronze_version).await
 }
 
-/// Streams the result of `sql` (rows shaped by `listens.sql`) into `silver/listens` in one
-/// commit.
+/// Writes the result of `sql` (rows shaped by `listens.sql`) into `silver/listens` in one
+/// commit, in as many streams as the query's plan has output partitions. Returns the table and
+/// the rows written.
 pub(super) async fn write_listens_of(
     ctx: &SessionContext,
     sql: &str,
     table: DeltaTable,
     full: bool,
     bronze_version: i64,
-) -> Result<DeltaTable> {
-    let frame = ctx.sql(sql).await.map_err(query_error)?;
-    let mut builder = table
-        .write(Vec::new())
-        .with_input_plan(frame.logical_plan().clone())
-        .with_save_mode(save_mode(full))
-        .with_partition_columns(PARTITIONS)
-        .with_table_name(TABLE.sql_name())
-        .with_commit_properties(commit_properties("build silver listens", bronze_version));
-    if full {
-        builder = builder.with_schema_mode(SchemaMode::Overwrite);
-    }
-    builder
-        .with_writer_properties(listens_file_properties())
-        .await
-        .map_err(|e| LakehouseError::delta(TABLE.qualified(), e))
+) -> Result<(DeltaTable, usize)> {
+    let write = PartitionedWrite {
+        table: TABLE,
+        partition_columns: PARTITIONS.map(String::from).to_vec(),
+        mode: save_mode(full),
+        writer_properties: listens_file_properties(),
+        app_metadata: commit_metadata("build silver listens"),
+        app_transaction: Some(bronze_read(bronze_version)),
+    };
+    let written = write.write(ctx, sql, table).await?;
+    Ok((written.table, written.rows))
 }
 
 /// How `silver/listens` files are encoded: Snappy, like delta-rs by default; statistics per
@@ -404,22 +410,6 @@ fn listens_file_properties() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .build()
-}
-
-/// The rows the table's newest commit added, from the commit's operation metrics.
-async fn rows_added(table: &DeltaTable) -> Result<usize> {
-    let infos: Vec<_> = table
-        .history(Some(1))
-        .try_collect()
-        .await
-        .map_err(|e| LakehouseError::delta(TABLE.qualified(), e))?;
-    let added = infos
-        .first()
-        .and_then(|info| info.info.get("operationMetrics"))
-        .and_then(|metrics| metrics.get("num_added_rows"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    Ok(added as usize)
 }
 
 #[cfg(test)]
@@ -494,6 +484,45 @@ mod tests {
             .map(|(id, ms)| (id.to_owned(), ms))
             .to_vec();
         assert_eq!(ms_played_by_id(&kept), expected);
+    }
+
+    #[tokio::test]
+    async fn a_listen_played_before_2000_is_rejected_and_one_played_at_its_first_instant_is_kept() {
+        let ctx = SessionContext::new();
+        let sql = "SELECT column1 AS event_id, 'u1' AS user_id, 't1' AS track_id, \
+                column2 AS played_at, CAST(1000 AS BIGINT) AS ms_played, \
+                'trackdone' AS end_reason, false AS skipped, 'album' AS context_source, \
+                'phone' AS context_device, TIMESTAMP '2026-11-02 10:00:00' AS ingested_at, \
+                column3 AS event_key \
+            FROM (VALUES ('late', TIMESTAMP '1999-12-31 23:59:59', 1), \
+                ('first', TIMESTAMP '2000-01-01 00:00:00', 2))";
+        materialize(&ctx, "bronze_listens_new", sql).await.unwrap();
+        let tracks = "SELECT 't1' AS track_id, CAST(200000 AS BIGINT) AS duration_ms";
+        materialize(&ctx, "silver_tracks", tracks).await.unwrap();
+        materialize(&ctx, "repeated_event_keys", REPEATED_KEYS_SQL)
+            .await
+            .unwrap();
+        materialize(&ctx, "checked_listens", CHECKED_SQL)
+            .await
+            .unwrap();
+        let sql = "SELECT event_id, coalesce(rejection, 'kept') FROM checked_listens \
+            ORDER BY event_id";
+        let batches = collect_sql(&ctx, "checked", sql).await.unwrap();
+        let rows: Vec<(String, String)> = batches
+            .iter()
+            .flat_map(|b| {
+                let ids = b.column(0).as_string::<i32>().clone();
+                let reasons = b.column(1).as_string::<i32>().clone();
+                (0..b.num_rows())
+                    .map(move |i| (ids.value(i).to_owned(), reasons.value(i).to_owned()))
+            })
+            .collect();
+        let expected = [
+            ("first", "kept"),
+            ("late", "played_at is before the year 2000"),
+        ]
+        .map(|(id, reason)| (id.to_owned(), reason.to_owned()));
+        assert_eq!(rows, expected);
     }
 
     #[test]

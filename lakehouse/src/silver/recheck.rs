@@ -64,7 +64,9 @@ pub(super) async fn unknown_tracks(
         listens
     } else {
         let all = "SELECT * FROM released_listens";
-        write_listens_of(&ctx, all, listens, false, version).await?
+        write_listens_of(&ctx, all, listens, false, version)
+            .await?
+            .0
     };
 
     // Listens failing again were quarantined (and counted) before: this run does not count

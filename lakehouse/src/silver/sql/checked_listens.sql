@@ -58,7 +58,7 @@ SELECT
         WHEN n.ms_played > 2 * t.duration_ms + 60000 THEN 'ms_played is far longer than the track'
         WHEN n.played_at > n.ingested_at + INTERVAL '1 day'
             THEN 'played_at is later than the listen was received'
-        WHEN EXTRACT(YEAR FROM n.played_at) < 2000 THEN 'played_at is before the year 2000'
+        WHEN n.played_at < TIMESTAMP '2000-01-01 00:00:00' THEN 'played_at is before the year 2000'
     END AS rejection
 FROM numbered AS n
 LEFT JOIN silver_tracks AS t ON t.track_id = n.track_id
