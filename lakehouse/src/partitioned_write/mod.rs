@@ -11,12 +11,15 @@
 //!
 //! The plan is run in the caller's session, so that session's settings apply to it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream_partitioned};
 use datafusion::prelude::SessionContext;
 use delta_kernel::table_properties::TableProperties;
 use deltalake::datafile::writer::WriterConfig;
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add, EagerSnapshot, StructType, Transaction};
 use deltalake::logstore::ObjectStoreRef;
@@ -24,8 +27,6 @@ use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableError};
-use std::sync::Arc;
-
 use tokio::task::JoinSet;
 
 use crate::error::{LakehouseError, Result};
@@ -81,22 +82,34 @@ impl PartitionedWrite {
         let query_error = |e| LakehouseError::query(self.table.qualified(), e);
         let frame = ctx.sql(sql).await.map_err(query_error)?;
         let plan = frame.create_physical_plan().await.map_err(query_error)?;
+        if self.partition_columns.is_empty() {
+            return Err(self.schema_error("a partitioned write needs partition columns".into()));
+        }
         let replace = self.mode == SaveMode::Overwrite || table.version().is_none();
-        let target = if replace {
-            plan.schema()
+        // The query's columns in Delta's types (a timestamp's zone spelled `UTC`, say): the
+        // rows are written with those, and a new schema is checked before anything is written.
+        let schema: StructType = plan.schema().as_ref().try_into_kernel().map_err(|e| {
+            self.schema_error(format!("the query's columns have no Delta type: {e}"))
+        })?;
+        let in_delta_types: SchemaRef = Arc::new(
+            (&schema)
+                .try_into_arrow()
+                .map_err(|e| self.schema_error(format!("no Arrow type for a column: {e}")))?,
+        );
+        let (target, new_schema) = if replace {
+            (Arc::clone(&in_delta_types), Some(schema))
         } else {
-            self.snapshot(&table)?.arrow_schema()
+            let snapshot = self.snapshot(&table)?;
+            let partitioned_by = snapshot.metadata().partition_columns();
+            if partitioned_by != self.partition_columns.as_slice() {
+                return Err(self.schema_error(format!(
+                    "the table is partitioned by {partitioned_by:?}, not {:?}",
+                    self.partition_columns
+                )));
+            }
+            (snapshot.arrow_schema(), None)
         };
-        // A new schema is checked before anything is written.
-        let new_schema: Option<StructType> = if replace {
-            let schema = target.as_ref().try_into_kernel().map_err(|e| {
-                self.schema_error(format!("the query's columns have no Delta type: {e}"))
-            })?;
-            Some(schema)
-        } else {
-            None
-        };
-        let columns = self.column_positions(&target, &plan.schema())?;
+        let columns = self.column_positions(&target, &in_delta_types)?;
         let streams = execute_stream_partitioned(plan, ctx.task_ctx()).map_err(query_error)?;
         tracing::debug!(table = %self.table, streams = streams.len(), "writing");
         let config = self.writer_config(&table, replace, target.clone())?;
@@ -224,12 +237,22 @@ impl PartitionedWrite {
         }
         let actions = adds.into_iter().map(Action::Add);
         if let Some(schema) = new_schema {
+            // A replaced table keeps its properties; a new one fails if another writer has
+            // created it meanwhile, rather than replace that writer's rows.
+            let (mode, configuration) = match table.version() {
+                Some(_) => (
+                    SaveMode::Overwrite,
+                    self.snapshot(&table)?.metadata().configuration().clone(),
+                ),
+                None => (SaveMode::ErrorIfExists, HashMap::new()),
+            };
             return table
                 .create()
-                .with_save_mode(SaveMode::Overwrite)
+                .with_save_mode(mode)
                 .with_table_name(self.table.sql_name())
                 .with_columns(schema.fields().cloned())
                 .with_partition_columns(self.partition_columns.clone())
+                .with_configuration(configuration.into_iter().map(|(k, v)| (k, Some(v))))
                 .with_commit_properties(properties)
                 .with_actions(actions)
                 .await
@@ -261,23 +284,35 @@ impl PartitionedWrite {
 }
 
 impl PartitionedWrite {
-    /// For each column of the table (`target`), its position among the query's columns: the
-    /// query must have every column of the table, by name and with the same type.
+    /// For each column of the table (`target`), its position among the query's columns (in
+    /// Delta's types): the query must have the table's columns, by name and with the same
+    /// types, and no others.
     fn column_positions(&self, target: &SchemaRef, query: &SchemaRef) -> Result<Vec<usize>> {
+        let changed =
+            "the table's columns differ from the query's (rebuild the table to change them)";
+        if let Some(extra) = query
+            .fields()
+            .iter()
+            .find(|f| target.column_with_name(f.name()).is_none())
+        {
+            return Err(self.schema_error(format!(
+                "{changed}: the table has no column `{}`",
+                extra.name()
+            )));
+        }
         target
             .fields()
             .iter()
             .map(|field| {
                 let (position, found) = query.column_with_name(field.name()).ok_or_else(|| {
                     self.schema_error(format!(
-                        "the query has no column `{}`; rebuild the table from the start",
+                        "{changed}: the query has no column `{}`",
                         field.name()
                     ))
                 })?;
                 if found.data_type() != field.data_type() {
                     return Err(self.schema_error(format!(
-                        "column `{}` is {} in the table but {} in the query; rebuild the table \
-                         from the start",
+                        "{changed}: column `{}` is {} in the table but {} in the query",
                         field.name(),
                         field.data_type(),
                         found.data_type()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::kernels::partition::partition;
-use datafusion::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use datafusion::arrow::compute::{SortColumn, cast, lexsort_to_indices, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -52,10 +52,21 @@ impl StreamWriter {
 
     /// Writes one batch, each run of rows with the same partition values as one slice.
     async fn write(&self, batch: RecordBatch) -> Result<usize> {
-        let columns = self.columns.iter().map(|&i| batch.column(i).clone());
-        // Checks the types, and that no column the table declares non-null holds a null.
-        let batch = RecordBatch::try_new(self.schema.clone(), columns.collect())
+        // The table's columns in its types (the same, or the same values in Delta's spelling
+        // of the type, such as a timestamp zone `+00:00` as `UTC`).
+        let columns = self
+            .columns
+            .iter()
+            .zip(self.schema.fields())
+            .map(|(&i, field)| match batch.column(i) {
+                column if column.data_type() == field.data_type() => Ok(column.clone()),
+                column => cast(column, field.data_type()),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.arrow_error(e))?;
+        // Checks that no column the table declares non-null holds a null.
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| self.arrow_error(e))?;
         let (batch, runs) = self.grouped_by_partition(batch)?;
         for run in runs {
             let key = self.key(&batch, run.start)?;
@@ -82,11 +93,7 @@ impl StreamWriter {
     /// each partition is one run (rows in the order of the partition columns, say), else
     /// sorted by the partition columns first.
     fn grouped_by_partition(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Range<usize>>)> {
-        let keys: Vec<ArrayRef> = self
-            .partition_columns
-            .iter()
-            .map(|&i| batch.column(i).clone())
-            .collect();
+        let keys = self.key_columns(&batch);
         let runs = self.runs(&keys)?;
         if runs.len() <= MAX_RUNS_UNSORTED && self.each_key_once(&keys, &runs) {
             return Ok((batch, runs));
@@ -100,13 +107,16 @@ impl StreamWriter {
             .collect();
         let order = lexsort_to_indices(&sort_columns, None).map_err(|e| self.arrow_error(e))?;
         let sorted = take_record_batch(&batch, &order).map_err(|e| self.arrow_error(e))?;
-        let keys: Vec<ArrayRef> = self
-            .partition_columns
-            .iter()
-            .map(|&i| sorted.column(i).clone())
-            .collect();
-        let runs = self.runs(&keys)?;
+        let runs = self.runs(&self.key_columns(&sorted))?;
         Ok((sorted, runs))
+    }
+
+    /// The partition columns of `batch`.
+    fn key_columns(&self, batch: &RecordBatch) -> Vec<ArrayRef> {
+        self.partition_columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect()
     }
 
     /// The ranges of consecutive rows with equal `keys`.

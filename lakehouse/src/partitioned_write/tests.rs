@@ -101,7 +101,7 @@ async fn rows_of_interleaved_days_land_each_in_its_day_once_and_appends_add_to_t
 }
 
 #[tokio::test]
-async fn an_append_of_another_column_type_is_refused_and_commits_nothing() {
+async fn an_append_of_other_columns_or_partitions_is_refused_and_commits_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::new(dir.path());
     let ctx = lake.session();
@@ -117,6 +117,29 @@ async fn an_append_of_another_column_type_is_refused_and_commits_nothing() {
         .unwrap_err();
     assert!(
         matches!(&error, LakehouseError::Schema { detail, .. } if detail.contains("`plays`")),
+        "{error}"
+    );
+    let with_skips = "SELECT 2 AS id, 1 AS day, 3 AS plays, 1 AS skips";
+    let error = plays_write(SaveMode::Append)
+        .write(&ctx, with_skips, lake.table(PLAYS).await.unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, LakehouseError::Schema { detail, .. } if detail.contains("`skips`")),
+        "{error}"
+    );
+    let mut by_id = plays_write(SaveMode::Append);
+    by_id.partition_columns = vec!["id".to_owned()];
+    let error = by_id
+        .write(
+            &ctx,
+            &rows_sql(&[(2, 1, 3)]),
+            lake.table(PLAYS).await.unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, LakehouseError::Schema { detail, .. } if detail.contains("partitioned by")),
         "{error}"
     );
     let reloaded = lake.table(PLAYS).await.unwrap();

@@ -446,6 +446,16 @@ mod tests {
         materialize(ctx, "silver_tracks", tracks).await.unwrap();
     }
 
+    /// Runs the check over `bronze_listens_new` and `silver_tracks`: `checked_listens`.
+    async fn check_new_listens(ctx: &SessionContext) {
+        materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL)
+            .await
+            .unwrap();
+        materialize(ctx, "checked_listens", CHECKED_SQL)
+            .await
+            .unwrap();
+    }
+
     fn ms_played_by_id(batches: &[RecordBatch]) -> Vec<(String, i64)> {
         let mut rows: Vec<(String, i64)> = batches
             .iter()
@@ -472,12 +482,7 @@ mod tests {
             ],
         )
         .await;
-        materialize(&ctx, "repeated_event_keys", REPEATED_KEYS_SQL)
-            .await
-            .unwrap();
-        materialize(&ctx, "checked_listens", CHECKED_SQL)
-            .await
-            .unwrap();
+        check_new_listens(&ctx).await;
         let sql = "SELECT event_id, ms_played FROM checked_listens WHERE rejection IS NULL";
         let kept = collect_sql(&ctx, "kept", sql).await.unwrap();
         let expected = [("e1", 1000), ("e2", 3000), ("e3", 4000)]
@@ -499,12 +504,7 @@ mod tests {
         materialize(&ctx, "bronze_listens_new", sql).await.unwrap();
         let tracks = "SELECT 't1' AS track_id, CAST(200000 AS BIGINT) AS duration_ms";
         materialize(&ctx, "silver_tracks", tracks).await.unwrap();
-        materialize(&ctx, "repeated_event_keys", REPEATED_KEYS_SQL)
-            .await
-            .unwrap();
-        materialize(&ctx, "checked_listens", CHECKED_SQL)
-            .await
-            .unwrap();
+        check_new_listens(&ctx).await;
         let sql = "SELECT event_id, coalesce(rejection, 'kept') FROM checked_listens \
             ORDER BY event_id";
         let batches = collect_sql(&ctx, "checked", sql).await.unwrap();
