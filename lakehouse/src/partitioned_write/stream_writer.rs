@@ -25,6 +25,9 @@ use super::partition_files::PartitionFiles;
 /// them before it is written, so each of its partitions is written once.
 const MAX_RUNS_UNSORTED: usize = 64;
 
+/// A run of consecutive rows with the same partition values, and those values.
+type KeyedRun = (Range<usize>, Vec<ScalarValue>);
+
 /// One output partition of the query, drained into one Delta writer.
 pub(super) struct StreamWriter {
     pub table: TableRef,
@@ -68,8 +71,7 @@ impl StreamWriter {
         let batch =
             RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| self.arrow_error(e))?;
         let (batch, runs) = self.grouped_by_partition(batch)?;
-        for run in runs {
-            let key = self.key(&batch, run.start)?;
+        for (run, key) in runs {
             let values = self.partition_values(&batch, run.start)?;
             let slice = batch.slice(run.start, run.len());
             self.files
@@ -80,25 +82,20 @@ impl StreamWriter {
         Ok(batch.num_rows())
     }
 
-    /// The partition values of row `row`, as map keys.
-    fn key(&self, batch: &RecordBatch, row: usize) -> Result<Vec<ScalarValue>> {
-        self.partition_columns
-            .iter()
-            .map(|&i| ScalarValue::try_from_array(batch.column(i), row))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| LakehouseError::query(self.table.qualified(), e))
-    }
-
-    /// `batch` and its runs of consecutive rows with equal partition values: as it is when
-    /// each partition is one run (rows in the order of the partition columns, say), else
-    /// sorted by the partition columns first.
-    fn grouped_by_partition(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<Range<usize>>)> {
-        let keys = self.key_columns(&batch);
-        let runs = self.runs(&keys)?;
-        if runs.len() <= MAX_RUNS_UNSORTED && self.each_key_once(&keys, &runs) {
-            return Ok((batch, runs));
+    /// `batch` and its runs of consecutive rows with equal partition values, each with those
+    /// values: as it is when each partition is one run (rows in the order of the partition
+    /// columns, say), else sorted by the partition columns first.
+    fn grouped_by_partition(&self, batch: RecordBatch) -> Result<(RecordBatch, Vec<KeyedRun>)> {
+        let runs = self.runs(&batch)?;
+        if runs.len() <= MAX_RUNS_UNSORTED {
+            let keyed = self.with_keys(&batch, runs)?;
+            let mut seen = HashSet::with_capacity(keyed.len());
+            if keyed.iter().all(|(_, key)| seen.insert(key)) {
+                return Ok((batch, keyed));
+            }
         }
-        let sort_columns: Vec<SortColumn> = keys
+        let sort_columns: Vec<SortColumn> = self
+            .key_columns(&batch)
             .into_iter()
             .map(|values| SortColumn {
                 values,
@@ -107,8 +104,9 @@ impl StreamWriter {
             .collect();
         let order = lexsort_to_indices(&sort_columns, None).map_err(|e| self.arrow_error(e))?;
         let sorted = take_record_batch(&batch, &order).map_err(|e| self.arrow_error(e))?;
-        let runs = self.runs(&self.key_columns(&sorted))?;
-        Ok((sorted, runs))
+        let runs = self.runs(&sorted)?;
+        let keyed = self.with_keys(&sorted, runs)?;
+        Ok((sorted, keyed))
     }
 
     /// The partition columns of `batch`.
@@ -119,22 +117,25 @@ impl StreamWriter {
             .collect()
     }
 
-    /// The ranges of consecutive rows with equal `keys`.
-    fn runs(&self, keys: &[ArrayRef]) -> Result<Vec<Range<usize>>> {
-        let runs = partition(keys).map_err(|e| self.arrow_error(e))?;
+    /// The ranges of consecutive rows of `batch` with equal partition values.
+    fn runs(&self, batch: &RecordBatch) -> Result<Vec<Range<usize>>> {
+        let runs = partition(&self.key_columns(batch)).map_err(|e| self.arrow_error(e))?;
         Ok(runs.ranges())
     }
 
-    /// Whether no two of `runs` have the same keys.
-    fn each_key_once(&self, keys: &[ArrayRef], runs: &[Range<usize>]) -> bool {
-        let mut seen = HashSet::with_capacity(runs.len());
-        runs.iter().all(|run| {
-            let key: Option<Vec<ScalarValue>> = keys
-                .iter()
-                .map(|column| ScalarValue::try_from_array(column, run.start).ok())
-                .collect();
-            key.is_some_and(|key| seen.insert(key))
-        })
+    /// Each run with its partition values, as map keys.
+    fn with_keys(&self, batch: &RecordBatch, runs: Vec<Range<usize>>) -> Result<Vec<KeyedRun>> {
+        runs.into_iter()
+            .map(|run| {
+                let key = self
+                    .partition_columns
+                    .iter()
+                    .map(|&i| ScalarValue::try_from_array(batch.column(i), run.start))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| LakehouseError::query(self.table.qualified(), e))?;
+                Ok((run, key))
+            })
+            .collect()
     }
 
     /// The partition values of row `row`, as Delta records them.

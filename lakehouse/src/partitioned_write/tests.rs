@@ -4,6 +4,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
@@ -23,6 +24,14 @@ fn plays_write(mode: SaveMode) -> PartitionedWrite {
         app_metadata: Vec::new(),
         app_transaction: None,
     }
+}
+
+/// A lake in a temporary folder (removed when the folder's handle is dropped), and a session.
+fn fresh_lake() -> (tempfile::TempDir, Lake, SessionContext) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let ctx = lake.session();
+    (dir, lake, ctx)
 }
 
 /// A query over `(id, day, plays)` rows, in the order given.
@@ -67,9 +76,7 @@ fn files_by_partition(table: &DeltaTable) -> BTreeMap<String, usize> {
 
 #[tokio::test]
 async fn rows_of_interleaved_days_land_each_in_its_day_once_and_appends_add_to_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(dir.path());
-    let ctx = lake.session();
+    let (_dir, lake, ctx) = fresh_lake();
     let interleaved = rows_sql(&[(1, 3, 10), (2, 1, 20), (3, 3, 30), (4, 2, 40), (5, 1, 50)]);
     let table = lake.table(PLAYS).await.unwrap();
     let written = plays_write(SaveMode::Append)
@@ -102,9 +109,7 @@ async fn rows_of_interleaved_days_land_each_in_its_day_once_and_appends_add_to_t
 
 #[tokio::test]
 async fn an_append_of_other_columns_or_partitions_is_refused_and_commits_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(dir.path());
-    let ctx = lake.session();
+    let (_dir, lake, ctx) = fresh_lake();
     let table = lake.table(PLAYS).await.unwrap();
     let first = plays_write(SaveMode::Append)
         .write(&ctx, &rows_sql(&[(1, 1, 10)]), table)
@@ -149,9 +154,7 @@ async fn an_append_of_other_columns_or_partitions_is_refused_and_commits_nothing
 
 #[tokio::test]
 async fn an_overwrite_replaces_the_rows_and_the_columns() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(dir.path());
-    let ctx = lake.session();
+    let (_dir, lake, ctx) = fresh_lake();
     let table = lake.table(PLAYS).await.unwrap();
     let first = plays_write(SaveMode::Append)
         .write(&ctx, &rows_sql(&[(1, 1, 10), (2, 2, 20)]), table)
@@ -174,9 +177,7 @@ async fn an_overwrite_replaces_the_rows_and_the_columns() {
 
 #[tokio::test]
 async fn a_day_whose_rows_come_from_several_streams_gets_one_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::new(dir.path());
-    let ctx = lake.session();
+    let (_dir, lake, ctx) = fresh_lake();
     let first = ctx.sql(&rows_sql(&[(1, 1, 10), (2, 2, 20)])).await.unwrap();
     let second = ctx.sql(&rows_sql(&[(3, 2, 30), (4, 3, 40)])).await.unwrap();
     let (first, second) = (
