@@ -6,14 +6,17 @@
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::common::ScalarValue;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
+use super::top_items::top_items;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, collect_sql, count_rows_of, materialize};
+use crate::lake::{Lake, Params, collect_sql, collect_sql_with, count_rows_of, materialize_with};
 use crate::silver;
 
 /// The target name recorded in `lake_loads`.
@@ -33,6 +36,9 @@ pub const MARTS: [(&str, &str); 6] = [
     ),
     ("track_popularity", include_str!("sql/track_popularity.sql")),
 ];
+
+/// The query giving the end of the marts' periods, the parameter `$as_of` of the others.
+const AS_OF_SQL: &str = include_str!("sql/as_of.sql");
 
 /// Intermediate results several marts' queries read (or one reads several times): each is
 /// computed once per refresh, before the marts, and held in memory under its name.
@@ -101,16 +107,18 @@ pub async fn refresh(
         });
     }
     let ctx = lake.session();
+    ctx.register_udaf(top_items());
     lake.register(&ctx, silver::listens::TABLE, &silver).await?;
     let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;
     let started = std::time::Instant::now();
+    let params = [("as_of", as_of(&ctx).await?)];
     for (name, sql) in STAGING {
-        let rows = materialize(&ctx, name, sql).await?;
+        let rows = materialize_with(&ctx, name, sql, &params).await?;
         tracing::debug!(elapsed = ?started.elapsed(), name, rows, "computed staging");
     }
     let (computed, to_publish) = mpsc::channel(MARTS.len());
     let (rows_out, published) = tokio::join!(
-        compute(&ctx, computed, started, failure),
+        compute(&ctx, &params, computed, started, failure),
         publish(pool, to_publish, version, failure)
     );
     // A failed computation closes the channel early, which makes the publisher roll back: the
@@ -126,10 +134,25 @@ pub async fn refresh(
     })
 }
 
+/// The end of the marts' periods (`$as_of`): the newest listen in silver.
+async fn as_of(ctx: &SessionContext) -> Result<ScalarValue> {
+    let batches = collect_sql(ctx, "as_of", AS_OF_SQL).await?;
+    let column = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| b.column(0))
+        .ok_or_else(|| {
+            let aggregate_without_row = DataFusionError::Execution("max() gave no row".into());
+            LakehouseError::query("as_of", aggregate_without_row)
+        })?;
+    ScalarValue::try_from_array(column, 0).map_err(|e| LakehouseError::query("as_of", e))
+}
+
 /// Computes each mart in turn and sends it to the publisher. Returns the rows of each; stops
 /// early, without an error of its own, when the publisher has stopped.
 async fn compute(
     ctx: &SessionContext,
+    params: Params<'_>,
     publisher: mpsc::Sender<MartRows>,
     started: std::time::Instant,
     failure: MartsFailure,
@@ -143,7 +166,7 @@ async fn compute(
         }
         let mart = MartRows {
             table,
-            batches: collect_sql(ctx, table, sql).await?,
+            batches: collect_sql_with(ctx, table, sql, params).await?,
         };
         tracing::debug!(elapsed = ?started.elapsed(), table, "computed mart");
         rows_out.push((table, mart.rows()));

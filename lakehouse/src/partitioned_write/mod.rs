@@ -5,7 +5,7 @@
 //! to the file of its partition values as slices of consecutive rows. Each partition has one
 //! file (up to the table's target file size), whichever streams its rows come from. A query
 //! whose partitions hold ordered ranges of the rows (listens by play time) so costs no copy
-//! and no redistribution, and its streams write different partitions at any time. delta-rs'
+//! and no redistribution, and its streams mostly write different partitions at a time. delta-rs'
 //! own write would re-plan the query in its session, redistribute every row by the partition
 //! columns, then sort and copy each batch again by them.
 //!

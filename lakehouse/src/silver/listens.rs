@@ -30,7 +30,7 @@ use crate::bronze;
 use crate::error::{LakehouseError, Result};
 use crate::lake::{
     DELTA_WRITERS_PER_CORE, Lake, TableRef, collect_or_empty, collect_sql, materialize,
-    materialize_in, recorded_version, target_partitions,
+    materialize_sorted_shares, recorded_version, target_partitions,
 };
 use crate::partitioned_write::PartitionedWrite;
 use crate::silver;
@@ -189,10 +189,12 @@ pub(super) async fn check(
     existing: Option<&DeltaTable>,
 ) -> Result<Checked> {
     super::functions::register(ctx);
-    // The new rows, in play-time order, are held in as many ranges as silver's Delta writers
-    // (one per range), so that the writers write different days at any time.
+    // The new rows are held in as many ranges as silver's Delta writers (one per range), each
+    // in play-time order, so that the writers of one core's share write different days at any
+    // time (the two shares span the same days: a day's file is shared behind a lock).
     let streams = DELTA_WRITERS_PER_CORE * target_partitions(ctx);
-    let rows_read = materialize_in(ctx, "bronze_listens_new", NEW_BRONZE_SQL, streams).await?;
+    let rows_read =
+        materialize_sorted_shares(ctx, "bronze_listens_new", NEW_BRONZE_SQL, streams).await?;
     materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL).await?;
     materialize(ctx, "checked_listens", CHECKED_SQL).await?;
     let days = touched_days(ctx).await?;
