@@ -270,16 +270,17 @@ pub async fn collect_sql_with(
     sql: &str,
     params: Params<'_>,
 ) -> Result<Vec<RecordBatch>> {
-    let (_, partitions) = collect_partitions(ctx, context, sql, params).await?;
-    Ok(partitions.into_iter().flatten().collect())
+    let (_, batches) = collect_with_schema(ctx, context, sql, params).await?;
+    Ok(batches)
 }
 
 async fn collect_with_schema(
     ctx: &SessionContext,
     context: &str,
     sql: &str,
+    params: Params<'_>,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let (schema, partitions) = collect_partitions(ctx, context, sql, &[]).await?;
+    let (schema, partitions) = collect_partitions(ctx, context, sql, params).await?;
     Ok((schema, partitions.into_iter().flatten().collect()))
 }
 
@@ -342,7 +343,7 @@ pub async fn collect_or_empty(
     context: &str,
     sql: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let (schema, mut batches) = collect_with_schema(ctx, context, sql).await?;
+    let (schema, mut batches) = collect_with_schema(ctx, context, sql, &[]).await?;
     batches.retain(|b| b.num_rows() > 0);
     if batches.is_empty() {
         batches.push(RecordBatch::new_empty(schema));
