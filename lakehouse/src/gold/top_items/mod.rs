@@ -1,7 +1,8 @@
 //! `top_items(item, listens, n)`: an aggregate function giving each group's `n` items with the
 //! most listens, as a list of `{rank, item, listens}` ranked from 1, most listens first, ties
 //! to the smaller item. Rows whose item or listens is NULL are left out, and each item is
-//! expected once per group (count first, then rank).
+//! expected once per group (count first, then rank). A group without such rows gets an empty
+//! list (not NULL: `unnest` gives no rows either way).
 //!
 //! It does what `row_number() OVER (PARTITION BY g ORDER BY listens DESC, item) <= n` does,
 //! without sorting every row: each group keeps its best `n` so far, and most rows are turned
@@ -137,6 +138,10 @@ impl Top {
                 return 0;
             }
             freed = self.entries.pop().map_or(0, |(_, i)| i.len());
+        }
+        if self.entries.is_empty() {
+            // Room for n entries at once, which is what `Groups::size` counts.
+            self.entries.reserve_exact(n);
         }
         let at = self
             .entries
