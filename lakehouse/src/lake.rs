@@ -83,9 +83,9 @@ fn set_unless_in_env(config: &mut SessionConfig, environment_read: bool, key: &s
 }
 
 /// How many Delta writers per core a partitioned write of an ordered result runs, each fed its
-/// own range of the rows (see [`materialize_sorted_shares`] and [`crate::partitioned_write`]). With one
-/// per core, a core idles whenever the other's writer still has days left; several per core
-/// keep both busy to the end.
+/// own range of the rows (see [`materialize_sorted_shares`] and [`crate::partitioned_write`]).
+/// With one per core, a core idles whenever the other's writer still has days left; several
+/// per core keep both busy to the end.
 pub const DELTA_WRITERS_PER_CORE: usize = 4;
 
 /// A lake table: its layer and name, e.g. `silver/tracks`.

@@ -79,12 +79,12 @@ impl PartitionedWrite {
         sql: &str,
         table: DeltaTable,
     ) -> Result<Written> {
-        let query_error = |e| LakehouseError::query(self.table.qualified(), e);
-        let frame = ctx.sql(sql).await.map_err(query_error)?;
-        let plan = frame.create_physical_plan().await.map_err(query_error)?;
         if self.partition_columns.is_empty() {
             return Err(self.schema_error("a partitioned write needs partition columns".into()));
         }
+        let query_error = |e| LakehouseError::query(self.table.qualified(), e);
+        let frame = ctx.sql(sql).await.map_err(query_error)?;
+        let plan = frame.create_physical_plan().await.map_err(query_error)?;
         let replace = self.mode == SaveMode::Overwrite || table.version().is_none();
         // The query's columns in Delta's types (a timestamp's zone spelled `UTC`, say): the
         // rows are written with those, and a new schema is checked before anything is written.
@@ -268,10 +268,8 @@ impl PartitionedWrite {
             .build(Some(self.snapshot(&table)?), table.log_store(), operation)
             .await
             .map_err(|e| self.delta_error(e))?;
-        table
-            .update_incremental(Some(committed.version()))
-            .await
-            .map_err(|e| self.delta_error(e))?;
+        // The commit returns the table's new state: no need to read the log again.
+        table.state = Some(committed.snapshot);
         Ok(table)
     }
 

@@ -91,8 +91,7 @@ impl AggregateUDFImpl for TopItems {
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(OneGroup {
-            n: wanted(&args)?,
-            top: Top::default(),
+            groups: Groups::new(wanted(&args)?),
         }))
     }
 
@@ -104,11 +103,7 @@ impl AggregateUDFImpl for TopItems {
         &self,
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups {
-            n: wanted(&args)?,
-            tops: Vec::new(),
-            text_bytes: 0,
-        }))
+        Ok(Box::new(Groups::new(wanted(&args)?)))
     }
 }
 
@@ -227,6 +222,16 @@ struct Groups {
     text_bytes: isize,
 }
 
+impl Groups {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            tops: Vec::new(),
+            text_bytes: 0,
+        }
+    }
+}
+
 impl GroupsAccumulator for Groups {
     fn update_batch(
         &mut self,
@@ -292,49 +297,47 @@ impl GroupsAccumulator for Groups {
     }
 }
 
-/// The ungrouped form: the whole input is one group.
-#[derive(Debug)]
+/// The ungrouped form: the whole input is one group, group 0 of the grouped form.
 struct OneGroup {
-    n: usize,
-    top: Top,
+    groups: Groups,
 }
 
-impl OneGroup {
-    fn list(&self) -> ScalarValue {
-        ScalarValue::List(Arc::new(to_lists(std::iter::once(&self.top))))
+impl std::fmt::Debug for OneGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneGroup")
+            .field("n", &self.groups.n)
+            .finish()
     }
+}
+
+/// Every row of `values` in group 0.
+fn group_zero(values: &[ArrayRef]) -> Vec<usize> {
+    vec![0; values.first().map_or(0, |v| v.len())]
 }
 
 impl Accumulator for OneGroup {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let (n, top) = (self.n, &mut self.top);
-        for_each_row(values, None, |_, listens, item| {
-            top.offer(n, listens, item);
-        })
+        self.groups
+            .update_batch(values, &group_zero(values), None, 1)
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        for row in 0..lists.len() {
-            if lists.is_valid(row) {
-                self.top.merge(self.n, lists.value(row).as_ref());
-            }
-        }
-        Ok(())
+        self.groups.merge_batch(states, &group_zero(states), 1)
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.list()])
+        Ok(vec![self.evaluate()?])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(self.list())
+        self.groups.tops.resize_with(1, Top::default);
+        Ok(ScalarValue::List(Arc::new(to_lists(
+            self.groups.tops.iter(),
+        ))))
     }
 
     fn size(&self) -> usize {
-        let entry = std::mem::size_of::<(i64, String)>();
-        let texts: usize = self.top.entries.iter().map(|(_, i)| i.capacity()).sum();
-        std::mem::size_of::<Self>() + self.n * entry + texts
+        std::mem::size_of::<Self>() + self.groups.size()
     }
 }
 
