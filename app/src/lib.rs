@@ -13,6 +13,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
+use crate::types::Role;
+
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -34,6 +36,43 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The links of the signed-in account's role, its name and a logout button; or a login link.
+#[component]
+fn AccountNav() -> impl IntoView {
+    let me = Resource::new(|| (), |_| server_fns::whoami());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await.ok().flatten() {
+                    Some(account) => {
+                        let links: &[(&str, &str)] = match account.role {
+                            Role::Listener => &[("/for-you", "For you")],
+                            Role::Business => &[("/insights", "Insights")],
+                            Role::Admin => {
+                                &[("/for-you", "For you"), ("/insights", "Insights"), ("/admin", "Pipeline")]
+                            }
+                        };
+                        view! {
+                            {links
+                                .iter()
+                                .map(|(href, label)| view! { <A href=*href>{*label}</A> })
+                                .collect_view()}
+                            <form class="logout" method="post" action="/auth/logout">
+                                <span class="account" title=account.role.as_str()>
+                                    {account.name.clone()}
+                                </span>
+                                <button type="submit" class="link">"Log out"</button>
+                            </form>
+                        }
+                            .into_any()
+                    }
+                    None => view! { <a href="/login" rel="external">"Log in"</a> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
 /// The app: navigation and routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -46,9 +85,7 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"soundlake"</A>
                 <nav>
                     <A href="/catalog">"Catalogue"</A>
-                    <A href="/for-you">"For you"</A>
-                    <A href="/insights">"Insights"</A>
-                    <A href="/admin">"Pipeline"</A>
+                    <AccountNav />
                 </nav>
             </header>
             <main>
@@ -58,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/for-you") view=pages::ForYou />
                     <Route path=path!("/insights") view=pages::Insights />
                     <Route path=path!("/admin") view=pages::Admin />
+                    <Route path=path!("/login") view=pages::Login />
                 </Routes>
             </main>
         </Router>

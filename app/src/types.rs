@@ -523,3 +523,56 @@ mod tests {
         assert_eq!(page(21).pages(), 2);
     }
 }
+
+/// What an account may do: each account has one role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Listens; sees and steers their own recommendations, tops and history.
+    Listener,
+    /// Reads the dashboards of listening and of the models.
+    Business,
+    /// Runs the pipeline, looks after the lake and the accounts; reads everything.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Listener, Role::Business, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Listener => "listener",
+            Role::Business => "business",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role called `name`, if any.
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// The page an account of this role lands on after logging in.
+    pub fn home_page(self) -> &'static str {
+        match self {
+            Role::Listener => "/for-you",
+            Role::Business => "/insights",
+            Role::Admin => "/admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The logged-in account, as pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub name: String,
+    pub role: Role,
+    /// The user id of the listens, for a listener.
+    pub listener_id: Option<String>,
+}

@@ -1,39 +1,34 @@
-// End-to-end tests of the admin page (/admin): the runs table rendered on the server, and
-// the hydrated run button: a wrong token is refused with the API's reason; the right one
-// starts a run whose progress the page follows until it finishes and shows in the table.
+// End-to-end tests of the admin page (/admin): the runs table rendered on the server; a
+// listener and a business account are refused the page and the run API; the signed-in
+// admin's run button starts a run whose progress the page follows until it finishes and
+// shows in the table.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, baseUrl, onFreshPage } from './browser.mjs';
+import {
+  launchBrowser, baseUrl, adminToken, adminFetch, demoAccounts, logIn, fetchFromPage,
+  onFreshPage,
+} from './browser.mjs';
 
 const HYDRATE_MS = 30_000; // the first load compiles the wasm
 const WAIT_MS = 15_000;
 const RUN_MS = 180_000; // a run trains the recommenders: allow for a slow machine
 
-function adminToken() {
-  const token = process.env.SOUNDLAKE_E2E_ADMIN_TOKEN;
-  if (!token) {
-    throw new Error(
-      'SOUNDLAKE_E2E_ADMIN_TOKEN is not set: `./dev.sh test` sets it; against your own ' +
-        'server, set it to the server\'s admin token (<data dir>/admin-token)',
-    );
-  }
-  return token;
-}
-
 let browser;
 before(async () => {
+  // Fail fast with a clear message when the server or a credential is missing.
   baseUrl();
   adminToken();
+  demoAccounts();
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
 });
 
-// `body(page)` on a fresh, hydrated /admin page.
+// `body(page)` on a fresh, hydrated /admin page of the signed-in demo admin.
 function onAdminPage(name, body) {
   return onFreshPage(browser, name, WAIT_MS, async (page) => {
-    await page.goto(`${baseUrl()}/admin`);
+    await logIn(page, 'admin');
     await page.waitForSelector('section.admin[data-hydrated="true"]', { timeout: HYDRATE_MS });
     await body(page);
   });
@@ -42,11 +37,10 @@ function onAdminPage(name, body) {
 const message = (page) =>
   page.evaluate(() => document.querySelector('#run-message')?.textContent ?? '');
 
-// Submits the form with `token` (and the full-rebuild switch) and returns the page's answer
-// to the API's answer.
-async function submit(page, token, { full = false } = {}) {
+// Submits the form (with the full-rebuild switch) and returns the page's answer to the API's
+// answer.
+async function submit(page, { full = false } = {}) {
   await page.waitForSelector('#run-pipeline button[type="submit"]:not([disabled])');
-  await page.fill('#admin-token', token);
   await page.setChecked('#full-rebuild', full);
   await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/api/v1/pipeline/runs')
@@ -59,20 +53,44 @@ async function submit(page, token, { full = false } = {}) {
 }
 
 test('the admin page is rendered on the server', async () => {
-  const res = await fetch(`${baseUrl()}/admin`);
+  const res = await adminFetch('/admin');
   assert.equal(res.status, 200);
   const html = await res.text();
   assert.match(html, /<h1>Pipeline<\/h1>/);
-  assert.match(html, /id="admin-token"/);
+  assert.match(html, /<form[^>]*id="run-pipeline"/);
+  assert.match(html, /id="full-rebuild"/);
+  // The signed-in admin starts runs: there is no token to type any more.
+  assert.doesNotMatch(html, /id="admin-token"/);
   assert.match(html, /id="pipeline-runs"|No run yet\./);
 });
 
-test('a wrong admin token is refused with the reason', { timeout: 120_000 }, async () => {
-  await onAdminPage('wrong token', async (page) => {
-    const text = await submit(page, 'not-the-token');
-    assert.match(text, /Could not start a run: the admin token is not valid/);
-    assert.equal(await page.getAttribute('#run-message', 'class'), 'error');
+test('nobody but an admin may start a run', { timeout: 120_000 }, async () => {
+  // Without a credential the API asks for one.
+  const anonymous = await fetch(`${baseUrl()}/api/v1/pipeline/runs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ full: false }),
   });
+  assert.equal(anonymous.status, 401);
+
+  for (const role of ['listener', 'business']) {
+    await onFreshPage(browser, `admin refused to ${role}`, WAIT_MS, async (page) => {
+      await logIn(page, role);
+      const res = await page.goto(`${baseUrl()}/admin`);
+      assert.equal(res.status(), 403, `the ${role} opened /admin`);
+      assert.match(await page.textContent('h1'), /Not for this account/);
+
+      // From that page the request carries the session and this site's Origin, so a
+      // refusal is for the role (forbidden), not for a cross-site request.
+      const run = await fetchFromPage(page, '/api/v1/pipeline/runs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ full: false }),
+      });
+      assert.equal(run.status, 403, `the ${role}'s run request: ${JSON.stringify(run.body)}`);
+      assert.equal(run.body?.error?.code, 'forbidden', JSON.stringify(run.body));
+    });
+  }
 });
 
 test('the run button starts a run and follows it to the end', { timeout: 2 * RUN_MS + 60_000 }, async () => {
@@ -80,12 +98,12 @@ test('the run button starts a run and follows it to the end', { timeout: 2 * RUN
     // The demo's schedule may be running one: the page says so; try again until ours starts.
     // A full rebuild, so that every stage has work to do.
     const deadline = Date.now() + RUN_MS;
-    let text = await submit(page, adminToken(), { full: true });
+    let text = await submit(page, { full: true });
     while (!/Run #\d+ started/.test(text)) {
       assert.match(text, /in progress/, `unexpected answer: ${text}`);
       assert.ok(Date.now() < deadline, `no run could start: ${text}`);
       await page.waitForTimeout(2_000);
-      text = await submit(page, adminToken(), { full: true });
+      text = await submit(page, { full: true });
     }
     const runId = text.match(/Run #(\d+)/)[1];
     await page.waitForFunction(

@@ -1,29 +1,37 @@
 // End-to-end tests of the listener's page (/for-you: server rendering, then the hydrated
 // app following the live list over server-sent events) and the business page (/insights).
-// The fresh demo server trains its first model on its first scheduled pipeline run; the
-// tests trigger nothing themselves and wait for that model.
+// The browser tests log in as the demo listener and the demo business account; the API is
+// polled with the admin token. The fresh demo server trains its first model on its first
+// scheduled pipeline run; the tests trigger nothing themselves and wait for that model.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, baseUrl, onFreshPage } from './browser.mjs';
+import {
+  launchBrowser, baseUrl, adminToken, adminFetch, demoAccounts, logIn, fetchFromPage,
+  onFreshPage,
+} from './browser.mjs';
 
 const MODEL_WAIT_MS = Number(process.env.SOUNDLAKE_E2E_MODEL_WAIT_MS || 120_000);
 const HYDRATE_MS = 30_000; // the first load compiles the wasm
 const WAIT_MS = 15_000;
 const RERANK_MS = 2_000; // a play re-ranks the followed list within a second
 const POLL_MS = 2_000;
-const LISTENER = 'user-00001'; // a demo listener
+const LISTENER = 'user-00001'; // the simulated listener the demo listener account is linked to
 
 let browser;
 before(async () => {
-  baseUrl(); // fail fast with a clear message when the server URL is missing
+  // Fail fast with a clear message when the server or a credential is missing.
+  baseUrl();
+  adminToken();
+  demoAccounts();
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
 });
 
+// An API answer as an admin (the model, clusters and any listener's list need a role).
 async function getJson(path) {
-  const res = await fetch(`${baseUrl()}${path}`);
+  const res = await adminFetch(path);
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
@@ -66,17 +74,18 @@ const stillSamePage = (page) => page.evaluate(() => window.__noReload);
 const listedIds = (page) => page.$$eval('#recommendations li[data-track-id]',
   (lis) => lis.map((li) => li.dataset.trackId));
 
+// An admin (here by the admin token) may open every page, and any listener's list.
 test('the for-you and insights pages are rendered on the server',
   { timeout: MODEL_WAIT_MS + 30_000 }, async () => {
     const user = await listenerWithRecommendations();
-    const forYou = await fetch(`${baseUrl()}/for-you?user=${user}`);
+    const forYou = await adminFetch(`/for-you?user=${user}`);
     assert.equal(forYou.status, 200);
     const html = await forYou.text();
     assert.match(html, /<ol[^>]*id="recommendations"/);
     assert.match(html, /<li[^>]*data-track-id="/);
     assert.match(html, /updated \d\d:\d\d:\d\d/);
 
-    const insights = await fetch(`${baseUrl()}/insights`);
+    const insights = await adminFetch('/insights');
     assert.equal(insights.status, 200);
     const text = await insights.text();
     assert.match(text, /id="model-metrics"/);
@@ -87,9 +96,15 @@ test('the for-you and insights pages are rendered on the server',
 
 pageTest('playing a recommendation re-ranks the list live', async (page) => {
   const user = await listenerWithRecommendations();
-  await page.goto(`${baseUrl()}/for-you?user=${encodeURIComponent(user)}`);
+  // The listener lands on their own list: no ?user= to pass, and no other listener to pick.
+  await logIn(page, 'listener');
+  const session = await fetchFromPage(page, '/api/v1/session');
+  assert.equal(session.status, 200, `the session answered ${JSON.stringify(session.body)}`);
+  assert.equal(session.body.listener_id, user, `the demo listener account is linked to ${user}`);
   await page.waitForSelector('section.for-you[data-live="true"]', { timeout: HYDRATE_MS });
   await page.waitForSelector('#recommendations li[data-track-id]');
+  assert.equal(await page.locator('#for-you-user').count(), 0,
+    'the listener search is for admins only');
   await markPage(page);
   const listed = await listedIds(page);
   const played = listed[0];
@@ -124,7 +139,7 @@ pageTest('the insights page shows the model figures, the clusters, the map and t
   const current = models.items.find((v) => v.is_current);
   const { body: clusters } = await getJson('/api/v1/clusters');
 
-  await page.goto(`${baseUrl()}/insights`);
+  await logIn(page, 'business');
   await page.waitForSelector('#model-metrics tbody tr[data-model]');
   const rows = await page.$$eval('#model-metrics tbody tr[data-model]', (trs) => trs.map((tr) => ({
     model: tr.dataset.model,

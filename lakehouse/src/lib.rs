@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod silver;
 pub mod simulate;
 pub mod sources;
+pub mod text;
 
 pub use error::{LakehouseError, Result};
 pub use lake::Lake;

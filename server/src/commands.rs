@@ -80,10 +80,19 @@ async fn prepare_and_serve(
             "the built site (wasm) is missing: pages render but do not hydrate. Build it with ./dev.sh run"
         );
     }
+    if demo
+        && let Some(accounts) =
+            crate::accounts::demo::create_if_none(&pool, &config.data_dir, DEMO_LISTENER).await?
+    {
+        println!(
+            "Demo accounts created (kept in {}, shown once here):\n{accounts}",
+            config.data_dir.join("demo-accounts").display()
+        );
+    }
     let admin_token = config.admin_token()?;
     if config.admin_token.is_none() {
         println!(
-            "Admin token (for POST /api/v1/pipeline/runs): in {}",
+            "Admin token for scripts (Authorization: Bearer <token>): in {}",
             config.data_dir.join("admin-token").display()
         );
     }
@@ -101,30 +110,36 @@ async fn prepare_and_serve(
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
     println!("soundlake is serving on http://{}", listener.local_addr()?);
-    axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     println!("soundlake stopped.");
     Ok(())
 }
 
 const DEMO_USERS: usize = 200;
+/// The simulated listener the demo's listener account is linked to.
+const DEMO_LISTENER: &str = app::types::DEFAULT_LISTENER;
 const DEMO_DAYS: u32 = 28;
 const DEMO_LISTENS_PER_DAY: f64 = 15.0;
 
 /// `soundlake simulate`: a listening history over the catalogue, written to bronze, or with
-/// `stream = Some((url, rate, limit))` posted to a running server at `rate` listens per second.
+/// `stream = Some((target, rate, limit))` posted to a running server at `rate` listens per
+/// second.
 pub async fn simulate(
     config: &Config,
     sim: &Simulation,
-    stream: Option<(String, u32, Option<u64>)>,
+    stream: Option<(crate::stream::StreamTarget, u32, Option<u64>)>,
 ) -> Result<()> {
     let database = Database::open(config).await?;
     let result = match stream {
-        Some((url, rate, limit)) => {
+        Some((target, rate, limit)) => {
             match lakehouse::gold::tracks::simulation_tracks(&database.pool).await {
-                Ok(tracks) => crate::stream::stream(&url, rate, *sim, &tracks, limit)
+                Ok(tracks) => crate::stream::stream(&target, rate, *sim, &tracks, limit)
                     .await
                     .map(|_| ()),
                 Err(e) => Err(e.into()),

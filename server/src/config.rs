@@ -151,31 +151,33 @@ impl Config {
         Ok(())
     }
 
-    /// The admin token: the configured one, else the one kept in `<data_dir>/admin-token`
-    /// (generated and written there, readable by the owner only, on first use).
+    /// The admin token: the configured one (at least [`MIN_ADMIN_TOKEN_CHARS`] characters),
+    /// else the one kept in `<data_dir>/admin-token` (generated on first use, in a file only
+    /// its owner may read).
     pub fn admin_token(&self) -> Result<String> {
         if let Some(token) = &self.admin_token {
-            return Ok(token.clone());
+            let token = token.trim();
+            if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+                anyhow::bail!(
+                    "SOUNDLAKE_ADMIN_TOKEN must have at least {MIN_ADMIN_TOKEN_CHARS} characters \
+                     (leave it unset to have one generated)"
+                );
+            }
+            return Ok(token.to_owned());
         }
         let path = self.data_dir.join("admin-token");
         if let Ok(token) = std::fs::read_to_string(&path)
-            && !token.trim().is_empty()
+            && token.trim().chars().count() >= MIN_ADMIN_TOKEN_CHARS
         {
             return Ok(token.trim().to_owned());
         }
+        let _ = std::fs::remove_file(&path);
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating {}", self.data_dir.display()))?;
-        std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("restricting {}", path.display()))?;
-        }
+        crate::private_file::create(&path, &token)?;
         Ok(token)
     }
 
@@ -184,6 +186,9 @@ impl Config {
         self.data_dir.join("lake")
     }
 }
+
+/// The shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 24;
 
 #[cfg(test)]
 mod tests {

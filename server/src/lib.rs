@@ -1,8 +1,11 @@
 //! The `soundlake` server: configuration, the gold database (external or embedded), the REST
 //! API, the web app's server side, and the commands of the `soundlake` binary.
 
+pub mod accounts;
 pub mod api;
+pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod database;
@@ -11,6 +14,7 @@ pub mod live;
 pub mod pipeline;
 pub mod pipeline_commands;
 pub mod postgres;
+pub mod private_file;
 pub mod state;
 pub mod stream;
 pub mod web;

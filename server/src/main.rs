@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lakehouse::pipeline::Stage;
+use server::cli::{tokens::TokensCommand, users::UsersCommand};
 use server::config::Config;
-use server::{bench, commands, pipeline_commands};
+use server::{bench, cli, commands, pipeline_commands};
 
 /// A lakehouse music recommender: listens land in Delta Lake, DataFusion builds silver,
 /// PostgreSQL gold serves the web app and the REST API.
@@ -55,6 +56,15 @@ enum Command {
         /// In --stream mode, stop after sending this many listens.
         #[arg(long, requires = "stream")]
         limit: Option<u64>,
+        /// In --stream mode, the API token to post with: an ingest token
+        /// (`soundlake tokens create ADMIN --scope ingest`) or an admin's.
+        #[arg(
+            long,
+            env = "SOUNDLAKE_TOKEN",
+            requires = "stream",
+            hide_env_values = true
+        )]
+        token: Option<String>,
     },
     /// Pipeline runs: bronze → silver → gold, recorded in the database.
     Pipeline {
@@ -65,6 +75,16 @@ enum Command {
     Lake {
         #[command(subcommand)]
         what: LakeCommand,
+    },
+    /// Accounts and their roles.
+    Users {
+        #[command(subcommand)]
+        what: UsersCommand,
+    },
+    /// API tokens for scripts and players.
+    Tokens {
+        #[command(subcommand)]
+        what: TokensCommand,
     },
     /// Measure the engine.
     Bench {
@@ -223,6 +243,8 @@ async fn main() -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { no_demo } => commands::serve(&config, !no_demo).await,
+        Command::Users { what } => cli::users::run(&config, what).await,
+        Command::Tokens { what } => cli::tokens::run(&config, what).await,
         Command::Simulate {
             users,
             days,
@@ -231,10 +253,21 @@ async fn main() -> Result<()> {
             stream,
             rate,
             limit,
+            token,
         } => {
             let sim =
                 lakehouse::simulate::Simulation::ending_today(users, days, listens_per_day, seed);
-            commands::simulate(&config, &sim, stream.map(|url| (url, rate, limit))).await
+            let stream = match (stream, token) {
+                (Some(url), Some(token)) => {
+                    Some((server::stream::StreamTarget { url, token }, rate, limit))
+                }
+                (Some(_), None) => anyhow::bail!(
+                    "--stream needs an API token that may post listens: --token or SOUNDLAKE_TOKEN \
+                     (soundlake tokens create <admin> --scope ingest)"
+                ),
+                (None, _) => None,
+            };
+            commands::simulate(&config, &sim, stream).await
         }
         Command::Import {
             what: ImportCommand::Catalog { paths },

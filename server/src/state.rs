@@ -5,7 +5,7 @@ use lakehouse::Lake;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use crate::api::admin::AdminToken;
+use crate::auth::{AddressThrottle, AuthState};
 use crate::ingest::Ingest;
 use crate::live::LiveRecommendations;
 use crate::pipeline::Pipelines;
@@ -18,7 +18,7 @@ pub struct AppState {
     pub lake: Lake,
     pub ingest: Ingest,
     pub pipelines: Pipelines,
-    pub admin_token: AdminToken,
+    pub auth: AuthState,
     pub live: LiveRecommendations,
 }
 
@@ -34,12 +34,16 @@ impl AppState {
         let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
         Self {
             live: LiveRecommendations::new(pool.clone()),
+            auth: AuthState {
+                pool: pool.clone(),
+                admin_token: admin_token.into(),
+                throttle: AddressThrottle::default(),
+            },
             leptos_options,
             pool,
             lake,
             ingest,
             pipelines,
-            admin_token: AdminToken(admin_token.into()),
         }
     }
 }

@@ -21,17 +21,26 @@ pub struct StreamReport {
     pub failed: u64,
 }
 
-/// Streams listens from `sim` (repeating it with the next seed when it runs out) to `url`
-/// (the server's base URL) at `rate` events per second, until Ctrl-C or, with `limit`, until
-/// that many were sent.
+/// Where a stream posts, and the API token it posts with: an `ingest` token (or an admin's),
+/// which may post listens of any listener.
+#[derive(Debug, Clone)]
+pub struct StreamTarget {
+    /// The server's base URL.
+    pub url: String,
+    pub token: String,
+}
+
+/// Streams listens from `sim` (repeating it with the next seed when it runs out) to
+/// `target` at `rate` events per second, until Ctrl-C or, with `limit`, until that many were
+/// sent.
 pub async fn stream(
-    url: &str,
+    target: &StreamTarget,
     rate: u32,
     sim: Simulation,
     tracks: &[SimTrack],
     limit: Option<u64>,
 ) -> Result<StreamReport> {
-    let endpoint = format!("{}/api/v1/listens", url.trim_end_matches('/'));
+    let endpoint = format!("{}/api/v1/listens", target.url.trim_end_matches('/'));
     let client = reqwest::Client::new();
     let per_tick = (f64::from(rate) * TICK.as_secs_f64()).ceil().max(1.0) as usize;
     let (mut sent, mut accepted, mut failed) = (0u64, 0u64, 0u64);
@@ -82,7 +91,8 @@ pub async fn stream(
                     })
                     .collect();
                 sent += events.len() as u64;
-                match client.post(&endpoint).json(&events).send().await {
+                let request = client.post(&endpoint).bearer_auth(&target.token);
+                match request.json(&events).send().await {
                     Ok(response) if response.status().is_success() => {
                         let body: Value =
                             response.json().await.context("reading the ingest answer")?;

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use axum::Router;
+use axum::{Router, middleware};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::trace::TraceLayer;
 
-use crate::api;
 use crate::state::AppState;
+use crate::{api, auth};
 
 /// The name of the built site's files: `pkg/soundlake.js`, `pkg/soundlake_bg.wasm`,
 /// `pkg/soundlake.css`.
@@ -36,10 +36,15 @@ pub fn router(state: AppState) -> Router {
     let pool = state.pool.clone();
     let context = move || provide_context(pool.clone());
     let options = state.leptos_options.clone();
+    let auth_state = state.auth.clone();
     Router::new()
         .nest("/api/v1", api::router())
+        .merge(auth::routes())
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        // Layers run from the last added: every request is identified, then pages are guarded.
+        .layer(middleware::from_fn(auth::guard_pages))
+        .layer(middleware::from_fn_with_state(auth_state, auth::identify))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

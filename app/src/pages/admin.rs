@@ -1,5 +1,5 @@
 //! `/admin`: the pipeline as an admin sees it: the newest runs with their stages, and a
-//! button that starts a run (with the admin token) and follows its progress.
+//! button that starts a run and follows its progress.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -46,30 +46,19 @@ pub fn Admin() -> impl IntoView {
     }
 }
 
-/// The admin token, the "full rebuild" switch and the button; then the run's progress.
+/// The "full rebuild" switch and the button; then the run's progress.
 #[component]
 fn RunForm(state: RunState) -> impl IntoView {
     // A run followed from this page is no longer followed once the page goes.
     on_cleanup(stop_following);
-    let token = NodeRef::<leptos::html::Input>::new();
     let full = NodeRef::<leptos::html::Input>::new();
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
-        let token = token.get().map(|t| t.value()).unwrap_or_default();
         let full = full.get().is_some_and(|f| f.checked());
-        start_run(token, full, state);
+        start_run(full, state);
     };
     view! {
         <form id="run-pipeline" class="search" on:submit=submit>
-            <input
-                node_ref=token
-                id="admin-token"
-                type="password"
-                placeholder="Admin token"
-                aria-label="Admin token"
-                autocomplete="current-password"
-                required
-            />
             <label class="muted">
                 <input node_ref=full id="full-rebuild" type="checkbox" />
                 " rebuild silver from all of bronze"
@@ -78,10 +67,6 @@ fn RunForm(state: RunState) -> impl IntoView {
                 "Run the pipeline now"
             </button>
         </form>
-        <p class="muted note">
-            "The token is in " <code>"<data dir>/admin-token"</code>
-            " or " <code>"SOUNDLAKE_ADMIN_TOKEN"</code> "."
-        </p>
         {move || {
             state
                 .message

@@ -6,14 +6,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::browser::{self, LiveState};
-use crate::server_fns::recommendations_for;
+use crate::server_fns::{recommendations_for, whoami};
 use crate::types::{
-    DEFAULT_LISTENER, FOR_YOU_ROWS, Recommendation, RecommendationList, clock_time,
+    DEFAULT_LISTENER, FOR_YOU_ROWS, Recommendation, RecommendationList, Role, clock_time,
 };
 
-/// The listener's page. The server renders the current model's list for `?user=` (default
-/// [`DEFAULT_LISTENER`]); once hydrated, the page follows the live list (server-sent events):
-/// a play or feedback re-ranks it within a second, without a reload.
+/// The listener's page: the signed-in listener's own list (an admin may look at any
+/// listener's with `?user=`, default [`DEFAULT_LISTENER`]). The server renders the current
+/// model's list; once hydrated, the page follows the live list (server-sent events): a play
+/// or feedback re-ranks it within a second, without a reload.
 #[component]
 pub fn ForYou() -> impl IntoView {
     let query = use_query_map();
@@ -21,23 +22,34 @@ pub fn ForYou() -> impl IntoView {
         query.with(|q| {
             q.get("user")
                 .map(|u| u.trim().to_owned())
-                .filter(|u| !u.is_empty())
-                .unwrap_or_else(|| DEFAULT_LISTENER.to_owned())
+                .unwrap_or_default()
         })
     });
     let first = Resource::new(move || user.get(), recommendations_for);
+    let me = Resource::new(|| (), |_| whoami());
     let state = LiveState::new();
 
+    // The list followed is the one the server answered with: the listener's own.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        state.live.set(false);
-        browser::follow(&user.get(), state);
+        if let Some(Ok(list)) = first.get() {
+            state.live.set(false);
+            browser::follow(&list.user_id, state);
+        }
     });
+    let is_admin = move || {
+        me.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|a| a.role == Role::Admin)
+    };
 
     view! {
         <Title text="For you" />
         <section class="for-you" data-live=move || state.live.get().to_string()>
             <h1>"For you"</h1>
+            <Transition fallback=|| ()>
+            <Show when=is_admin>
             <form class="search" method="get" action="/for-you">
                 <input
                     id="for-you-user"
@@ -50,6 +62,8 @@ pub fn ForYou() -> impl IntoView {
                 />
                 <button type="submit">"Show"</button>
             </form>
+            </Show>
+            </Transition>
             {move || {
                 state
                     .notice
@@ -152,12 +166,26 @@ fn RecommendationRow(item: Recommendation, user: String, state: LiveState) -> im
             <div class="actions">
                 <button type="button" class="play" on:click=play>"▶ Play"</button>
                 <button type="button" class="like" title="Like" aria-label="Like" on:click=like>
-                    "👍"
+                    <ThumbIcon down=false />
                 </button>
                 <button type="button" class="dislike" title="Dislike" aria-label="Dislike" on:click=dislike>
-                    "👎"
+                    <ThumbIcon down=true />
                 </button>
             </div>
         </li>
+    }
+}
+
+/// A thumb drawn as SVG (an emoji needs a font the browser may not have).
+#[component]
+fn ThumbIcon(down: bool) -> impl IntoView {
+    let transform = if down { "rotate(180 12 12)" } else { "" };
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path
+                transform=transform
+                d="M2 21h4V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"
+            />
+        </svg>
     }
 }

@@ -5,9 +5,11 @@ mod catalog;
 mod for_you;
 mod home;
 mod insights;
+mod login;
 
 pub use admin::Admin;
 pub use catalog::Catalog;
 pub use for_you::ForYou;
 pub use home::{Home, NotFound};
 pub use insights::Insights;
+pub use login::Login;

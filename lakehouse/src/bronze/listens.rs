@@ -29,7 +29,35 @@ pub struct RejectedListen {
     /// Its position in the request or file.
     pub position: i64,
     pub reason: String,
+    /// The event as sent, cut to [`MAX_KEPT_RAW_BYTES`] (see [`RejectedListen::new`]).
     pub raw: String,
+}
+
+/// How much of a refused event's text is kept: refused input must not fill the disk.
+pub const MAX_KEPT_RAW_BYTES: usize = 2048;
+
+impl RejectedListen {
+    /// A refused event, keeping at most [`MAX_KEPT_RAW_BYTES`] of its text; a longer text is
+    /// cut at a character boundary and ends with `… [N bytes in all]`.
+    pub fn new(
+        source: impl Into<String>,
+        position: i64,
+        reason: impl Into<String>,
+        raw: &str,
+    ) -> Self {
+        let raw = if raw.len() <= MAX_KEPT_RAW_BYTES {
+            raw.to_owned()
+        } else {
+            let cut = raw.floor_char_boundary(MAX_KEPT_RAW_BYTES);
+            format!("{}… [{} bytes in all]", &raw[..cut], raw.len())
+        };
+        Self {
+            source: source.into(),
+            position,
+            reason: reason.into(),
+            raw,
+        }
+    }
 }
 
 fn timestamp() -> DataType {

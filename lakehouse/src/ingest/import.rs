@@ -110,11 +110,13 @@ pub async fn import_listens(
         };
         let (mut listens, mut rejected) = (Vec::new(), Vec::new());
         for (position, item) in items.into_iter().enumerate() {
-            let reject = |reason: String, raw: String| RejectedListen {
-                source: format!("import:{}", file_name(path)),
-                position: position as i64,
-                reason,
-                raw,
+            let reject = |reason: String, raw: String| {
+                RejectedListen::new(
+                    format!("import:{}", file_name(path)),
+                    position as i64,
+                    reason,
+                    &raw,
+                )
             };
             let exported = match item {
                 Ok(exported) => exported,

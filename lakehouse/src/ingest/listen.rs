@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
+use crate::text::id_fault;
+
 /// `end_reason` values soundlake knows (Spotify's `reason_end` vocabulary).
 pub const END_REASONS: [&str; 12] = [
     "trackdone",
@@ -32,7 +34,6 @@ const FIELDS: [&str; 8] = [
     "context",
 ];
 const CONTEXT_FIELDS: [&str; 2] = ["source", "device"];
-const MAX_ID_LEN: usize = 128;
 const MAX_MS_PLAYED: i64 = 24 * 60 * 60 * 1000;
 
 /// A validated listen.
@@ -97,10 +98,10 @@ fn text_field(
         None | Some(Value::Null) if required => reject(format!("{name} is missing")),
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => reject(format!("{name} is empty")),
-        Some(Value::String(s)) if s.len() > MAX_ID_LEN => {
-            reject(format!("{name} is longer than {MAX_ID_LEN} characters"))
-        }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => match id_fault(s) {
+            Some(fault) => reject(format!("{name} {fault}")),
+            None => Ok(Some(s.clone())),
+        },
         Some(_) => reject(format!("{name} must be a string")),
     }
 }
@@ -320,6 +321,18 @@ mod tests {
                 "unknown context field \"mood\"",
             ),
             (with("colour", json!("blue")), "unknown field \"colour\""),
+            (
+                with("user_id", json!("bad\u{0}id")),
+                "user_id holds a NUL character",
+            ),
+            (
+                with("event_id", json!("e\u{1b}[31m")),
+                "event_id holds a control character (U+001B)",
+            ),
+            (
+                with("context", json!({"device": "x".repeat(129)})),
+                "device is longer than 128 bytes",
+            ),
             (json!([1, 2]), "must be a JSON object"),
         ];
         for (event, expected) in cases {

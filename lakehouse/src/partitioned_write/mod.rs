@@ -57,8 +57,8 @@ pub struct PartitionedWrite {
     pub writer_properties: WriterProperties,
     /// Recorded in the commit's `commitInfo`, with the `operationMetrics` of the write.
     pub app_metadata: Vec<(String, serde_json::Value)>,
-    /// An application's transaction version, recorded in the same commit as the rows.
-    pub app_transaction: Option<Transaction>,
+    /// Applications' transaction versions, recorded in the same commit as the rows.
+    pub app_transactions: Vec<Transaction>,
 }
 
 /// What a write committed.
@@ -231,10 +231,9 @@ impl PartitionedWrite {
             .iter()
             .cloned()
             .chain([("operationMetrics".to_owned(), metrics)]);
-        let mut properties = CommitProperties::default().with_metadata(metadata);
-        if let Some(transaction) = &self.app_transaction {
-            properties = properties.with_application_transaction(transaction.clone());
-        }
+        let properties = CommitProperties::default()
+            .with_metadata(metadata)
+            .with_application_transactions(self.app_transactions.clone());
         let actions = adds.into_iter().map(Action::Add);
         if let Some(schema) = new_schema {
             // A replaced table keeps its properties; a new one fails if another writer has

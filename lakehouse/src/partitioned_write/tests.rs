@@ -22,7 +22,7 @@ fn plays_write(mode: SaveMode) -> PartitionedWrite {
         mode,
         writer_properties: WriterProperties::default(),
         app_metadata: Vec::new(),
-        app_transaction: None,
+        app_transactions: Vec::new(),
     }
 }
 

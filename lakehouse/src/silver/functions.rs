@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
@@ -10,11 +12,50 @@ use twox_hash::XxHash64;
 
 use crate::sources::catalog_csv::CatalogFormat;
 use crate::sources::python_list::parse_python_list;
+use crate::text::{self, TextFault};
 
 /// Registers every silver function in `ctx`.
 pub fn register(ctx: &SessionContext) {
     ctx.register_udf(parse_artists());
     ctx.register_udf(xxhash64());
+    ctx.register_udf(fault_function("id_fault", text::id_fault));
+    ctx.register_udf(fault_function("text_fault", text::text_fault));
+}
+
+/// `id_fault(text) -> text` and `text_fault(text) -> text`: why a value cannot be stored as an
+/// identifier or as free text ([`crate::text`]), e.g. `holds a NUL character (U+0000)`, or NULL
+/// when it can (and for NULL). A column with no control byte and no long value is passed
+/// over without looking at each value.
+fn fault_function(name: &str, fault: fn(&str) -> Option<TextFault>) -> ScalarUDF {
+    let function = Arc::new(
+        move |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let texts = arrays[0].as_string::<i32>();
+            let longest = texts
+                .offsets()
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .max()
+                .unwrap_or(0) as usize;
+            let faults: StringArray =
+                if longest <= text::MAX_ID_BYTES && !text::may_hold_control(texts.values()) {
+                    StringArray::new_null(texts.len())
+                } else {
+                    texts
+                        .iter()
+                        .map(|t| t.and_then(fault).map(|f| f.to_string()))
+                        .collect()
+                };
+            Ok(ColumnarValue::Array(Arc::new(faults) as ArrayRef))
+        },
+    );
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        function,
+    )
 }
 
 /// The seed `xxhash64` hashes with (Spark SQL's `xxhash64` uses 42 too).

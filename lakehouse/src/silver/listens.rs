@@ -44,6 +44,9 @@ pub const PARTITIONS: [&str; 3] = ["year", "month", "day"];
 
 /// The application id under which both tables record the `bronze/listens` version they hold.
 const READ_BRONZE: &str = "soundlake.silver.listens.bronze_version";
+/// The application id under which both tables record the generation of checks their rows
+/// passed ([`silver::CHECKS`]); see [`super::listens_checks`].
+pub(super) const CHECKED_WITH: &str = "soundlake.silver.listens.checks";
 
 const NEW_BRONZE_SQL: &str = include_str!("sql/new_bronze_listens.sql");
 const REPEATED_KEYS_SQL: &str = include_str!("sql/repeated_event_keys.sql");
@@ -103,7 +106,16 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await? else {
         return Ok(SilverListensReport::default());
     };
+    let mut stored = SilverListensReport::default();
+    if !full {
+        // Before anything else is written: the next commit records the current checks.
+        super::listens_checks::stored_rows(lake, &mut stored).await?;
+    }
     let mut report = read_new_bronze(lake, &bronze_table, &tracks, full).await?;
+    report.quarantined += stored.quarantined;
+    for (reason, n) in stored.reasons {
+        *report.reasons.entry(reason).or_insert(0) += n;
+    }
     if !full {
         super::recheck::unknown_tracks(lake, &bronze_table, &tracks, &mut report).await?;
     }
@@ -323,15 +335,19 @@ fn commit_metadata(operation: &str) -> Vec<(String, serde_json::Value)> {
     )]
 }
 
-/// The bronze version a build read, recorded in the same commit as what it wrote.
-fn bronze_read(bronze_version: i64) -> Transaction {
-    Transaction::new(READ_BRONZE, bronze_version)
+/// What every commit of a build records beside its rows: the bronze version it read, and
+/// the generation of checks its rows passed.
+fn transactions(bronze_version: i64) -> Vec<Transaction> {
+    vec![
+        Transaction::new(READ_BRONZE, bronze_version),
+        Transaction::new(CHECKED_WITH, silver::CHECKS),
+    ]
 }
 
 pub(super) fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
     CommitProperties::default()
         .with_metadata(commit_metadata(operation))
-        .with_application_transaction(bronze_read(bronze_version))
+        .with_application_transactions(transactions(bronze_version))
 }
 
 fn save_mode(full: bool) -> SaveMode {
@@ -392,7 +408,7 @@ pub(super) async fn write_listens_of(
         mode: save_mode(full),
         writer_properties: listens_file_properties(),
         app_metadata: commit_metadata("build silver listens"),
-        app_transaction: Some(bronze_read(bronze_version)),
+        app_transactions: transactions(bronze_version),
     };
     let written = write.write(ctx, sql, table).await?;
     Ok((written.table, written.rows))
@@ -450,6 +466,7 @@ mod tests {
 
     /// Runs the check over `bronze_listens_new` and `silver_tracks`: `checked_listens`.
     async fn check_new_listens(ctx: &SessionContext) {
+        crate::silver::functions::register(ctx);
         materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL)
             .await
             .unwrap();

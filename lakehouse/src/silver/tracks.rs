@@ -25,6 +25,9 @@ pub const QUARANTINE: TableRef = TableRef::new("silver", "tracks_quarantine");
 /// The application id under which both tables record the `bronze/tracks` version they were
 /// built from (a Delta `txn` action), so a rebuild is skipped when bronze has not changed.
 const BUILT_FROM_BRONZE: &str = "soundlake.silver.tracks.bronze_version";
+/// The application id under which both tables record the generation of checks they were
+/// built with ([`super::CHECKS`]): tables built with fewer checks are rebuilt.
+const CHECKED_WITH: &str = "soundlake.silver.tracks.checks";
 
 const TYPED_TRACKS_SQL: &str = include_str!("sql/typed_tracks.sql");
 const TRACKS_SQL: &str = include_str!("sql/tracks.sql");
@@ -54,8 +57,8 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     let bronze_version = bronze_table.version().unwrap_or_default() as i64;
     let tracks = lake.table(TABLE).await?;
     let quarantine = lake.table(QUARANTINE).await?;
-    if built_from(&tracks, TABLE).await? == Some(bronze_version)
-        && built_from(&quarantine, QUARANTINE).await? == Some(bronze_version)
+    if is_built(&tracks, TABLE, bronze_version).await?
+        && is_built(&quarantine, QUARANTINE, bronze_version).await?
     {
         return Ok(Some(SilverTracksReport {
             bronze_version,
@@ -111,12 +114,17 @@ pub async fn is_current(lake: &Lake) -> Result<bool> {
     };
     let bronze_version = bronze_table.version().unwrap_or_default() as i64;
     let tracks = lake.table(TABLE).await?;
-    Ok(built_from(&tracks, TABLE).await? == Some(bronze_version))
+    is_built(&tracks, TABLE, bronze_version).await
 }
 
-/// The bronze version a silver table was built from, if it was ever built.
-async fn built_from(table: &DeltaTable, name: TableRef) -> Result<Option<i64>> {
-    recorded_version(table, name, BUILT_FROM_BRONZE).await
+/// Whether a silver table was built from `bronze_version` with the current checks.
+async fn is_built(table: &DeltaTable, name: TableRef, bronze_version: i64) -> Result<bool> {
+    Ok(
+        recorded_version(table, name, BUILT_FROM_BRONZE).await? == Some(bronze_version)
+            && recorded_version(table, name, CHECKED_WITH)
+                .await?
+                .is_some_and(|checks| checks >= super::CHECKS),
+    )
 }
 
 async fn overwrite(
@@ -130,7 +138,8 @@ async fn overwrite(
             "soundlake.operation".to_owned(),
             serde_json::json!("build silver tracks"),
         )])
-        .with_application_transaction(Transaction::new(BUILT_FROM_BRONZE, bronze_version));
+        .with_application_transaction(Transaction::new(BUILT_FROM_BRONZE, bronze_version))
+        .with_application_transaction(Transaction::new(CHECKED_WITH, super::CHECKS));
     table
         .write(batches)
         .with_save_mode(SaveMode::Overwrite)

@@ -5,6 +5,7 @@
 mod catalog_import;
 mod catalog_real_data;
 mod gold_search;
+mod hostile_text;
 mod listen_import;
 mod ml;
 mod pipeline;

@@ -1,71 +1,23 @@
-//! The admin credential: `Authorization: Bearer <token>` on the endpoints that change the
-//! lake or start work. (The web login for admins comes later; this token is its stand-in.)
+//! The admin check of the endpoints that change the lake or start work: a signed-in admin, an
+//! admin's API token, or the configured admin token (`Authorization: Bearer <token>`).
 
-use std::sync::Arc;
-
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::ApiError;
+use crate::accounts::Role;
+use crate::auth::Caller;
 
-/// The configured admin token.
-#[derive(Clone, Debug)]
-pub struct AdminToken(pub Arc<str>);
-
-/// Proof that a request carries the admin token; extracting it refuses other requests with
-/// 401 (no credential) or 403 (a wrong one).
+/// Proof that the caller is an admin; extracting it refuses other requests with 401 (no
+/// credential) or 403 (another role).
 #[derive(Debug)]
 pub struct Admin;
 
-impl<S> FromRequestParts<S> for Admin
-where
-    S: Send + Sync,
-    AdminToken: FromRef<S>,
-{
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let expected = AdminToken::from_ref(state);
-        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this endpoint needs the admin token: send Authorization: Bearer <token>",
-            ));
-        };
-        let given = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .unwrap_or_default()
-            .trim();
-        if constant_time_eq(given.as_bytes(), expected.0.as_bytes()) {
-            Ok(Admin)
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the admin token is not valid",
-            ))
-        }
-    }
-}
-
-/// Compares without stopping at the first difference, so timing does not reveal the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn tokens_match_only_when_equal() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
+        let Ok(caller) = Caller::from_request_parts(parts, state).await;
+        caller.require(&[Role::Admin]).map(|_| Admin)
     }
 }

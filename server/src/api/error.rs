@@ -61,9 +61,3 @@ impl From<lakehouse::LakehouseError> for ApiError {
         Self::internal(error)
     }
 }
-
-impl From<axum::extract::rejection::QueryRejection> for ApiError {
-    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
-        Self::bad_request(rejection.body_text())
-    }
-}

@@ -2,14 +2,17 @@
 //! version on request (time travel).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use lakehouse::lake_info::{self, TableInfo};
 use lakehouse::{Lake, LakehouseError};
 use serde::Deserialize;
 
 use super::ApiError;
+use super::admin::Admin;
+use super::extract::{Path, Query};
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TableParams {
     /// Describe the table as it was at this version.
     version: Option<i64>,
@@ -18,12 +21,16 @@ pub struct TableParams {
 }
 
 /// `GET /lake/tables`: every table that exists, at its latest version, with its last 5 commits.
-pub async fn list(State(lake): State<Lake>) -> Result<Json<Vec<TableInfo>>, ApiError> {
+pub async fn list(
+    _admin: Admin,
+    State(lake): State<Lake>,
+) -> Result<Json<Vec<TableInfo>>, ApiError> {
     Ok(Json(lake_info::describe_all(&lake, 5).await?))
 }
 
 /// `GET /lake/tables/{layer}/{name}?version=N&history=K`.
 pub async fn get_one(
+    _admin: Admin,
     State(lake): State<Lake>,
     Path((layer, name)): Path<(String, String)>,
     Query(params): Query<TableParams>,
@@ -34,6 +41,9 @@ pub async fn get_one(
             "the lake has no table {qualified}"
         )));
     };
+    if params.version.is_some_and(|v| v < 0) {
+        return Err(ApiError::bad_request("version counts from 0"));
+    }
     let history = params.history.unwrap_or(10);
     if history > 100 {
         return Err(ApiError::bad_request("history must be at most 100"));

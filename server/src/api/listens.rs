@@ -12,10 +12,13 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::ApiError;
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// Events one JSON request may carry; NDJSON bodies may carry more.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
+/// Events one NDJSON request may carry.
+pub const MAX_NDJSON_EVENTS: usize = 100_000;
 /// The largest single event, as sent.
 pub const MAX_EVENT_BYTES: usize = 10 * 1024;
 /// The largest request body (an NDJSON bulk load).
@@ -50,20 +53,57 @@ fn parse_event(raw: &str, rules: &ListenRules) -> Result<Listen, String> {
     parse_listen_text(raw, rules).map_err(|r| r.reason)
 }
 
+/// How a request body is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    /// `application/json`: one event object, or an array of them.
+    Json,
+    /// `application/x-ndjson`: one event object per line.
+    Ndjson,
+}
+
+fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(BodyKind::Json),
+        "application/x-ndjson" => Ok(BodyKind::Ndjson),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "send events as application/json or application/x-ndjson, not {:?}",
+                content_type
+            ),
+        )),
+    }
+}
+
 /// The events of a request body: a JSON object or array, or NDJSON (one object per line).
 /// Events are sliced out of the body as sent (kept as they came, not written out again).
 fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<&'a str>, ApiError> {
-    let ndjson = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    if ndjson {
+    if body_kind(headers)? == BodyKind::Ndjson {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::bad_request("the body is not UTF-8"))?;
-        return Ok(text
+        let events: Vec<&str> = text
             .lines()
             .filter(|line| !line.trim().is_empty())
-            .collect());
+            .collect();
+        if events.len() > MAX_NDJSON_EVENTS {
+            return Err(too_large(format!(
+                "{} events in one request; at most {MAX_NDJSON_EVENTS} per NDJSON request",
+                events.len()
+            )));
+        }
+        return Ok(events);
     }
     let not_json =
         |e: serde_json::Error| ApiError::bad_request(format!("the body is not valid JSON: {e}"));
@@ -91,10 +131,12 @@ fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<&'a str>,
 /// bronze, and answers once they are committed: 200 when at least one event was accepted,
 /// 422 when none was.
 pub async fn post(
+    caller: Caller,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    caller.require_ingest()?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => {
             too_large(format!("the body is larger than {MAX_BODY_BYTES} bytes"))
@@ -110,19 +152,24 @@ pub async fn post(
     let mut refused = Vec::new();
     let mut rejected_items = Vec::new();
     for (index, raw) in events.into_iter().enumerate() {
-        match parse_event(raw, &rules) {
+        let parsed = parse_event(raw, &rules).and_then(|listen| {
+            if caller.may_post_listens_of(&listen.user_id) {
+                Ok(listen)
+            } else {
+                Err(format!(
+                    "this credential may not post listens of user {:?}",
+                    listen.user_id
+                ))
+            }
+        });
+        match parsed {
             Ok(listen) => listens.push(listen),
             Err(reason) => {
                 rejected_items.push(RejectedItem {
                     index,
                     reason: reason.clone(),
                 });
-                refused.push(RejectedListen {
-                    source: "api".into(),
-                    position: index as i64,
-                    reason,
-                    raw: raw.to_owned(),
-                });
+                refused.push(RejectedListen::new("api", index as i64, reason, raw));
             }
         }
     }

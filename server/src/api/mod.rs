@@ -3,6 +3,7 @@
 
 pub mod admin;
 mod error;
+pub mod extract;
 mod health;
 mod lake;
 mod listens;
@@ -17,12 +18,19 @@ use axum::routing::{get, post};
 
 pub use error::ApiError;
 
+use crate::auth;
 use crate::state::AppState;
 
 /// The `/api/v1` routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
+        .route(
+            "/session",
+            get(auth::current_session)
+                .post(auth::create_session)
+                .delete(auth::end_session),
+        )
         .route("/tracks", get(tracks::search))
         .route("/tracks/{track_id}", get(tracks::get_one))
         .route("/tracks/{track_id}/similar", get(recommendations::similar))

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures::Stream;
@@ -15,6 +15,7 @@ use sqlx::PgPool;
 
 use super::ApiError;
 use super::admin::Admin;
+use super::extract::{Path, Query};
 use crate::pipeline::Pipelines;
 
 /// Options of `POST /pipeline/runs` (a JSON body; every field may be left out).
@@ -62,12 +63,14 @@ pub async fn start(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     limit: Option<i64>,
 }
 
 /// `GET /pipeline/runs?limit=N`: the newest runs (20 by default, at most 200), with stages.
 pub async fn list(
+    _admin: Admin,
     State(pool): State<PgPool>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<RunRecord>>, ApiError> {
@@ -80,6 +83,7 @@ pub async fn list(
 
 /// `GET /pipeline/runs/{id}`.
 pub async fn get_one(
+    _admin: Admin,
     State(pool): State<PgPool>,
     Path(run_id): Path<i64>,
 ) -> Result<Json<RunRecord>, ApiError> {
@@ -94,6 +98,7 @@ pub async fn get_one(
 /// run's progress (`stage_started`, `stage_finished`, `run_finished`) as it happens. The stream
 /// ends after `run_finished`, or at once when the run had already finished.
 pub async fn events(
+    _admin: Admin,
     State(pool): State<PgPool>,
     State(pipelines): State<Pipelines>,
     Path(run_id): Path<i64>,

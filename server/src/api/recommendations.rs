@@ -5,8 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures::Stream;
@@ -18,6 +17,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use super::ApiError;
+use super::extract::{self, FreeText, Id, Path, Query};
+use crate::accounts::Role;
+use crate::auth::Caller;
 use crate::live::{LiveList, LiveRecommendations};
 
 #[derive(Debug, Deserialize)]
@@ -26,12 +28,7 @@ pub struct LimitParams {
     limit: Option<usize>,
 }
 
-fn limit(
-    params: Result<Query<LimitParams>, QueryRejection>,
-    default: usize,
-    max: usize,
-) -> Result<usize, ApiError> {
-    let Query(params) = params?;
+fn limit(params: LimitParams, default: usize, max: usize) -> Result<usize, ApiError> {
     let limit = params.limit.unwrap_or(default);
     if !(1..=max).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -44,10 +41,12 @@ fn limit(
 /// `GET /users/{id}/recommendations?limit=N` (default 20, at most 50): the current list,
 /// re-ranked by the listener's latest plays. 404 when no model was published yet.
 pub async fn for_user(
+    caller: Caller,
     State(live): State<LiveRecommendations>,
-    Path(user_id): Path<String>,
-    params: Result<Query<LimitParams>, QueryRejection>,
+    Path(user_id): Path<Id>,
+    Query(params): Query<LimitParams>,
 ) -> Result<Json<LiveList>, ApiError> {
+    caller.require_listener(&user_id)?;
     let limit = limit(params, 20, 50)?;
     let list = live.list(&user_id).await?;
     if list.model_version.is_none() {
@@ -67,9 +66,11 @@ fn truncated(list: &LiveList, limit: usize) -> LiveList {
 /// `GET /users/{id}/recommendations/events`: server-sent events, a `recommendations` event
 /// with the list now and another each time it changes.
 pub async fn events(
+    caller: Caller,
     State(live): State<LiveRecommendations>,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<Id>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require_listener(&user_id)?;
     let mut changes = live.subscribe(&user_id);
     let first = live.list(&user_id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
@@ -104,20 +105,21 @@ fn list_event(list: &Arc<LiveList>) -> Event {
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     kind: String,
-    track_id: Option<String>,
-    artist: Option<String>,
+    track_id: Option<Id>,
+    artist: Option<FreeText>,
 }
 
 const KINDS: [&str; 3] = ["like", "dislike", "do_not_recommend"];
 
 /// `POST /users/{id}/feedback`: stores the feedback and answers with the list it changed.
 pub async fn feedback(
+    caller: Caller,
     State(pool): State<PgPool>,
     State(live): State<LiveRecommendations>,
-    Path(user_id): Path<String>,
-    body: Result<Json<FeedbackRequest>, JsonRejection>,
+    Path(user_id): Path<Id>,
+    extract::Json(request): extract::Json<FeedbackRequest>,
 ) -> Result<Json<LiveList>, ApiError> {
-    let Json(request) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    caller.require_listener(&user_id)?;
     if !KINDS.contains(&request.kind.as_str()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -130,9 +132,9 @@ pub async fn feedback(
             if gold_tracks::get_track(&pool, &track).await?.is_none() {
                 return Err(ApiError::not_found(format!("no track {track}")));
             }
-            ("track", track)
+            ("track", track.into_string())
         }
-        (None, Some(artist)) if !artist.trim().is_empty() => ("artist", artist),
+        (None, Some(artist)) if !artist.trim().is_empty() => ("artist", artist.into_string()),
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -153,8 +155,8 @@ pub async fn feedback(
 /// sound.
 pub async fn similar(
     State(pool): State<PgPool>,
-    Path(track_id): Path<String>,
-    params: Result<Query<LimitParams>, QueryRejection>,
+    Path(track_id): Path<Id>,
+    Query(params): Query<LimitParams>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = limit(params, 20, 50)?;
     if gold_tracks::get_track(&pool, &track_id).await?.is_none() {
@@ -165,7 +167,8 @@ pub async fn similar(
 }
 
 /// `GET /clusters`: the track clusters (profile, label, size) and the silhouette of every k.
-pub async fn clusters(State(pool): State<PgPool>) -> Result<Json<Value>, ApiError> {
+pub async fn clusters(caller: Caller, State(pool): State<PgPool>) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Business, Role::Admin])?;
     let clusters: Vec<Value> = gold_clusters::list_clusters(&pool)
         .await?
         .into_iter()
@@ -186,16 +189,19 @@ pub async fn clusters(State(pool): State<PgPool>) -> Result<Json<Value>, ApiErro
 /// `GET /clusters/map?limit=N` (default 2,000, at most 20,000): a fixed sample of tracks with
 /// their cluster and position on the 2-D map.
 pub async fn cluster_map(
+    caller: Caller,
     State(pool): State<PgPool>,
-    params: Result<Query<LimitParams>, QueryRejection>,
+    Query(params): Query<LimitParams>,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Business, Role::Admin])?;
     let limit = limit(params, 2_000, 20_000)?;
     let points = gold_clusters::map_sample(&pool, limit as i64).await?;
     Ok(Json(json!({ "points": points })))
 }
 
 /// `GET /segments`: listener segments by taste (label, size, centroid).
-pub async fn segments(State(pool): State<PgPool>) -> Result<Json<Value>, ApiError> {
+pub async fn segments(caller: Caller, State(pool): State<PgPool>) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Business, Role::Admin])?;
     let segments: Vec<Value> = gold_clusters::list_segments(&pool)
         .await?
         .into_iter()
@@ -214,9 +220,11 @@ pub async fn segments(State(pool): State<PgPool>) -> Result<Json<Value>, ApiErro
 /// `GET /models?limit=N` (default 10, at most 100): model versions, newest first, each with
 /// its offline metrics per model family.
 pub async fn models(
+    caller: Caller,
     State(pool): State<PgPool>,
-    params: Result<Query<LimitParams>, QueryRejection>,
+    Query(params): Query<LimitParams>,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(&[Role::Business, Role::Admin])?;
     let limit = limit(params, 10, 100)?;
     let versions = gold_recs::list_versions(&pool, limit as i64).await?;
     let ids: Vec<i64> = versions.iter().map(|v| v.model_version).collect();

@@ -2,22 +2,22 @@
 
 use app::types::{GenreCount, MAX_PER_PAGE, TrackDetail, TrackPage};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use lakehouse::gold::tracks::{self as gold_tracks, TrackSearch};
 use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::ApiError;
+use super::extract::{Id, Path, Query, SearchText};
 
 /// Query parameters of `GET /tracks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Text matched against name, artists and album (case-insensitive substring).
-    q: Option<String>,
+    q: Option<SearchText>,
     /// Only tracks listed under this genre.
-    genre: Option<String>,
+    genre: Option<Id>,
     /// Page number, from 1.
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
@@ -27,9 +27,8 @@ pub struct SearchParams {
 /// Searches the catalogue.
 pub async fn search(
     State(pool): State<PgPool>,
-    params: Result<Query<SearchParams>, QueryRejection>,
+    Query(params): Query<SearchParams>,
 ) -> Result<Json<TrackPage>, ApiError> {
-    let Query(params) = params?;
     let page = params.page.unwrap_or(1);
     let per_page = params.per_page.unwrap_or(20);
     if page == 0 {
@@ -41,8 +40,8 @@ pub async fn search(
         )));
     }
     let search = TrackSearch {
-        text: params.q,
-        genre: params.genre,
+        text: params.q.map(SearchText::into_string),
+        genre: params.genre.map(Id::into_string),
         limit: i64::from(per_page),
         offset: (i64::from(page) - 1) * i64::from(per_page),
     };
@@ -58,9 +57,9 @@ pub async fn search(
 /// One track with its audio features.
 pub async fn get_one(
     State(pool): State<PgPool>,
-    Path(track_id): Path<String>,
+    Path(track_id): Path<Id>,
 ) -> Result<Json<TrackDetail>, ApiError> {
-    match gold_tracks::get_track(&pool, &track_id).await? {
+    match gold_tracks::get_track(&pool, track_id.as_str()).await? {
         Some(track) => Ok(Json(track.into())),
         None => Err(ApiError::not_found(format!(
             "no track with id {track_id:?}"

@@ -56,16 +56,25 @@ pub async fn ingest(config: &Config, bench: IngestBench) -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // The clients post as the admin (the admin token), which may post any listener's listens.
+    let token = format!("{}", uuid::Uuid::new_v4().simple());
     let state = AppState::new(
         web::leptos_options(&dir.path().join("site"), addr),
         pool.clone(),
         lake.clone(),
         Ingest::start(lake.clone(), &pool).await?,
-        &uuid::Uuid::new_v4().to_string(),
+        &token,
     );
     let serving = tokio::spawn(async move { axum::serve(listener, web::router(state)).await });
     let url = format!("http://{addr}/api/v1/listens");
-    let client = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
 
     // Batches of 1,000 from every client at once.
     let per_client = bench

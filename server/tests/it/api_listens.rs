@@ -121,7 +121,7 @@ async fn ndjson_bulk_loads_take_more_than_a_thousand_events() {
         .map(|i| format!("{}\n", listen(&format!("n{i}"), &track)))
         .collect();
     let response = app
-        .client
+        .admin
         .post(format!("{}/api/v1/listens", app.base))
         .header("content-type", "application/x-ndjson")
         .body(body + "{broken json\n")
@@ -150,7 +150,7 @@ async fn concurrent_clients_share_commits_and_every_acknowledged_event_is_in_bro
     let per_request = 50;
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, base, track) = (app.client.clone(), app.base.clone(), track.clone());
+        let (client, base, track) = (app.admin.clone(), app.base.clone(), track.clone());
         tasks.push(tokio::spawn(async move {
             let mut acknowledged = 0;
             for r in 0..requests {
@@ -240,8 +240,32 @@ async fn the_simulator_streams_listens_into_a_running_server_at_its_rate() {
         .await
         .unwrap();
     let sim = lakehouse::simulate::Simulation::ending_today(20, 3, 10.0, 5);
+    // The stream posts with an ingest-scoped service token.
+    let admin = server::accounts::store::create(
+        &app.pool,
+        &server::accounts::store::NewAccount {
+            name: "ops",
+            role: server::accounts::Role::Admin,
+            listener_id: None,
+            password: "a long enough password",
+        },
+    )
+    .await
+    .unwrap();
+    let token = server::accounts::tokens::create(
+        &app.pool,
+        &admin,
+        "stream",
+        server::accounts::tokens::Scope::Ingest,
+    )
+    .await
+    .unwrap();
+    let target = server::stream::StreamTarget {
+        url: app.base.clone(),
+        token,
+    };
     let started = std::time::Instant::now();
-    let report = server::stream::stream(&app.base, 400, sim, &tracks, Some(250))
+    let report = server::stream::stream(&target, 400, sim, &tracks, Some(250))
         .await
         .unwrap();
     assert_eq!(

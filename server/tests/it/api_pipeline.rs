@@ -48,8 +48,8 @@ async fn starting_a_run_needs_the_admin_token() {
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized");
     let (status, body) = post_run(&app, Some("not-the-token")).await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_token");
     let (_, runs) = app.get_json("/api/v1/pipeline/runs").await;
     assert_eq!(runs, json!([]), "no run was started");
     app.finish().await;

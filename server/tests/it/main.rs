@@ -1,6 +1,8 @@
 //! Black-box tests of the server: the HTTP API and pages as a client sees them, against a real
 //! PostgreSQL (`TEST_DATABASE_URL`, default 127.0.0.1:5432), each test on its own database.
 
+mod access;
+mod api_limits;
 mod api_listens;
 mod api_pipeline;
 mod api_recommendations;

@@ -19,12 +19,28 @@ fn server() -> PgConnectOptions {
 }
 
 /// The admin token of test servers.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with_token(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
+}
 
 /// A running server and what it serves.
 pub struct TestApp {
     pub base: String,
+    /// A client without credentials.
     pub client: reqwest::Client,
+    /// A client with the admin token (what `get`, `get_json` and `post_json` use).
+    pub admin: reqwest::Client,
     pub pool: PgPool,
     pub lake: Lake,
     database: String,
@@ -70,13 +86,17 @@ impl TestApp {
             ADMIN_TOKEN,
         );
         let server = tokio::spawn(async move {
-            axum::serve(listener, web::router(state))
-                .await
-                .expect("serving");
+            axum::serve(
+                listener,
+                web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serving");
         });
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            admin: client_with_token(ADMIN_TOKEN),
             pool,
             lake,
             database,
@@ -85,21 +105,23 @@ impl TestApp {
         }
     }
 
+    /// `GET path` as the admin.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
+        self.admin
             .get(format!("{}{path}", self.base))
             .send()
             .await
             .expect("the request is answered")
     }
 
+    /// `POST path` with a JSON body, as the admin.
     pub async fn post_json(
         &self,
         path: &str,
         body: &serde_json::Value,
     ) -> (u16, serde_json::Value) {
         let response = self
-            .client
+            .admin
             .post(format!("{}{path}", self.base))
             .json(body)
             .send()
@@ -136,9 +158,12 @@ impl TestApp {
             ADMIN_TOKEN,
         );
         self.server = tokio::spawn(async move {
-            axum::serve(listener, web::router(state))
-                .await
-                .expect("serving");
+            axum::serve(
+                listener,
+                web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serving");
         });
         self.base = format!("http://{addr}");
     }

@@ -53,6 +53,14 @@ SELECT
     n.context_device,
     n.ingested_at,
     CASE
+        WHEN id_fault(n.event_id) IS NOT NULL THEN 'event_id ' || id_fault(n.event_id)
+        WHEN id_fault(n.user_id) IS NOT NULL THEN 'user_id ' || id_fault(n.user_id)
+        WHEN id_fault(n.track_id) IS NOT NULL THEN 'track_id ' || id_fault(n.track_id)
+        WHEN id_fault(n.end_reason) IS NOT NULL THEN 'end_reason ' || id_fault(n.end_reason)
+        WHEN id_fault(n.context_source) IS NOT NULL
+            THEN 'context source ' || id_fault(n.context_source)
+        WHEN id_fault(n.context_device) IS NOT NULL
+            THEN 'context device ' || id_fault(n.context_device)
         WHEN t.track_id IS NULL THEN 'unknown track'
         WHEN n.ms_played < 0 THEN 'ms_played is negative'
         WHEN n.ms_played > 2 * t.duration_ms + 60000 THEN 'ms_played is far longer than the track'

@@ -1,5 +1,9 @@
 -- Bronze catalogue rows with typed values and, for a row that cannot be used, the first rule
 -- it breaks (`rejection`, NULL for a good row). One output row per bronze row.
+--
+-- `id_fault(text)` and `text_fault(text)` (silver/functions.rs) say why a value cannot be
+-- stored as an identifier (a control character, over 128 bytes) or as free text (a NUL, over
+-- 2,048 bytes), NULL when it can: gold keys tracks and genres by these values.
 WITH typed AS (
     SELECT
         batch_id,
@@ -42,6 +46,12 @@ SELECT
         WHEN track_id IS NULL THEN 'missing track_id'
         WHEN name IS NULL THEN 'missing track name'
         WHEN cardinality(artists) = 0 THEN 'missing artists'
+        WHEN id_fault(track_id) IS NOT NULL THEN 'track_id ' || id_fault(track_id)
+        WHEN text_fault(name) IS NOT NULL THEN 'track name ' || text_fault(name)
+        WHEN text_fault(album_name) IS NOT NULL THEN 'album name ' || text_fault(album_name)
+        WHEN text_fault(array_to_string(artists, '; ')) IS NOT NULL
+            THEN 'artists ' || text_fault(array_to_string(artists, '; '))
+        WHEN id_fault(genre) IS NOT NULL THEN 'genre ' || id_fault(genre)
         WHEN popularity IS NULL OR popularity NOT BETWEEN 0 AND 100
             THEN 'popularity is not a whole number from 0 to 100'
         WHEN duration_ms IS NULL OR duration_ms <= 0

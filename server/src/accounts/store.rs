@@ -1,0 +1,274 @@
+//! Accounts in the database: create, find, list, change.
+
+use sqlx::PgPool;
+
+use super::{AccountError, AccountName, Role, password};
+
+/// An account, without its password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub account_id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The user id of the listens, for a listener.
+    pub listener_id: Option<String>,
+    pub disabled: bool,
+}
+
+/// A new account's fields.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub listener_id: Option<&'a str>,
+    pub password: &'a str,
+}
+
+type AccountRow = (i64, String, String, Option<String>, bool);
+
+pub(super) fn from_row((account_id, name, role, listener_id, disabled): AccountRow) -> Account {
+    Account {
+        account_id,
+        name,
+        // The database allows only the three roles.
+        role: Role::parse(&role).unwrap_or(Role::Listener),
+        listener_id,
+        disabled,
+    }
+}
+
+/// Creates an account; a listener must name the user id of their listens, other roles none.
+pub async fn create(pool: &PgPool, new: &NewAccount<'_>) -> Result<Account, AccountError> {
+    let name = AccountName::parse(new.name)?;
+    match (new.role, new.listener_id) {
+        (Role::Listener, None) => {
+            return Err(AccountError::Invalid(
+                "a listener account needs the user id of its listens (--listener)".into(),
+            ));
+        }
+        (Role::Listener, Some(id)) => {
+            if id.is_empty() || lakehouse::text::id_fault(id).is_some() {
+                return Err(AccountError::Invalid(format!("{id:?} is no user id")));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(AccountError::Invalid(
+                "only a listener account is linked to a user id".into(),
+            ));
+        }
+        (_, None) => {}
+    }
+    password::check_new(new.password)?;
+    let hash = password::hash(new.password).await?;
+    let row: Result<AccountRow, sqlx::Error> = sqlx::query_as(
+        "INSERT INTO accounts AS a (name, role, listener_id, password_hash)
+         VALUES ($1, $2, $3, $4)
+         RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
+    )
+    .bind(name.as_str())
+    .bind(new.role.as_str())
+    .bind(new.listener_id)
+    .bind(hash)
+    .fetch_one(pool)
+    .await;
+    match row {
+        Ok(row) => Ok(from_row(row)),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_name_key") => {
+            Err(AccountError::NameTaken(new.name.to_owned()))
+        }
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_listener") => Err(
+            AccountError::ListenerTaken(new.listener_id.unwrap_or_default().to_owned()),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every account, by name.
+pub async fn list(pool: &PgPool) -> Result<Vec<Account>, AccountError> {
+    let rows: Vec<AccountRow> = sqlx::query_as(
+        "SELECT account_id, name, role, listener_id, disabled FROM accounts ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(from_row).collect())
+}
+
+/// Whether any account exists.
+pub async fn any(pool: &PgPool) -> Result<bool, AccountError> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// The account called `name`.
+pub async fn find(pool: &PgPool, name: &str) -> Result<Account, AccountError> {
+    let row: Option<AccountRow> = sqlx::query_as(
+        "SELECT account_id, name, role, listener_id, disabled FROM accounts WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    row.map(from_row)
+        .ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
+}
+
+/// Sets an account's password; its sessions end.
+pub async fn set_password(pool: &PgPool, name: &str, new: &str) -> Result<(), AccountError> {
+    password::check_new(new)?;
+    let hash = password::hash(new).await?;
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET password_hash = $2, failed_logins = 0 WHERE name = $1
+         RETURNING account_id",
+    )
+    .bind(name)
+    .bind(hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = id.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))?;
+    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Changes an account's role (a listener keeps or gets `listener_id`; other roles drop it).
+pub async fn set_role(
+    pool: &PgPool,
+    name: &str,
+    role: Role,
+    listener_id: Option<&str>,
+) -> Result<Account, AccountError> {
+    let listener_id = match (role, listener_id) {
+        (Role::Listener, Some(id)) if !id.is_empty() && lakehouse::text::id_fault(id).is_none() => {
+            Some(id)
+        }
+        (Role::Listener, _) => {
+            return Err(AccountError::Invalid(
+                "a listener account needs a valid user id".into(),
+            ));
+        }
+        (_, _) => None,
+    };
+    let row: Option<AccountRow> = sqlx::query_as(
+        "UPDATE accounts AS a SET role = $2, listener_id = $3 WHERE a.name = $1
+         RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
+    )
+    .bind(name)
+    .bind(role.as_str())
+    .bind(listener_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(from_row)
+        .ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
+}
+
+/// Disables or enables an account; a disabled account's sessions end and its tokens stop
+/// working.
+pub async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<(), AccountError> {
+    let mut tx = pool.begin().await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING account_id",
+    )
+    .bind(name)
+    .bind(disabled)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let id = id.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How a login attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Accepted(Account),
+    /// Wrong name or password, or a disabled account (the answer does not say which).
+    Refused,
+    /// Too many failed attempts: try again after this many seconds.
+    Wait(u64),
+}
+
+/// Failed attempts allowed before each further attempt must wait.
+const FREE_FAILURES: i32 = 5;
+/// The longest wait between attempts, in seconds.
+const MAX_WAIT_SECS: u64 = 15 * 60;
+
+/// How long an account with `failures` failed logins must wait after its last failure.
+fn wait_after(failures: i32) -> u64 {
+    if failures < FREE_FAILURES {
+        return 0;
+    }
+    let doublings = (failures - FREE_FAILURES).min(16) as u32;
+    (1u64 << doublings).min(MAX_WAIT_SECS)
+}
+
+/// Checks a name and password. After [`FREE_FAILURES`] failures in a row, each further
+/// attempt on that account must wait twice as long as the last (up to 15 minutes), even with
+/// the right password.
+pub async fn login(pool: &PgPool, name: &str, given: &str) -> Result<Login, AccountError> {
+    let row: Option<(i64, String, bool, i32, Option<f64>)> = sqlx::query_as(
+        "SELECT account_id, password_hash, disabled, failed_logins,
+                extract(epoch FROM now() - last_failed_at)::float8
+         FROM accounts WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    let Some((id, hash, disabled, failures, since_failure)) = row else {
+        // Spend the time a hash takes, so that unknown names answer as slowly as known ones.
+        let dummy = DUMMY_HASH
+            .get_or_try_init(|| password::hash("nobody's password, checked for timing"))
+            .await?;
+        let _ = password::verify(given, dummy).await;
+        return Ok(Login::Refused);
+    };
+    let wait = wait_after(failures);
+    let waited = since_failure.unwrap_or(f64::MAX);
+    if wait > 0 && waited < wait as f64 {
+        return Ok(Login::Wait((wait as f64 - waited).ceil() as u64));
+    }
+    if !disabled && password::verify(given, &hash).await {
+        sqlx::query(
+            "UPDATE accounts SET failed_logins = 0, last_failed_at = NULL WHERE account_id = $1",
+        )
+        .bind(id)
+        .execute(pool)
+        .await?;
+        return Ok(Login::Accepted(find(pool, name).await?));
+    }
+    sqlx::query(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_at = now()
+         WHERE account_id = $1",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(Login::Refused)
+}
+
+/// The hash of a password nobody has, checked against when the name is unknown.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+#[cfg(test)]
+mod tests {
+    use super::wait_after;
+
+    #[test]
+    fn waits_double_after_the_free_failures_up_to_a_limit() {
+        assert_eq!(wait_after(0), 0);
+        assert_eq!(wait_after(4), 0);
+        assert_eq!(wait_after(5), 1);
+        assert_eq!(wait_after(6), 2);
+        assert_eq!(wait_after(10), 32);
+        assert_eq!(wait_after(40), 900);
+    }
+}

@@ -1,0 +1,15 @@
+//! Who is calling, and what they may do: every request is identified once (a session cookie,
+//! an API token or the configured admin token) before any handler runs; handlers and server
+//! functions ask the [`Caller`] for the access they need, and pages are guarded by path.
+
+mod caller;
+mod identify;
+mod login;
+mod pages;
+mod throttle;
+
+pub use caller::{Caller, Credential};
+pub use identify::{AuthState, identify};
+pub use login::{create_session, current_session, end_session, routes};
+pub use pages::guard_pages;
+pub use throttle::AddressThrottle;
