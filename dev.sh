@@ -170,7 +170,8 @@ run_browser_tests() {
   fi
   local status=0
   (cd end2end && SOUNDLAKE_E2E_URL="http://127.0.0.1:$port" SOUNDLAKE_E2E_ADMIN_TOKEN="$token" \
-    SOUNDLAKE_E2E_ACCOUNTS="$data/demo-accounts" npm test) || status=$?
+    SOUNDLAKE_E2E_ACCOUNTS="$data/demo-accounts" SOUNDLAKE_E2E_DATABASE_URL="$url" \
+    SOUNDLAKE_E2E_PSQL="$(postgres_bin)/psql" npm test) || status=$?
   kill "$pid"; wait "$pid" || true
   "$(postgres_bin)/psql" -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   [ "$status" = 0 ] && rm -rf "$data" || { echo "server log: $log" >&2; }

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod charts;
+pub mod dashboard;
 pub mod pages;
 pub mod pipeline;
 pub mod server_fns;
@@ -47,10 +48,15 @@ fn AccountNav() -> impl IntoView {
                     Some(account) => {
                         let links: &[(&str, &str)] = match account.role {
                             Role::Listener => &[("/for-you", "For you")],
-                            Role::Business => &[("/insights", "Insights")],
-                            Role::Admin => {
-                                &[("/for-you", "For you"), ("/insights", "Insights"), ("/admin", "Pipeline")]
+                            Role::Business => {
+                                &[("/dashboards", "Dashboards"), ("/insights", "Insights")]
                             }
+                            Role::Admin => &[
+                                ("/for-you", "For you"),
+                                ("/dashboards", "Dashboards"),
+                                ("/insights", "Insights"),
+                                ("/admin", "Pipeline"),
+                            ],
                         };
                         view! {
                             {links
@@ -96,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/insights") view=pages::Insights />
                     <Route path=path!("/admin") view=pages::Admin />
                     <Route path=path!("/login") view=pages::Login />
+                    <Route path=path!("/dashboards") view=pages::Dashboards />
                 </Routes>
             </main>
         </Router>

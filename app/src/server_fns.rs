@@ -59,7 +59,7 @@ pub fn signed_in() -> Option<SignedIn> {
 /// The signed-in account, when it has one of `roles`; else the error the page shows, answered
 /// with 401 (nobody signed in) or 403 (another role).
 #[cfg(feature = "ssr")]
-fn require(roles: &[Role]) -> Result<SignedIn, ServerFnError> {
+pub(crate) fn require(roles: &[Role]) -> Result<SignedIn, ServerFnError> {
     match signed_in() {
         Some(account) if roles.contains(&account.role) => Ok(account),
         Some(_) => refuse(

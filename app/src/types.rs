@@ -556,7 +556,7 @@ impl Role {
     pub fn home_page(self) -> &'static str {
         match self {
             Role::Listener => "/for-you",
-            Role::Business => "/insights",
+            Role::Business => "/dashboards",
             Role::Admin => "/admin",
         }
     }

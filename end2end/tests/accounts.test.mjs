@@ -16,19 +16,19 @@ const SESSION_COOKIE = 'soundlake_session';
 // The nav's links of each role, after the public catalogue.
 const NAV_LINKS = {
   listener: ['Catalogue', 'For you'],
-  business: ['Catalogue', 'Insights'],
-  admin: ['Catalogue', 'For you', 'Insights', 'Pipeline'],
+  business: ['Catalogue', 'Dashboards', 'Insights'],
+  admin: ['Catalogue', 'For you', 'Dashboards', 'Insights', 'Pipeline'],
 };
 
 // What shows each role's page has loaded its content, to screenshot it whole.
 const LOADED = {
   listener: '#recommendations',
-  business: '#model-metrics, #no-model',
+  business: 'section.dashboards[data-hydrated="true"] #dashboard-summary',
   admin: 'section.admin[data-hydrated="true"]',
 };
 
 // Screenshots are named after the page.
-const SCREENSHOT = { listener: 'for-you', business: 'insights', admin: 'admin' };
+const SCREENSHOT = { listener: 'for-you', business: 'dashboards', admin: 'admin' };
 
 let browser;
 before(async () => {

@@ -58,7 +58,7 @@ export function adminFetch(path, init = {}) {
 }
 
 // The page each role lands on after logging in.
-export const HOME = { listener: '/for-you', business: '/insights', admin: '/admin' };
+export const HOME = { listener: '/for-you', business: '/dashboards', admin: '/admin' };
 
 // The demo accounts by role ({ name, role, password }), read once from the file the demo
 // server wrote its random passwords to.

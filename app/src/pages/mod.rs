@@ -2,6 +2,7 @@
 
 mod admin;
 mod catalog;
+mod dashboards;
 mod for_you;
 mod home;
 mod insights;
@@ -9,6 +10,7 @@ mod login;
 
 pub use admin::Admin;
 pub use catalog::Catalog;
+pub use dashboards::Dashboards;
 pub use for_you::ForYou;
 pub use home::{Home, NotFound};
 pub use insights::Insights;

@@ -25,8 +25,9 @@ pub const TARGET: &str = "marts";
 /// Each mart: its gold table and the query over `silver_listens` that fills it. The query's
 /// column names are the table's. The largest, `user_tops`, comes first, so that the others
 /// are computed while it loads.
-pub const MARTS: [(&str, &str); 6] = [
+pub const MARTS: [(&str, &str); 11] = [
     ("user_tops", include_str!("sql/user_tops.sql")),
+    ("track_daily", include_str!("sql/track_daily.sql")),
     ("users", include_str!("sql/users.sql")),
     ("daily_activity", include_str!("sql/daily_activity.sql")),
     ("genre_daily", include_str!("sql/genre_daily.sql")),
@@ -35,6 +36,13 @@ pub const MARTS: [(&str, &str); 6] = [
         include_str!("sql/hour_weekday_activity.sql"),
     ),
     ("track_popularity", include_str!("sql/track_popularity.sql")),
+    ("hourly_activity", include_str!("sql/hourly_activity.sql")),
+    (
+        "genre_hourly_activity",
+        include_str!("sql/genre_hourly_activity.sql"),
+    ),
+    ("artist_daily", include_str!("sql/artist_daily.sql")),
+    ("cohort_retention", include_str!("sql/cohort_retention.sql")),
 ];
 
 /// The query giving the end of the marts' periods, the parameter `$as_of` of the others.

@@ -7,6 +7,7 @@ pub mod lake_loads;
 pub mod marts;
 pub mod model_publish;
 pub mod recommendations;
+pub mod stats;
 pub mod top_items;
 pub mod tracks;
 pub mod tracks_load;

@@ -10,6 +10,7 @@ mod listens;
 mod pipeline;
 mod recommendations;
 mod sse;
+mod stats;
 mod tracks;
 
 use axum::Router;
@@ -48,6 +49,12 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/map", get(recommendations::cluster_map))
         .route("/segments", get(recommendations::segments))
         .route("/models", get(recommendations::models))
+        .route("/stats/daily", get(stats::daily))
+        .route("/stats/top", get(stats::top))
+        .route("/stats/genre-mix", get(stats::genre_mix))
+        .route("/stats/heatmap", get(stats::heatmap))
+        .route("/stats/weekly-listeners", get(stats::weekly_listeners))
+        .route("/stats/cohorts", get(stats::cohorts))
         .route(
             "/listens",
             post(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)),

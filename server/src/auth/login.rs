@@ -287,6 +287,6 @@ mod tests {
         ] {
             assert_eq!(safe_next(Some(bad), Role::Listener), "/for-you", "{bad}");
         }
-        assert_eq!(safe_next(None, Role::Business), "/insights");
+        assert_eq!(safe_next(None, Role::Business), "/dashboards");
     }
 }

@@ -2,6 +2,7 @@
 //! database (on `DATABASE_URL`'s server, or the embedded cluster) and a temporary lake.
 
 mod clusters;
+mod dashboards;
 mod import;
 mod ingest;
 mod pipeline;

@@ -158,6 +158,9 @@ async fn measure(
         total,
         format_count((backfill.events as f64 / total) as i64)
     );
+    if figures.iter().any(|f| f.stage == Stage::GoldMarts) {
+        super::dashboards::time_queries(pool).await?;
+    }
     Ok(())
 }
 

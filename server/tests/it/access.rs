@@ -229,6 +229,28 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
         ("GET", "/api/v1/clusters/map".into(), None, business),
         ("GET", "/api/v1/segments".into(), None, business),
         ("GET", "/api/v1/models".into(), None, business),
+        ("GET", "/api/v1/stats/daily".into(), None, business),
+        ("GET", "/api/v1/stats/top?kind=track".into(), None, business),
+        ("GET", "/api/v1/stats/genre-mix".into(), None, business),
+        ("GET", "/api/v1/stats/heatmap".into(), None, business),
+        (
+            "GET",
+            "/api/v1/stats/weekly-listeners".into(),
+            None,
+            business,
+        ),
+        (
+            "GET",
+            "/api/v1/stats/cohorts?format=csv".into(),
+            None,
+            business,
+        ),
+        (
+            "GET",
+            "/api/dashboard?from=&to=&genre=".into(),
+            None,
+            business_fn,
+        ),
         ("GET", "/api/v1/pipeline/runs".into(), None, admins),
         ("GET", "/api/v1/pipeline/runs/1".into(), None, admins),
         ("GET", "/api/v1/lake/tables".into(), None, admins),
@@ -427,7 +449,7 @@ async fn the_login_form_sets_a_protected_cookie_and_lands_on_the_roles_page() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    assert_eq!(response.headers()["location"], "/insights");
+    assert_eq!(response.headers()["location"], "/dashboards");
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");

@@ -6,6 +6,7 @@ mod api_limits;
 mod api_listens;
 mod api_pipeline;
 mod api_recommendations;
+mod api_stats;
 mod api_tracks;
 mod embedded_postgres;
 mod pages;

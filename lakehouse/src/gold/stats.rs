@@ -1,0 +1,326 @@
+//! The business dashboards' queries over the gold marts: listening per day, the top tracks,
+//! artists and genres, the genre mix, the hour × weekday heatmap and the cohort table, each
+//! for a date range and, optionally, one genre.
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+
+use crate::error::Result;
+
+/// What the dashboards show: the days `from` to `to` (inclusive), every genre or one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsFilter {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub genre: Option<String>,
+}
+
+/// The first and last day with listens in gold, if any.
+pub async fn listening_days(pool: &PgPool) -> Result<Option<(NaiveDate, NaiveDate)>> {
+    let row: (Option<NaiveDate>, Option<NaiveDate>) =
+        sqlx::query_as("SELECT min(day), max(day) FROM daily_activity")
+            .fetch_one(pool)
+            .await?;
+    Ok(row.0.zip(row.1))
+}
+
+/// Listening on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayActivity {
+    pub day: NaiveDate,
+    pub listens: i64,
+    pub listeners: i64,
+    pub skip_rate: f64,
+    pub hours_played: f64,
+}
+
+/// Listens, listeners, skip rate and hours per day (of the genre, with one).
+pub async fn daily_activity(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<DayActivity>> {
+    let rows: Vec<(NaiveDate, i64, i64, f64, f64)> =
+        match &filter.genre {
+            None => {
+                sqlx::query_as(
+                    "SELECT day, listens, listeners, skip_rate, hours_played
+                 FROM daily_activity
+                 WHERE day BETWEEN $1 AND $2
+                 ORDER BY day",
+                )
+                .bind(filter.from)
+                .bind(filter.to)
+                .fetch_all(pool)
+                .await?
+            }
+            Some(genre) => sqlx::query_as(
+                "SELECT day, listens, listeners, skips::float8 / greatest(listens, 1), hours_played
+                 FROM genre_daily
+                 WHERE genre = $3 AND day BETWEEN $1 AND $2
+                 ORDER BY day",
+            )
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(genre)
+            .fetch_all(pool)
+            .await?,
+        };
+    Ok(rows
+        .into_iter()
+        .map(
+            |(day, listens, listeners, skip_rate, hours_played)| DayActivity {
+                day,
+                listens,
+                listeners,
+                skip_rate,
+                hours_played,
+            },
+        )
+        .collect())
+}
+
+/// One entry of a top list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopEntry {
+    /// The track id, the artist or the genre.
+    pub id: String,
+    /// What people read: the track's name, else the id.
+    pub name: String,
+    /// A track's artists, joined.
+    pub detail: Option<String>,
+    pub listens: i64,
+}
+
+/// What a top list ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopKind {
+    Track,
+    Artist,
+    Genre,
+}
+
+impl TopKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "track" => Some(TopKind::Track),
+            "artist" => Some(TopKind::Artist),
+            "genre" => Some(TopKind::Genre),
+            _ => None,
+        }
+    }
+}
+
+/// The `limit` most listened tracks, artists or genres of the range (ties to the smaller id).
+pub async fn top(
+    pool: &PgPool,
+    filter: &StatsFilter,
+    kind: TopKind,
+    limit: i64,
+) -> Result<Vec<TopEntry>> {
+    let query = match kind {
+        TopKind::Track => {
+            "SELECT d.track_id, coalesce(t.name, d.track_id),
+                    array_to_string(t.artists, ', '), d.listens
+             FROM (
+                 SELECT track_id, sum(listens)::bigint AS listens
+                 FROM track_daily
+                 WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
+                 GROUP BY track_id
+                 ORDER BY listens DESC, track_id
+                 LIMIT $4
+             ) AS d
+             LEFT JOIN tracks AS t USING (track_id)
+             ORDER BY d.listens DESC, d.track_id"
+        }
+        TopKind::Artist => {
+            "SELECT artist, artist, NULL::text, sum(listens)::bigint AS listens
+             FROM artist_daily
+             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
+             GROUP BY artist
+             ORDER BY listens DESC, artist
+             LIMIT $4"
+        }
+        TopKind::Genre => {
+            "SELECT genre, genre, NULL::text, sum(listens)::bigint AS listens
+             FROM genre_daily
+             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
+             GROUP BY genre
+             ORDER BY listens DESC, genre
+             LIMIT $4"
+        }
+    };
+    let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(query)
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.genre.as_deref())
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, detail, listens)| TopEntry {
+            id,
+            name,
+            detail,
+            listens,
+        })
+        .collect())
+}
+
+/// Listens of one genre on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenreDay {
+    pub day: NaiveDate,
+    pub genre: String,
+    pub listens: i64,
+}
+
+/// Listens per day of the range's `genres` most listened genres (just the filter's genre, with
+/// one), the rest summed as `other`.
+pub async fn genre_mix(pool: &PgPool, filter: &StatsFilter, genres: i64) -> Result<Vec<GenreDay>> {
+    let rows: Vec<(NaiveDate, String, i64)> = sqlx::query_as(
+        "WITH shown AS (
+             SELECT genre
+             FROM genre_daily
+             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
+             GROUP BY genre
+             ORDER BY sum(listens) DESC, genre
+             LIMIT $4
+         )
+         SELECT g.day, coalesce(s.genre, 'other') AS shown_genre, sum(g.listens)::bigint
+         FROM genre_daily AS g
+         LEFT JOIN shown AS s USING (genre)
+         WHERE g.day BETWEEN $1 AND $2 AND ($3::text IS NULL OR g.genre = $3)
+         GROUP BY g.day, shown_genre
+         ORDER BY g.day, shown_genre",
+    )
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.genre.as_deref())
+    .bind(genres)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, genre, listens)| GenreDay {
+            day,
+            genre,
+            listens,
+        })
+        .collect())
+}
+
+/// Listens in one hour of one weekday (0 = Sunday), UTC, summed over the range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatCell {
+    pub weekday: i16,
+    pub hour: i16,
+    pub listens: i64,
+}
+
+/// The hour × weekday heatmap of the range.
+pub async fn heatmap(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<HeatCell>> {
+    let rows: Vec<(i16, i16, i64)> = match &filter.genre {
+        None => {
+            sqlx::query_as(
+                "SELECT extract(dow FROM day)::smallint AS weekday, hour, sum(listens)::bigint
+                 FROM hourly_activity
+                 WHERE day BETWEEN $1 AND $2
+                 GROUP BY weekday, hour
+                 ORDER BY weekday, hour",
+            )
+            .bind(filter.from)
+            .bind(filter.to)
+            .fetch_all(pool)
+            .await?
+        }
+        Some(genre) => {
+            sqlx::query_as(
+                "SELECT extract(dow FROM day)::smallint AS weekday, hour, sum(listens)::bigint
+                 FROM genre_hourly_activity
+                 WHERE genre = $3 AND day BETWEEN $1 AND $2
+                 GROUP BY weekday, hour
+                 ORDER BY weekday, hour",
+            )
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(genre)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(weekday, hour, listens)| HeatCell {
+            weekday,
+            hour,
+            listens,
+        })
+        .collect())
+}
+
+/// How many of a week's new listeners listened `weeks_after` weeks later (0: the cohort's
+/// size).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortCell {
+    pub cohort_week: NaiveDate,
+    pub weeks_after: i32,
+    pub listeners: i64,
+}
+
+/// The cohorts whose first week falls in the range, with every week after it that gold holds.
+pub async fn cohorts(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<CohortCell>> {
+    let rows: Vec<(NaiveDate, i32, i64)> = sqlx::query_as(
+        "SELECT cohort_week, weeks_after, listeners
+         FROM cohort_retention
+         WHERE genre = coalesce($3, '')
+           AND cohort_week BETWEEN date_trunc('week', $1::date)::date AND $2
+         ORDER BY cohort_week, weeks_after",
+    )
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.genre.as_deref())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(cohort_week, weeks_after, listeners)| CohortCell {
+            cohort_week,
+            weeks_after,
+            listeners,
+        })
+        .collect())
+}
+
+/// New and returning listeners of one week (Monday, UTC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekListeners {
+    pub week: NaiveDate,
+    pub new: i64,
+    pub returning: i64,
+}
+
+/// New and returning listeners per week of the range, from the cohort table: a week's new
+/// listeners are its cohort's size, its returning ones the earlier cohorts' listeners in it.
+pub async fn weekly_listeners(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<WeekListeners>> {
+    let rows: Vec<(NaiveDate, i64, i64)> = sqlx::query_as(
+        "SELECT (cohort_week + 7 * weeks_after) AS week,
+                coalesce(sum(listeners) FILTER (WHERE weeks_after = 0), 0)::bigint,
+                coalesce(sum(listeners) FILTER (WHERE weeks_after > 0), 0)::bigint
+         FROM cohort_retention
+         WHERE genre = coalesce($3, '')
+           AND cohort_week + 7 * weeks_after BETWEEN date_trunc('week', $1::date)::date AND $2
+         GROUP BY week
+         ORDER BY week",
+    )
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.genre.as_deref())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(week, new, returning)| WeekListeners {
+            week,
+            new,
+            returning,
+        })
+        .collect())
+}
