@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod charts;
 pub mod dashboard;
+pub mod listening;
 pub mod pages;
 pub mod pipeline;
 pub mod server_fns;
@@ -12,7 +13,7 @@ pub mod types;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::types::Role;
 
@@ -103,6 +104,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=pages::Admin />
                     <Route path=path!("/login") view=pages::Login />
                     <Route path=path!("/dashboards") view=pages::Dashboards />
+                    // Rendered whole before it is sent, so that an unknown track is a 404.
+                    <Route path=path!("/tracks/:id") view=pages::TrackPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -70,6 +70,27 @@ pub(crate) fn require(roles: &[Role]) -> Result<SignedIn, ServerFnError> {
     }
 }
 
+/// The listener whose data a request may read: a listener's own (`user` empty or their id;
+/// another listener's is refused with 403), for an admin `user` (default
+/// [`crate::types::DEFAULT_LISTENER`]).
+#[cfg(feature = "ssr")]
+pub(crate) fn listener_asked(user: String) -> Result<String, ServerFnError> {
+    let account = require(&[Role::Listener, Role::Admin])?;
+    let user = match (account.role, account.listener_id) {
+        (Role::Listener, Some(own)) if user.is_empty() || user == own => own,
+        (Role::Listener, _) => {
+            return refuse(
+                http::StatusCode::FORBIDDEN,
+                "a listener sees only their own data",
+            );
+        }
+        _ if user.is_empty() => crate::types::DEFAULT_LISTENER.to_owned(),
+        _ => user,
+    };
+    checked_id("user", &user)?;
+    Ok(user)
+}
+
 /// Answers with `status` and `message`.
 #[cfg(feature = "ssr")]
 fn refuse<T>(status: http::StatusCode, message: &str) -> Result<T, ServerFnError> {
@@ -113,19 +134,7 @@ pub async fn list_genres() -> Result<Vec<GenreCount>, ServerFnError> {
 pub async fn recommendations_for(user: String) -> Result<RecommendationList, ServerFnError> {
     use lakehouse::gold::recommendations::{current_list, popular_list};
 
-    let account = require(&[Role::Listener, Role::Admin])?;
-    let user = match (account.role, account.listener_id) {
-        (Role::Listener, Some(own)) if user.is_empty() || user == own => own,
-        (Role::Listener, _) => {
-            return refuse(
-                http::StatusCode::FORBIDDEN,
-                "a listener sees only their own recommendations",
-            );
-        }
-        _ if user.is_empty() => crate::types::DEFAULT_LISTENER.to_owned(),
-        _ => user,
-    };
-    checked_id("user", &user)?;
+    let user = listener_asked(user)?;
     let pool = expect_context::<sqlx::PgPool>();
     let rows = crate::types::FOR_YOU_ROWS as i64;
     let (model_version, items) = match current_list(&pool, &user, rows).await? {

@@ -139,7 +139,9 @@ pageTest('the insights page shows the model figures, the clusters, the map and t
   const current = models.items.find((v) => v.is_current);
   const { body: clusters } = await getJson('/api/v1/clusters');
 
+  // The business account lands on /dashboards; /insights is its second page.
   await logIn(page, 'business');
+  await page.goto(`${baseUrl()}/insights`);
   await page.waitForSelector('#model-metrics tbody tr[data-model]');
   const rows = await page.$$eval('#model-metrics tbody tr[data-model]', (trs) => trs.map((tr) => ({
     model: tr.dataset.model,

@@ -96,7 +96,8 @@ async fn prepare_and_serve(
             config.data_dir.join("admin-token").display()
         );
     }
-    let state = AppState::new(options, pool, lake, ingest, &admin_token);
+    let state =
+        AppState::new(options, pool, lake, ingest, &admin_token).with_rate_limit(config.rate_limit);
     if config.pipeline_interval > 0 {
         state
             .pipelines

@@ -10,6 +10,7 @@
 //! | demo catalogue size | `SOUNDLAKE_DEMO_TRACKS` | `demo_tracks` | `20000` |
 //! | admin token for pipeline and lake endpoints | `SOUNDLAKE_ADMIN_TOKEN` | `admin_token` | generated, kept in `<data_dir>/admin-token` |
 //! | seconds between scheduled pipeline runs (0: off) | `SOUNDLAKE_PIPELINE_INTERVAL` | `pipeline_interval` | `60` |
+//! | API requests per second per client address (0: no limit) | `SOUNDLAKE_RATE_LIMIT` | `rate_limit` | `1000` |
 //!
 //! The TOML file is `soundlake.toml` in the working folder when present, or the file named by
 //! `--config` / `SOUNDLAKE_CONFIG`.
@@ -33,6 +34,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Seconds between scheduled pipeline runs; 0 turns the schedule off.
     pub pipeline_interval: u64,
+    /// API requests per second one client address may make, with bursts of twice as many
+    /// (0: no limit).
+    pub rate_limit: u32,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             demo_tracks: 20_000,
             admin_token: None,
             pipeline_interval: 60,
+            rate_limit: 1_000,
         }
     }
 }
@@ -62,6 +67,7 @@ struct FileConfig {
     demo_tracks: Option<usize>,
     admin_token: Option<String>,
     pipeline_interval: Option<u64>,
+    rate_limit: Option<u32>,
 }
 
 impl Config {
@@ -114,6 +120,9 @@ impl Config {
         if let Some(v) = file.pipeline_interval {
             self.pipeline_interval = v;
         }
+        if let Some(v) = file.rate_limit {
+            self.rate_limit = v;
+        }
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -142,6 +151,11 @@ impl Config {
         }
         if let Some(v) = env("SOUNDLAKE_ADMIN_TOKEN") {
             self.admin_token = Some(v);
+        }
+        if let Some(v) = env("SOUNDLAKE_RATE_LIMIT") {
+            self.rate_limit = v.parse().with_context(|| {
+                format!("SOUNDLAKE_RATE_LIMIT={v} is not a number of requests per second")
+            })?;
         }
         if let Some(v) = env("SOUNDLAKE_PIPELINE_INTERVAL") {
             self.pipeline_interval = v.parse().with_context(|| {

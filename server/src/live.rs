@@ -2,9 +2,16 @@
 //! listen (see `lakehouse::ml::rerank`). A listen marks the listener's list stale; it is
 //! re-ranked at once when someone follows the list (server-sent events), else on the next
 //! read. Feedback applies immediately.
+//!
+//! The state kept per listener is bounded: at most [`MAX_LISTENERS`] listeners, the least
+//! recently used dropped first, and none kept after [`IDLE`] without use. A plain read of a
+//! listener the model does not know, who has no feedback and no play since the server
+//! started, keeps nothing and costs one query: they get the current version's popular list,
+//! made once per version.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lakehouse::gold::clusters as gold_clusters;
@@ -66,21 +73,57 @@ type SoundCache = HashMap<(Option<i64>, String), Arc<Vec<(String, f32)>>>;
 /// Sound neighbours kept at most; the cache starts over beyond.
 const SOUND_CACHE_SIZE: usize = 10_000;
 
-/// The live lists of every listener seen since the server started.
+/// Listeners whose state is kept at most.
+pub const MAX_LISTENERS: u64 = 100_000;
+/// A listener's state unused for this long is dropped.
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// The state of one listener, shared by the requests that read or change it.
+type SharedState = Arc<Mutex<UserState>>;
+
+/// The live lists of the listeners seen recently.
 #[derive(Clone)]
 pub struct LiveRecommendations {
     pool: PgPool,
-    users: Arc<Mutex<HashMap<String, UserState>>>,
+    users: moka::sync::Cache<String, SharedState>,
+    /// The popular list of a model version, for listeners it does not know.
+    popular: Arc<Mutex<Option<Arc<LiveList>>>>,
     sounds: Arc<Mutex<SoundCache>>,
+}
+
+fn lock(state: &SharedState) -> std::sync::MutexGuard<'_, UserState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl LiveRecommendations {
     pub fn new(pool: PgPool) -> Self {
+        Self::bounded(pool, MAX_LISTENERS, IDLE)
+    }
+
+    /// Keeps the state of at most `listeners` listeners, each for at most `idle` unused.
+    pub fn bounded(pool: PgPool, listeners: u64, idle: Duration) -> Self {
         Self {
             pool,
-            users: Arc::default(),
+            users: moka::sync::Cache::builder()
+                .max_capacity(listeners)
+                .time_to_idle(idle)
+                .build(),
+            popular: Arc::default(),
             sounds: Arc::default(),
         }
+    }
+
+    /// How many listeners' state is kept now.
+    pub fn listeners_kept(&self) -> u64 {
+        self.users.run_pending_tasks();
+        self.users.entry_count()
+    }
+
+    /// The state of `user`, created if there is none.
+    fn state(&self, user: &str) -> SharedState {
+        self.users.get_with_by_ref(user, SharedState::default)
     }
 
     /// The tracks that sound like `track` in the clusters of `clusters_version`, from the
@@ -118,29 +161,21 @@ impl LiveRecommendations {
         Ok(found)
     }
 
-    fn users(&self) -> std::sync::MutexGuard<'_, HashMap<String, UserState>> {
-        self.users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Accepted listens (listener, track), in the order played: marks the lists stale and
     /// re-ranks at once the lists someone follows.
     pub fn on_listens(&self, listens: impl IntoIterator<Item = (String, String)>) {
         let mut followed = HashSet::new();
-        {
-            let mut users = self.users();
-            for (user, track) in listens {
-                let state = users.entry(user.clone()).or_default();
-                remember(&mut state.recent, track);
-                state.stale = true;
-                if state
-                    .sender
-                    .as_ref()
-                    .is_some_and(|s| s.receiver_count() > 0)
-                {
-                    followed.insert(user);
-                }
+        for (user, track) in listens {
+            let shared = self.state(&user);
+            let mut state = lock(&shared);
+            remember(&mut state.recent, track);
+            state.stale = true;
+            if state
+                .sender
+                .as_ref()
+                .is_some_and(|s| s.receiver_count() > 0)
+            {
+                followed.insert(user);
             }
         }
         for user in followed {
@@ -155,8 +190,8 @@ impl LiveRecommendations {
 
     /// Follows a listener's list: every new version of it.
     pub fn subscribe(&self, user: &str) -> broadcast::Receiver<Arc<LiveList>> {
-        let mut users = self.users();
-        let state = users.entry(user.to_owned()).or_default();
+        let shared = self.state(user);
+        let mut state = lock(&shared);
         state
             .sender
             .get_or_insert_with(|| broadcast::channel(16).0)
@@ -168,18 +203,57 @@ impl LiveRecommendations {
     pub async fn list(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
         let model = recommendations::current_model(&self.pool).await?;
         let version = model.map(|(v, _)| v);
+        let Some(shared) = self.users.get(user) else {
+            return self.first_read(user, model).await;
+        };
         let cached = {
-            let users = self.users();
-            users.get(user).and_then(|s| {
-                s.list
-                    .clone()
-                    .filter(|l| !s.stale && l.model_version == version)
-            })
+            let state = lock(&shared);
+            state
+                .list
+                .clone()
+                .filter(|l| !state.stale && l.model_version == version)
         };
         match cached {
             Some(list) => Ok(list),
             None => self.refresh_for(user, model).await,
         }
+    }
+
+    /// The list of a listener with no state kept: the popular list, keeping nothing, when the
+    /// model does not know them and they gave no feedback; else their list, kept.
+    async fn first_read(
+        &self,
+        user: &str,
+        model: Option<(i64, DateTime<Utc>)>,
+    ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let Some((version, _)) = model else {
+            return Ok(Arc::new(self.compute(user, None).await?));
+        };
+        if recommendations::is_known(&self.pool, version, user).await? {
+            return self.refresh_for(user, model).await;
+        }
+        let popular = self
+            .popular
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .filter(|l| l.model_version == Some(version));
+        let popular = match popular {
+            Some(popular) => popular,
+            None => {
+                // Re-ranked for nobody: the popular list as the version published it.
+                let list = Arc::new(self.compute_popular(version).await?);
+                *self
+                    .popular
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::clone(&list));
+                list
+            }
+        };
+        Ok(Arc::new(LiveList {
+            user_id: user.to_owned(),
+            ..popular.as_ref().clone()
+        }))
     }
 
     /// Records feedback and re-ranks the listener's list with it.
@@ -190,8 +264,8 @@ impl LiveRecommendations {
     ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
         recommendations::record_feedback(&self.pool, user, feedback).await?;
         {
-            let mut users = self.users();
-            let state = users.entry(user.to_owned()).or_default();
+            let shared = self.state(user);
+            let mut state = lock(&shared);
             state.feedback = None;
             if feedback.kind == "like" && feedback.target_type == "track" {
                 remember(&mut state.recent, feedback.target_id.clone());
@@ -212,8 +286,8 @@ impl LiveRecommendations {
         model: Option<(i64, DateTime<Utc>)>,
     ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
         let list = Arc::new(self.compute(user, model).await?);
-        let mut users = self.users();
-        let state = users.entry(user.to_owned()).or_default();
+        let shared = self.state(user);
+        let mut state = lock(&shared);
         state.stale = false;
         state.list = Some(Arc::clone(&list));
         if let Some(sender) = &state.sender {
@@ -229,7 +303,6 @@ impl LiveRecommendations {
         user: &str,
         model: Option<(i64, DateTime<Utc>)>,
     ) -> Result<LiveList, lakehouse::LakehouseError> {
-        let pool = &self.pool;
         let Some((version, learnt_until)) = model else {
             return Ok(LiveList {
                 user_id: user.to_owned(),
@@ -241,13 +314,32 @@ impl LiveRecommendations {
         };
         let (base, feedback) = self.base_and_feedback(user, version).await?;
         let recent: Vec<String> = {
-            let mut users = self.users();
-            let state = users.entry(user.to_owned()).or_default();
+            let shared = self.state(user);
+            let mut state = lock(&shared);
             // Plays from before the model's run are in the model already: the session is what
             // came after.
             state.recent.retain(|(_, at)| *at >= learnt_until);
             state.recent.iter().map(|(t, _)| t.clone()).collect()
         };
+        self.ranked(user, version, &base, &feedback, recent).await
+    }
+
+    /// The popular list of model `version`, for listeners it does not know.
+    async fn compute_popular(&self, version: i64) -> Result<LiveList, lakehouse::LakehouseError> {
+        let base = recommendations::popular_list(&self.pool, LIST_SIZE as i64).await?;
+        self.ranked("", version, &base, &[], Vec::new()).await
+    }
+
+    /// `base` re-ranked by the session's `recent` plays and the listener's `feedback`.
+    async fn ranked(
+        &self,
+        user: &str,
+        version: i64,
+        base: &[RecommendationRow],
+        feedback: &[FeedbackRow],
+        recent: Vec<String>,
+    ) -> Result<LiveList, lakehouse::LakehouseError> {
+        let pool = &self.pool;
         let mut similar = recommendations::similar_of_many(pool, version, &recent).await?;
         let unmatched: Vec<&String> = recent
             .iter()
@@ -344,16 +436,19 @@ impl LiveRecommendations {
         version: i64,
     ) -> Result<(Arc<Vec<RecommendationRow>>, Arc<Vec<FeedbackRow>>), lakehouse::LakehouseError>
     {
-        let (base, feedback) = {
-            let users = self.users();
-            let state = users.get(user);
-            (
-                state
-                    .and_then(|s| s.base.clone())
-                    .filter(|(v, _)| *v == version)
-                    .map(|(_, b)| b),
-                state.and_then(|s| s.feedback.clone()),
-            )
+        let (base, feedback) = match self.users.get(user) {
+            Some(shared) => {
+                let state = lock(&shared);
+                (
+                    state
+                        .base
+                        .clone()
+                        .filter(|(v, _)| *v == version)
+                        .map(|(_, b)| b),
+                    state.feedback.clone(),
+                )
+            }
+            None => (None, None),
         };
         let base = match base {
             Some(base) => base,
@@ -372,8 +467,8 @@ impl LiveRecommendations {
             Some(feedback) => feedback,
             None => Arc::new(recommendations::feedback_of(&self.pool, user).await?),
         };
-        let mut users = self.users();
-        let state = users.entry(user.to_owned()).or_default();
+        let shared = self.state(user);
+        let mut state = lock(&shared);
         state.base = Some((version, Arc::clone(&base)));
         state.feedback = Some(Arc::clone(&feedback));
         Ok((base, feedback))

@@ -5,6 +5,7 @@ use lakehouse::Lake;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
+use crate::api::protection::RateLimit;
 use crate::auth::{AddressThrottle, AuthState};
 use crate::ingest::Ingest;
 use crate::live::LiveRecommendations;
@@ -19,10 +20,21 @@ pub struct AppState {
     pub ingest: Ingest,
     pub pipelines: Pipelines,
     pub auth: AuthState,
+    /// API requests per second per client address.
+    pub rate_limit: RateLimit,
     pub live: LiveRecommendations,
 }
 
 impl AppState {
+    /// The same state with `per_second` API requests per second per client address (0: no
+    /// limit, the default).
+    pub fn with_rate_limit(self, per_second: u32) -> Self {
+        Self {
+            rate_limit: RateLimit::new(per_second),
+            ..self
+        }
+    }
+
     /// The state of a server over `pool` and `lake`, with ingestion already started.
     pub fn new(
         leptos_options: LeptosOptions,
@@ -32,6 +44,7 @@ impl AppState {
         admin_token: &str,
     ) -> Self {
         let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
+        let pool = serving_pool(&pool);
         Self {
             live: LiveRecommendations::new(pool.clone()),
             auth: AuthState {
@@ -39,6 +52,7 @@ impl AppState {
                 admin_token: admin_token.into(),
                 throttle: AddressThrottle::default(),
             },
+            rate_limit: RateLimit::new(0),
             leptos_options,
             pool,
             lake,
@@ -46,4 +60,20 @@ impl AppState {
             pipelines,
         }
     }
+}
+
+/// The longest a request handler's statement may run before PostgreSQL cancels it.
+pub const STATEMENT_TIMEOUT: &str = "5s";
+
+/// The connections request handlers use: to `pool`'s database, with every statement cancelled
+/// after [`STATEMENT_TIMEOUT`], so that no request holds a connection for long. (The pipeline
+/// keeps `pool`, whose loads may take longer.)
+fn serving_pool(pool: &PgPool) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", STATEMENT_TIMEOUT)]);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy_with(options)
 }

@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let auth_state = state.auth.clone();
     Router::new()
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(state.rate_limit.clone()))
         .merge(auth::routes())
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(app::shell))

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::{list_genres, search_catalog};
@@ -156,9 +157,9 @@ fn TrackRow(track: TrackSummary) -> impl IntoView {
         .map(|g| view! { <span class="chip">{g}</span> })
         .collect_view();
     view! {
-        <tr class="track-row" data-track-id=track.track_id>
+        <tr class="track-row" data-track-id=track.track_id.clone()>
             <td class="track-name">
-                {track.name}
+                <A href=format!("/tracks/{}", track.track_id)>{track.name}</A>
                 {track.explicit.then(|| view! { <span class="explicit" title="Explicit">"E"</span> })}
             </td>
             <td class="track-artists">{track.artists.join(", ")}</td>

@@ -3,8 +3,10 @@
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use super::MyListening;
 use crate::browser::{self, LiveState};
 use crate::server_fns::{recommendations_for, whoami};
 use crate::types::{
@@ -85,6 +87,7 @@ pub fn ForYou() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <MyListening user />
         </section>
     }
 }
@@ -159,7 +162,9 @@ fn RecommendationRow(item: Recommendation, user: String, state: LiveState) -> im
         <li class="recommendation" data-track-id=item.track_id>
             <span class="rank">{item.rank}</span>
             <div class="what">
-                <span class="track-name">{item.name}</span>
+                <A href=format!("/tracks/{}", item.track_id) attr:class="track-name">
+                    {item.name}
+                </A>
                 <span class="track-artists">{item.artists.join(", ")}</span>
                 <span class="reason">{item.reason}</span>
             </div>

@@ -85,11 +85,12 @@ pub async fn publish_clusters(
     Ok(())
 }
 
-/// Replaces the listener segments.
+/// Replaces the listener segments and their members, each with its taste (mean features in
+/// [`crate::ml::clusters::FEATURES`] order).
 pub async fn publish_segments(
     pool: &PgPool,
     segments: &[Segment],
-    members: &[(String, usize)],
+    members: &[(String, usize, [f64; 9])],
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM user_segments")
@@ -115,19 +116,32 @@ pub async fn publish_segments(
         .execute(&mut *tx)
         .await?;
     }
-    let mut w = CopyTextWriter::with_capacity(members.len() * 24);
-    for (user, segment) in members {
+    let mut w = CopyTextWriter::with_capacity(members.len() * 120);
+    for (user, segment, taste) in members {
         w.text(Some(user));
         w.display(Some(segment));
+        let values: Vec<String> = taste.iter().map(|v| format!("{v:.6}")).collect();
+        w.text(Some(&format!("{{{}}}", values.join(","))));
         w.end_row();
     }
     let mut copy = tx
-        .copy_in_raw("COPY user_segment_members (user_id, segment_id) FROM STDIN")
+        .copy_in_raw("COPY user_segment_members (user_id, segment_id, taste) FROM STDIN")
         .await?;
     copy.send(w.take()).await?;
     copy.finish().await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The label of the cluster a track is in, if the catalogue was clustered with it.
+pub async fn track_cluster(pool: &PgPool, track_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT c.label FROM track_map m JOIN track_clusters c USING (cluster_id)
+         WHERE m.track_id = $1",
+    )
+    .bind(track_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Each track's cluster label, for the tracks on the map.

@@ -25,7 +25,7 @@ pub const TARGET: &str = "marts";
 /// Each mart: its gold table and the query over `silver_listens` that fills it. The query's
 /// column names are the table's. The largest, `user_tops`, comes first, so that the others
 /// are computed while it loads.
-pub const MARTS: [(&str, &str); 11] = [
+pub const MARTS: [(&str, &str); 12] = [
     ("user_tops", include_str!("sql/user_tops.sql")),
     ("track_daily", include_str!("sql/track_daily.sql")),
     ("users", include_str!("sql/users.sql")),
@@ -43,6 +43,10 @@ pub const MARTS: [(&str, &str); 11] = [
     ),
     ("artist_daily", include_str!("sql/artist_daily.sql")),
     ("cohort_retention", include_str!("sql/cohort_retention.sql")),
+    (
+        "user_recent_listens",
+        include_str!("sql/user_recent_listens.sql"),
+    ),
 ];
 
 /// The query giving the end of the marts' periods, the parameter `$as_of` of the others.

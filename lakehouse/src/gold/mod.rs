@@ -4,6 +4,7 @@ pub mod admin;
 pub mod clusters;
 mod copy_text;
 pub mod lake_loads;
+pub mod listener;
 pub mod marts;
 pub mod model_publish;
 pub mod recommendations;

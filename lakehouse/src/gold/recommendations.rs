@@ -54,6 +54,21 @@ pub async fn version_list(
     .await?)
 }
 
+/// Whether model `version` has a list for `user_id` or the listener gave feedback: a listener
+/// with neither gets the popular list.
+pub async fn is_known(pool: &PgPool, version: i64, user_id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+                    SELECT 1 FROM recommendations WHERE model_version = $1 AND user_id = $2
+                )
+             OR EXISTS (SELECT 1 FROM feedback WHERE user_id = $2)",
+    )
+    .bind(version)
+    .bind(user_id)
+    .fetch_one(pool)
+    .await?)
+}
+
 /// The model version the API serves, and when the run that trained it started: listens
 /// accepted after that are not in it.
 pub async fn current_model(pool: &PgPool) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>)>> {
@@ -86,7 +101,34 @@ pub struct SimilarRow {
 /// Tracks similar to `track_id`: by shared listeners from the current model version, then,
 /// to fill up to `limit`, the tracks of its cluster with the closest audio features.
 pub async fn similar(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<SimilarRow>> {
-    let mut rows: Vec<SimilarRow> = sqlx::query_as(
+    let mut rows = by_listeners(pool, track_id, limit).await?;
+    if (rows.len() as i64) < limit {
+        let have: Vec<String> = rows.iter().map(|r| r.track_id.clone()).collect();
+        let by_sound = sound_rows(pool, track_id, &have, limit - rows.len() as i64).await?;
+        let start = rows.len() as i16;
+        rows.extend(by_sound.into_iter().enumerate().map(|(i, mut r)| {
+            r.rank = start + i as i16 + 1;
+            r
+        }));
+    }
+    Ok(rows)
+}
+
+/// Tracks similar to `track_id` on each basis apart: up to `limit` by shared listeners
+/// (current model version), and up to `limit` by sound (its cluster's closest tracks).
+pub async fn similar_on_both_bases(
+    pool: &PgPool,
+    track_id: &str,
+    limit: i64,
+) -> Result<(Vec<SimilarRow>, Vec<SimilarRow>)> {
+    let listeners = by_listeners(pool, track_id, limit).await?;
+    let sound = sound_rows(pool, track_id, &[], limit).await?;
+    Ok((listeners, sound))
+}
+
+/// The tracks the current model version found played by the same listeners as `track_id`.
+async fn by_listeners(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<SimilarRow>> {
+    Ok(sqlx::query_as(
         "SELECT s.rank, s.similar_track_id AS track_id, t.name, t.artists, s.score,
                 'listeners' AS basis
          FROM similar_tracks s
@@ -98,17 +140,7 @@ pub async fn similar(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<Si
     .bind(track_id)
     .bind(limit)
     .fetch_all(pool)
-    .await?;
-    if (rows.len() as i64) < limit {
-        let have: Vec<String> = rows.iter().map(|r| r.track_id.clone()).collect();
-        let by_sound = sound_rows(pool, track_id, &have, limit - rows.len() as i64).await?;
-        let start = rows.len() as i16;
-        rows.extend(by_sound.into_iter().enumerate().map(|(i, mut r)| {
-            r.rank = start + i as i16 + 1;
-            r
-        }));
-    }
-    Ok(rows)
+    .await?)
 }
 
 /// A model version with its figures.

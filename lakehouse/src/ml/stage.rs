@@ -233,8 +233,9 @@ async fn exclusions(pool: &PgPool, data: &ListenData) -> Result<HashMap<u32, Exc
     Ok(out)
 }
 
-/// Listener segments and each listener's segment.
-type Segments = (Vec<clusters::Segment>, Vec<(String, usize)>);
+/// Listener segments, and each listener's segment and taste (the mean features of what they
+/// play, in [`clusters::FEATURES`] order).
+type Segments = (Vec<clusters::Segment>, Vec<(String, usize, [f64; 9])>);
 
 struct Trained {
     spec: ModelSpec,
@@ -366,6 +367,11 @@ fn segment(data: &Interactions, tracks: &[CatalogTrack]) -> Result<Segments> {
         return Ok((Vec::new(), Vec::new()));
     }
     let segments = clusters::segment_users(&tastes, SEGMENTS, 42).map_err(LakehouseError::from)?;
-    let members = users.into_iter().zip(segments.assignments).collect();
+    let members = users
+        .into_iter()
+        .zip(segments.assignments)
+        .zip(tastes)
+        .map(|((user, segment), taste)| (user, segment, taste))
+        .collect();
     Ok((segments.segments, members))
 }

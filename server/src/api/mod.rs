@@ -8,22 +8,40 @@ mod health;
 mod lake;
 mod listens;
 mod pipeline;
+pub mod protection;
 mod recommendations;
 mod sse;
 mod stats;
 mod tracks;
 
-use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::{Router, middleware};
+use tower::ServiceBuilder;
 
 pub use error::ApiError;
 
 use crate::auth;
 use crate::state::AppState;
 
-/// The `/api/v1` routes.
-pub fn router() -> Router<AppState> {
+/// The `/api/v1` routes, each within the limits of [`protection`].
+pub fn router(rate_limit: protection::RateLimit) -> Router<AppState> {
+    routes()
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(protection::overloaded))
+                .load_shed()
+                .concurrency_limit(protection::MAX_CONCURRENT_REQUESTS)
+                .timeout(protection::REQUEST_TIMEOUT),
+        )
+        .layer(middleware::from_fn_with_state(
+            rate_limit,
+            protection::rate_limited,
+        ))
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(health::health))
         .route(

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN_TOKEN, TestApp};
 
 /// Posts a simulated history through the ingest API and runs the pipeline to the end.
-async fn with_model(app: &TestApp) {
+pub(crate) async fn with_model(app: &TestApp) {
     let tracks = lakehouse::gold::tracks::simulation_tracks(&app.pool)
         .await
         .unwrap();

@@ -9,5 +9,8 @@ mod api_recommendations;
 mod api_stats;
 mod api_tracks;
 mod embedded_postgres;
+mod listener_pages;
+mod live_bounds;
 mod pages;
+mod protection;
 mod support;

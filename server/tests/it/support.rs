@@ -43,6 +43,8 @@ pub struct TestApp {
     pub admin: reqwest::Client,
     pub pool: PgPool,
     pub lake: Lake,
+    /// The server's live recommendations, to look at the state they keep.
+    pub live: server::live::LiveRecommendations,
     database: String,
     dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
@@ -51,6 +53,12 @@ pub struct TestApp {
 impl TestApp {
     /// Serves a 600-track demo catalogue.
     pub async fn start() -> Self {
+        Self::start_with_rate_limit(0).await
+    }
+
+    /// Serves a 600-track demo catalogue, allowing `per_second` API requests per second per
+    /// client address (0: no limit).
+    pub async fn start_with_rate_limit(per_second: u32) -> Self {
         let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
         create_database_if_missing(&server(), &database)
             .await
@@ -84,7 +92,9 @@ impl TestApp {
             lake.clone(),
             ingest,
             ADMIN_TOKEN,
-        );
+        )
+        .with_rate_limit(per_second);
+        let live = state.live.clone();
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -94,6 +104,7 @@ impl TestApp {
             .expect("serving");
         });
         Self {
+            live,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             admin: client_with_token(ADMIN_TOKEN),
@@ -157,6 +168,7 @@ impl TestApp {
             ingest,
             ADMIN_TOKEN,
         );
+        self.live = state.live.clone();
         self.server = tokio::spawn(async move {
             axum::serve(
                 listener,

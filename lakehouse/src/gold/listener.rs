@@ -1,0 +1,108 @@
+//! What a listener's own pages read from gold: their tops, their latest listens, and their
+//! taste beside their segment's centre.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::error::Result;
+use crate::ml::clusters::FEATURES;
+
+/// One entry of a listener's tops.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TopRow {
+    /// `7d`, `30d` or `all`.
+    pub period: String,
+    /// `track`, `artist` or `genre`.
+    pub kind: String,
+    pub rank: i16,
+    /// The track id, the artist or the genre.
+    pub item: String,
+    /// The track's name (for tracks in the catalogue), else the item.
+    pub name: String,
+    pub listens: i64,
+}
+
+/// A listener's top tracks, artists and genres of every period, by period, kind and rank.
+pub async fn tops(pool: &PgPool, user_id: &str) -> Result<Vec<TopRow>> {
+    Ok(sqlx::query_as(
+        "SELECT u.period, u.kind, u.rank, u.item, coalesce(t.name, u.item) AS name, u.listens
+         FROM user_tops AS u
+         LEFT JOIN tracks AS t ON u.kind = 'track' AND t.track_id = u.item
+         WHERE u.user_id = $1
+         ORDER BY u.period, u.kind, u.rank",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One of a listener's latest listens.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecentListen {
+    pub played_at: DateTime<Utc>,
+    pub track_id: String,
+    pub name: String,
+    pub artists: Vec<String>,
+    pub ms_played: i64,
+    pub is_skip: bool,
+}
+
+/// A listener's latest listens as of the last pipeline run, newest first.
+pub async fn recent_listens(pool: &PgPool, user_id: &str) -> Result<Vec<RecentListen>> {
+    Ok(sqlx::query_as(
+        "SELECT r.played_at, r.track_id, coalesce(t.name, r.track_id) AS name,
+                coalesce(t.artists, '{}') AS artists, r.ms_played, r.is_skip
+         FROM user_recent_listens AS r
+         LEFT JOIN tracks AS t USING (track_id)
+         WHERE r.user_id = $1
+         ORDER BY r.played_at DESC, r.track_id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A listener's segment, and their taste beside its centre.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentOfListener {
+    pub segment_id: i16,
+    pub label: String,
+    pub size: i32,
+    /// Per feature: its name, the listener's mean, the segment's mean.
+    pub features: Vec<(String, f64, f64)>,
+}
+
+/// The segment of `user_id`, if the last model version placed them in one.
+pub async fn segment(pool: &PgPool, user_id: &str) -> Result<Option<SegmentOfListener>> {
+    type Row = (i16, String, i32, String, Option<Vec<f64>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.segment_id, s.label, s.size, s.centroid::text, m.taste
+         FROM user_segment_members AS m
+         JOIN user_segments AS s USING (segment_id)
+         WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((segment_id, label, size, centroid, taste)) = row else {
+        return Ok(None);
+    };
+    let centroid: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&centroid).unwrap_or_default();
+    let taste = taste.unwrap_or_default();
+    let features = FEATURES
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let mine = *taste.get(i)?;
+            let centre = centroid.get(*name)?.as_f64()?;
+            Some(((*name).to_owned(), mine, centre))
+        })
+        .collect();
+    Ok(Some(SegmentOfListener {
+        segment_id,
+        label,
+        size,
+        features,
+    }))
+}

@@ -1,0 +1,72 @@
+//! The live re-ranking keeps bounded state: reading the lists of listeners the model does not
+//! know keeps nothing and answers the popular list; the state of listeners who play is capped.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+use server::live::LiveRecommendations;
+
+use crate::support::TestApp;
+
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["track_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn reading_unknown_listeners_keeps_no_state_and_answers_the_popular_list() {
+    let app = TestApp::start().await;
+    crate::api_recommendations::with_model(&app).await;
+    let (status, first) = app
+        .get_json("/api/v1/users/nobody-0/recommendations?limit=50")
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let popular = ids(&first);
+    assert!(!popular.is_empty());
+    let kept_before = app.live.listeners_kept();
+
+    let answers: Vec<(u16, Value)> = futures::stream::iter(1..3_000)
+        .map(|i| {
+            let app = &app;
+            async move {
+                app.get_json(&format!(
+                    "/api/v1/users/nobody-{i:x}-{}/recommendations?limit=50",
+                    i * 7919
+                ))
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for (status, list) in &answers {
+        assert_eq!(*status, 200);
+        assert_eq!(
+            ids(list),
+            popular,
+            "an unknown listener gets the popular list"
+        );
+    }
+    assert_eq!(
+        app.live.listeners_kept(),
+        kept_before,
+        "plain reads of unknown listeners keep no state"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_state_of_listeners_who_play_is_capped() {
+    let app = TestApp::start().await;
+    let live = LiveRecommendations::bounded(app.pool.clone(), 100, Duration::from_secs(3600));
+    live.on_listens((0..5_000).map(|i| (format!("player-{i}"), "t".to_owned())));
+    let kept = live.listeners_kept();
+    assert!(kept <= 100, "{kept} listeners kept");
+    assert!(kept > 0);
+    app.finish().await;
+}
