@@ -9,7 +9,7 @@ use server::accounts::store::{self, NewAccount};
 use server::accounts::tokens::{self, Scope};
 use server::accounts::{Account, Role};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, browser, log_in};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -25,43 +25,6 @@ async fn account(app: &TestApp, name: &str, role: Role, listener: Option<&str>) 
     )
     .await
     .expect("creating an account")
-}
-
-/// Logs in through the API; returns the session cookie (`name=value`).
-async fn log_in(app: &TestApp, name: &str, password: &str) -> Result<String, (u16, Value)> {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/session", app.base))
-        .json(&json!({"name": name, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let cookie = response
-        .headers()
-        .get(SET_COOKIE)
-        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
-    let body: Value = response.json().await.unwrap();
-    match (status, cookie) {
-        (200, Some(cookie)) => {
-            assert_eq!(body["name"], name);
-            Ok(cookie)
-        }
-        _ => Err((status, body)),
-    }
-}
-
-/// A browser with a session: its cookie on every request, and this site as the origin of
-/// state-changing ones, as a page's own requests would have.
-fn browser(app: &TestApp, cookie: &str) -> reqwest::Client {
-    let mut headers = HeaderMap::new();
-    headers.insert(COOKIE, HeaderValue::from_str(cookie).unwrap());
-    headers.insert(ORIGIN, HeaderValue::from_str(&app.base).unwrap());
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 /// A script with an API token, which follows no redirect.

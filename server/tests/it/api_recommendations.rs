@@ -8,7 +8,7 @@ use chrono::Utc;
 use lakehouse::simulate::{Simulation, simulate};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_TOKEN, TestApp};
+use crate::support::{ADMIN_TOKEN, TestApp, post_history, track_ids};
 
 /// Posts a simulated history through the ingest API and runs the pipeline to the end.
 pub(crate) async fn with_model(app: &TestApp) {
@@ -16,18 +16,7 @@ pub(crate) async fn with_model(app: &TestApp) {
         .await
         .unwrap();
     let listens = simulate(&Simulation::ending_today(40, 14, 10.0, 3), &tracks);
-    for chunk in listens.chunks(1_000) {
-        let events: Vec<Value> = chunk
-            .iter()
-            .map(|l| {
-                json!({"event_id": l.event_id, "user_id": l.user_id, "track_id": l.track_id,
-                    "played_at": l.played_at.to_rfc3339(), "ms_played": l.ms_played,
-                    "end_reason": l.end_reason, "skipped": l.skipped})
-            })
-            .collect();
-        let (status, body) = app.post_json("/api/v1/listens", &json!(events)).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    post_history(app, &listens).await;
     let response = app
         .client
         .post(format!("{}/api/v1/pipeline/runs", app.base))
@@ -48,15 +37,6 @@ pub(crate) async fn with_model(app: &TestApp) {
     .expect("the run finishes")
     .unwrap();
     assert!(events.contains("\"status\":\"succeeded\""), "{events}");
-}
-
-fn track_ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["track_id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// Posts a play of `track` by `user`, now, and checks it was accepted.

@@ -7,7 +7,6 @@ use chrono::{Datelike, Duration, NaiveDate};
 use lakehouse::ingest::Listen;
 use lakehouse::pipeline::{RunOptions, Stage};
 use lakehouse::simulate::{Simulation, simulate};
-use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
@@ -18,18 +17,7 @@ async fn with_marts(app: &TestApp) -> Vec<Listen> {
         .await
         .unwrap();
     let listens = simulate(&Simulation::ending_today(30, 21, 8.0, 9), &tracks);
-    for chunk in listens.chunks(1_000) {
-        let events: Vec<Value> = chunk
-            .iter()
-            .map(|l| {
-                json!({"event_id": l.event_id, "user_id": l.user_id, "track_id": l.track_id,
-                    "played_at": l.played_at.to_rfc3339(), "ms_played": l.ms_played,
-                    "end_reason": l.end_reason, "skipped": l.skipped})
-            })
-            .collect();
-        let (status, body) = app.post_json("/api/v1/listens", &json!(events)).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    crate::support::post_history(app, &listens).await;
     let summary = lakehouse::pipeline::begin(&app.pool, "test")
         .await
         .unwrap()

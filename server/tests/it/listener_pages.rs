@@ -5,33 +5,7 @@ use serde_json::Value;
 use server::accounts::Role;
 use server::accounts::store::{self, NewAccount};
 
-use crate::support::TestApp;
-
-/// Signs `name` in through the API; a client with the session and this site's origin.
-async fn signed_in(app: &TestApp, name: &str) -> reqwest::Client {
-    let response = app
-        .client
-        .post(format!("{}/api/v1/session", app.base))
-        .json(&serde_json::json!({"name": name, "password": "a long enough password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
-    headers.insert(reqwest::header::ORIGIN, app.base.parse().unwrap());
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
+use crate::support::{TestApp, browser, log_in};
 
 #[tokio::test]
 async fn a_listener_sees_their_own_tops_latest_listens_and_segment() {
@@ -48,7 +22,8 @@ async fn a_listener_sees_their_own_tops_latest_listens_and_segment() {
     )
     .await
     .unwrap();
-    let ana = signed_in(&app, "ana").await;
+    let cookie = log_in(&app, "ana", "a long enough password").await.unwrap();
+    let ana = browser(&app, &cookie);
     let overview: Value = ana
         .get(format!("{}/api/listener_overview?user=", app.base))
         .send()

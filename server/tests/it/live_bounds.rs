@@ -7,16 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use server::live::LiveRecommendations;
 
-use crate::support::TestApp;
-
-fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["track_id"].as_str().unwrap().to_owned())
-        .collect()
-}
+use crate::support::{TestApp, track_ids};
 
 #[tokio::test]
 async fn reading_unknown_listeners_keeps_no_state_and_answers_the_popular_list() {
@@ -26,7 +17,7 @@ async fn reading_unknown_listeners_keeps_no_state_and_answers_the_popular_list()
         .get_json("/api/v1/users/nobody-0/recommendations?limit=50")
         .await;
     assert_eq!(status, 200, "{first}");
-    let popular = ids(&first);
+    let popular = track_ids(&first);
     assert!(!popular.is_empty());
     let kept_before = app.live.listeners_kept();
 
@@ -47,7 +38,7 @@ async fn reading_unknown_listeners_keeps_no_state_and_answers_the_popular_list()
     for (status, list) in &answers {
         assert_eq!(*status, 200);
         assert_eq!(
-            ids(list),
+            track_ids(list),
             popular,
             "an unknown listener gets the popular list"
         );

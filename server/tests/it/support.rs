@@ -189,3 +189,76 @@ impl TestApp {
             .expect("dropping the test database");
     }
 }
+
+/// Posts `listens` through the ingest API as the admin, in requests of 1,000.
+pub async fn post_history(app: &TestApp, listens: &[lakehouse::ingest::Listen]) {
+    for chunk in listens.chunks(1_000) {
+        let events: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|l| {
+                serde_json::json!({"event_id": l.event_id, "user_id": l.user_id,
+                    "track_id": l.track_id, "played_at": l.played_at.to_rfc3339(),
+                    "ms_played": l.ms_played, "end_reason": l.end_reason, "skipped": l.skipped})
+            })
+            .collect();
+        let (status, body) = app
+            .post_json("/api/v1/listens", &serde_json::json!(events))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+/// The track ids of a recommendation list as the API answers it.
+pub fn track_ids(list: &serde_json::Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .expect("a list of items")
+        .iter()
+        .map(|i| i["track_id"].as_str().expect("a track id").to_owned())
+        .collect()
+}
+
+/// Signs `name` in through the API with `password`: the session cookie (`name=value`), or the
+/// status and body of the refusal.
+pub async fn log_in(
+    app: &TestApp,
+    name: &str,
+    password: &str,
+) -> Result<String, (u16, serde_json::Value)> {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&serde_json::json!({"name": name, "password": password}))
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    match (status, cookie) {
+        (200, Some(cookie)) => {
+            assert_eq!(body["name"], name);
+            Ok(cookie)
+        }
+        _ => Err((status, body)),
+    }
+}
+
+/// A browser with a session: its cookie on every request, and this site as the origin of
+/// state-changing ones, as a page's own requests would have; it follows no redirect.
+pub fn browser(app: &TestApp, cookie: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().expect("a cookie"));
+    headers.insert(
+        reqwest::header::ORIGIN,
+        app.base.parse().expect("an origin"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+}
