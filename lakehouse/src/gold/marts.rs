@@ -54,12 +54,13 @@ const AS_OF_SQL: &str = include_str!("sql/as_of.sql");
 
 /// Intermediate results several marts' queries read (or one reads several times): each is
 /// computed once per refresh, before the marts, and held in memory under its name.
-pub const STAGING: [(&str, &str); 2] = [
+pub const STAGING: [(&str, &str); 3] = [
     (
         "user_track_listens",
         include_str!("sql/user_track_listens.sql"),
     ),
     ("user_item_plays", include_str!("sql/user_item_plays.sql")),
+    ("user_genre_weeks", include_str!("sql/user_genre_weeks.sql")),
 ];
 
 /// One computed mart, ready to publish.

@@ -7,17 +7,12 @@
 --
 -- Portability: `date_trunc('week', ...)` starts weeks on Monday in DataFusion, Spark SQL and
 -- PostgreSQL alike; Spark spells the day difference `datediff(a, b)`.
-WITH genre_weeks AS (
-    SELECT DISTINCT
-        user_id,
-        primary_genre AS genre,
-        CAST(date_trunc('week', played_at) AS DATE) AS week
-    FROM silver_listens
-),
-active AS (
-    SELECT user_id, genre, week FROM genre_weeks
+--
+-- Reads user_genre_weeks (user_genre_weeks.sql): each listener's weeks per genre.
+WITH active AS (
+    SELECT user_id, genre, week FROM user_genre_weeks
     UNION ALL
-    SELECT DISTINCT user_id, '' AS genre, week FROM genre_weeks
+    SELECT DISTINCT user_id, '' AS genre, week FROM user_genre_weeks
 ),
 cohorts AS (
     SELECT user_id, genre, min(week) AS cohort_week
