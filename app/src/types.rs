@@ -576,3 +576,16 @@ pub struct SignedIn {
     /// The user id of the listens, for a listener.
     pub listener_id: Option<String>,
 }
+
+/// `text` percent-encoded for a URL's query or path: letters, digits, `-`, `_`, `.`, `~` and
+/// `/` stay, every other byte becomes `%XX`.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::charts::EChart;
 use crate::dashboard::charts::{daily_activity, genre_mix, heatmap, weekly_listeners};
 use crate::dashboard::{CohortCell, Dashboard, DashboardFilter, TopEntry, read_dashboard};
-use crate::types::{format_count, format_percent};
+use crate::types::{format_count, format_percent, url_encode};
 
 /// The dashboards page, rendered on the server from gold; the charts are drawn after
 /// hydration.
@@ -54,19 +54,9 @@ pub fn Dashboards() -> impl IntoView {
 
 /// The query string of a filter, for links (CSV downloads).
 fn query_of(filter: &DashboardFilter) -> String {
-    let encode = |text: &str| -> String {
-        text.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
     let mut query = format!("from={}&to={}", filter.from, filter.to);
     if let Some(genre) = &filter.genre {
-        query.push_str(&format!("&genre={}", encode(genre)));
+        query.push_str(&format!("&genre={}", url_encode(genre)));
     }
     query
 }

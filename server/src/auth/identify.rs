@@ -77,6 +77,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Finds the caller of `request` and hands it to the handler as a request extension.
 pub async fn identify(State(auth): State<AuthState>, mut request: Request, next: Next) -> Response {
+    // The site's own files (wasm, js, css) answer everyone alike: no account to look up.
+    if request.uri().path().starts_with("/pkg/") {
+        return next.run(request).await;
+    }
     let caller = match identify_caller(&auth, request.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use app::types::url_encode;
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -162,20 +163,9 @@ fn safe_next(next: Option<&str>, role: Role) -> String {
 fn login_page_with(error: &str, next: Option<&str>) -> Redirect {
     let mut target = format!("/login?error={error}");
     if let Some(next) = next {
-        target.push_str(&format!("&next={}", urlencode(next)));
+        target.push_str(&format!("&next={}", url_encode(next)));
     }
     Redirect::to(&target)
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `POST /auth/login` (a form): to the page asked for, or back to the login page with why.

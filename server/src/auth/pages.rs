@@ -44,16 +44,8 @@ pub async fn guard_pages(caller: Caller, request: Request, next: Next) -> Respon
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_owned();
-            let encoded: String = target
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            Redirect::to(&format!("/login?next={encoded}")).into_response()
+            Redirect::to(&format!("/login?next={}", app::types::url_encode(&target)))
+                .into_response()
         }
         Some(role) => (
             StatusCode::FORBIDDEN,
