@@ -12,6 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soundlake/target}"
 WASM_BINDGEN_VERSION=0.2.130
 PY_DELTALAKE_VERSION=1.6.6
 PY_ARROW_VERSION=26.0.1
+PY_LIBLISTENBRAINZ_VERSION=0.7.0
 SITE_ROOT="$CARGO_TARGET_DIR/site"
 BIN="$CARGO_TARGET_DIR/debug/soundlake"
 
@@ -119,16 +120,18 @@ start_test_postgres() {
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
-# Python `deltalake` (delta-rs's Python reader) for the test that opens the lake with another
-# engine; installed from PyPI into a virtualenv beside the build cache.
-ensure_python_deltalake() {
+# Python packages the tests drive soundlake with, from PyPI into a virtualenv beside the build
+# cache: `deltalake` (delta-rs's Python reader) opens the lake as another engine would, and
+# `liblistenbrainz` (ListenBrainz's own client) plays the part of a scrobbler.
+ensure_python_packages() {
   local venv="$HOME/.cache/soundlake/venv"
-  if ! "$venv/bin/python" -c 'import deltalake, pyarrow' 2>/dev/null; then
-    say "installing Python deltalake from PyPI (for the interoperability test)"
+  if ! "$venv/bin/python" -c 'import deltalake, pyarrow, liblistenbrainz' 2>/dev/null; then
+    say "installing Python deltalake and liblistenbrainz from PyPI (for the interoperability tests)"
     command -v python3 >/dev/null || apt_install python3
     rm -rf "$venv"
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
-    "$venv/bin/pip" install -q "deltalake==$PY_DELTALAKE_VERSION" "pyarrow==$PY_ARROW_VERSION"
+    "$venv/bin/pip" install -q "deltalake==$PY_DELTALAKE_VERSION" "pyarrow==$PY_ARROW_VERSION" \
+      "liblistenbrainz==$PY_LIBLISTENBRAINZ_VERSION"
   fi
   export SOUNDLAKE_PYTHON="$venv/bin/python"
 }
@@ -187,7 +190,7 @@ cmd_test() {
   cargo clippy -p lakehouse -p server -p app --all-targets -- -D warnings
   cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
   start_test_postgres
-  ensure_python_deltalake
+  ensure_python_packages
   say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
   cargo test -p lakehouse -p server -p app   # also builds the soundlake binary
   build_site

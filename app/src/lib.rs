@@ -1,13 +1,16 @@
 //! soundlake's web app: the pages (server-rendered, then hydrated in the browser), their server
 //! functions, and the types the server and the browser share.
 
+pub mod accounts;
 pub mod browser;
 pub mod charts;
 pub mod dashboard;
+pub mod lake;
 pub mod listening;
 pub mod pages;
 pub mod pipeline;
 pub mod server_fns;
+pub mod tokens;
 pub mod types;
 
 use leptos::prelude::*;

@@ -48,10 +48,21 @@ pub struct SegmentView {
     pub features: Vec<FeatureComparison>,
 }
 
+/// A track a listener's player is playing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NowPlayingView {
+    pub track_name: String,
+    pub artist_name: String,
+    /// The catalogue's track, when the player's report matched one.
+    pub track_id: Option<String>,
+}
+
 /// What `/for-you` shows under the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListenerOverview {
     pub user_id: String,
+    /// What the listener's player says is playing now (through the ListenBrainz API).
+    pub now_playing: Option<NowPlayingView>,
     pub tops: Vec<TopItem>,
     pub recent: Vec<RecentListen>,
     pub segment: Option<SegmentView>,
@@ -77,6 +88,22 @@ pub async fn read_listener_overview(user: String) -> Result<ListenerOverview, Se
             listens: t.listens,
         })
         .collect();
+    let now_playing = lakehouse::gold::now_playing::current(&pool, &user)
+        .await?
+        .map(|n| {
+            let text = |key: &str| {
+                n.track_metadata
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            NowPlayingView {
+                track_name: text("track_name"),
+                artist_name: text("artist_name"),
+                track_id: n.track_id,
+            }
+        });
     let recent = listener::recent_listens(&pool, &user)
         .await?
         .into_iter()
@@ -104,6 +131,7 @@ pub async fn read_listener_overview(user: String) -> Result<ListenerOverview, Se
     });
     Ok(ListenerOverview {
         user_id: user,
+        now_playing,
         tops,
         recent,
         segment,

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use deltalake::logstore::object_store::{Error as ObjectStoreError, ObjectStoreExt};
+use deltalake::{DeltaTable, DeltaTableError};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use crate::error::{LakehouseError, Result};
@@ -76,10 +78,20 @@ pub async fn describe(
                 "{name} has versions 0 to {latest}; there is no version {version}"
             )));
         }
-        table
-            .load_version(version as u64)
-            .await
-            .map_err(delta_error)?;
+        let gone = || {
+            LakehouseError::NotFound(format!(
+                "version {version} of {name} is no longer kept: lake maintenance removed it \
+                 (time travel reaches back over the retention period)"
+            ))
+        };
+        match table.load_version(version as u64).await {
+            Ok(()) => {}
+            Err(DeltaTableError::InvalidVersion(_)) => return Err(gone()),
+            Err(e) => return Err(delta_error(e)),
+        }
+        if version < latest && !files_present(&table).await.map_err(delta_error)? {
+            return Err(gone());
+        }
     }
     let current = table.version().map_or(0, |v| v as i64);
     let snapshot = table.snapshot().map_err(delta_error)?;
@@ -133,6 +145,32 @@ pub async fn describe(
         partitions: if files == 0 { 0 } else { partitions.len() },
         history,
     }))
+}
+
+/// Whether every data file of `table`'s loaded version is still in the store (vacuum deletes
+/// the files that only earlier versions refer to).
+async fn files_present(table: &DeltaTable) -> std::result::Result<bool, DeltaTableError> {
+    let store = table.object_store();
+    let paths: Vec<deltalake::Path> = table
+        .snapshot()?
+        .log_data()
+        .iter()
+        .map(|file| file.object_store_path())
+        .collect();
+    let missing = futures::stream::iter(paths)
+        .map(|path| {
+            let store = store.clone();
+            async move { store.head(&path).await }
+        })
+        .buffer_unordered(16)
+        .try_filter_map(|_| async { Ok(None::<()>) })
+        .try_collect::<Vec<()>>()
+        .await;
+    match missing {
+        Ok(_) => Ok(true),
+        Err(ObjectStoreError::NotFound { .. }) => Ok(false),
+        Err(e) => Err(DeltaTableError::ObjectStore { source: e }),
+    }
 }
 
 /// Every table that exists, at its latest version.

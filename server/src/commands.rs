@@ -1,5 +1,6 @@
 //! `serve` and `import`: the commands people run.
 
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -111,13 +112,29 @@ async fn prepare_and_serve(
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
     println!("soundlake is serving on http://{}", listener.local_addr()?);
-    axum::serve(
+    let shutdown = state.shutdown.clone();
+    let serving = axum::serve(
         listener,
         web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    .with_graceful_shutdown({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            println!("soundlake is stopping: finishing the requests in flight.");
+            shutdown.begin();
+        }
+    });
+    tokio::select! {
+        served = serving.into_future() => served.context("serving HTTP")?,
+        () = async {
+            shutdown.signalled().await;
+            tokio::time::sleep(crate::shutdown::GRACE).await;
+        } => tracing::warn!(
+            "connections still open {:?} after the shutdown began; stopping without them",
+            crate::shutdown::GRACE
+        ),
+    }
     println!("soundlake stopped.");
     Ok(())
 }

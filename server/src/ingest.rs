@@ -1,50 +1,54 @@
-//! The server's side of ingestion: the group-committing writer and the track lengths that
-//! listen validation checks against.
+//! The server's side of ingestion: the group-committing writer, and the catalogue that listen
+//! validation checks lengths against and that listens from other services are matched to.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use lakehouse::Lake;
-use lakehouse::ingest::{IngestWriter, ListenRules, WriterSettings};
+use lakehouse::ingest::{CatalogueIndex, IngestWriter, ListenRules, WriterSettings};
 use sqlx::PgPool;
 
 /// Shared by every ingest request.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ingest {
     pub writer: IngestWriter,
-    track_lengths: Arc<RwLock<Arc<HashMap<String, i64>>>>,
+    catalogue: Arc<RwLock<Arc<CatalogueIndex>>>,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest").finish_non_exhaustive()
+    }
 }
 
 impl Ingest {
-    /// Starts the writer and loads the catalogue's track lengths.
+    /// Starts the writer and loads the catalogue's index.
     pub async fn start(lake: Lake, pool: &PgPool) -> lakehouse::Result<Self> {
         let ingest = Self {
             writer: IngestWriter::start(lake, WriterSettings::default()),
-            track_lengths: Default::default(),
+            catalogue: Arc::new(RwLock::new(Arc::new(CatalogueIndex::load(pool).await?))),
         };
-        ingest.reload_track_lengths(pool).await?;
         Ok(ingest)
     }
 
-    /// Reloads the track lengths from gold (after the catalogue changed).
-    pub async fn reload_track_lengths(&self, pool: &PgPool) -> lakehouse::Result<()> {
-        let lengths = Arc::new(lakehouse::gold::tracks::track_lengths(pool).await?);
-        *self
-            .track_lengths
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = lengths;
+    /// Reloads the catalogue's index from gold (after the catalogue changed).
+    pub async fn reload_catalogue(&self, pool: &PgPool) -> lakehouse::Result<()> {
+        let index = Arc::new(CatalogueIndex::load(pool).await?);
+        *self.catalogue.write().unwrap_or_else(|e| e.into_inner()) = index;
         Ok(())
+    }
+
+    /// The catalogue as last loaded: track lengths, and tracks by Spotify id and by name.
+    pub fn catalogue(&self) -> Arc<CatalogueIndex> {
+        self.catalogue
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The rules a listen arriving now must pass.
     pub fn rules(&self) -> ListenRules {
-        let lengths = self
-            .track_lengths
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         ListenRules {
-            track_lengths: lengths,
+            track_lengths: self.catalogue().lengths(),
             ..ListenRules::at(chrono::Utc::now())
         }
     }

@@ -198,6 +198,16 @@ impl LiveRecommendations {
             .subscribe()
     }
 
+    /// How many followers of `user`'s list are still subscribed.
+    pub fn followers(&self, user: &str) -> usize {
+        self.users.get(user).map_or(0, |shared| {
+            lock(&shared)
+                .sender
+                .as_ref()
+                .map_or(0, broadcast::Sender::receiver_count)
+        })
+    }
+
     /// The listener's current list, re-ranked first if a listen made it stale or a new model
     /// version was published.
     pub async fn list(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {

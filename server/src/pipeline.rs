@@ -69,8 +69,7 @@ impl Pipelines {
                 }
             };
             // New tracks reached gold: listens of them are valid from now on.
-            if catalogue_changed && let Err(e) = this.ingest.reload_track_lengths(&this.pool).await
-            {
+            if catalogue_changed && let Err(e) = this.ingest.reload_catalogue(&this.pool).await {
                 tracing::warn!("reloading track lengths after run {run_id}: {e}");
             }
         });
@@ -86,8 +85,18 @@ impl Pipelines {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let options = RunOptions::default();
-                match pipeline::has_work(&this.lake, &this.pool, &options.maintenance).await {
+                let options = RunOptions {
+                    retrain: lakehouse::ml::cadence::Retrain::scheduled(),
+                    ..RunOptions::default()
+                };
+                match pipeline::has_work(
+                    &this.lake,
+                    &this.pool,
+                    &options.maintenance,
+                    options.retrain,
+                )
+                .await
+                {
                     Ok(true) => match this.start("schedule", options).await {
                         Ok(run_id) => tracing::info!(run_id, "scheduled pipeline run started"),
                         Err(LakehouseError::RunInProgress(_)) => {}

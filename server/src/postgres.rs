@@ -1,12 +1,14 @@
 //! A private PostgreSQL cluster under the data folder, started from the machine's installed
 //! PostgreSQL binaries when no `DATABASE_URL` is configured.
 //!
-//! The cluster lives in `<data_dir>/postgres/`, listens on 127.0.0.1 only (no Unix socket),
-//! trusts local connections and is reused across restarts. A process that finds the cluster
+//! The cluster lives in `<data_dir>/postgres/` and is reused across restarts. It listens on no
+//! TCP port at all, only on a Unix socket in `<data_dir>/postgres/socket/`, a folder only its
+//! owner may open (mode 700): that folder is what keeps other users of the machine out, so
+//! connections through it are trusted. A process that finds the cluster
 //! already running (a `soundlake serve` next door) connects to it and leaves it running; the
 //! process that started it stops it on shutdown.
 
-use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,14 +16,17 @@ use anyhow::{Context, Result, bail};
 
 const DATABASE: &str = "soundlake";
 const SUPERUSER: &str = "soundlake";
-/// The port tried first for a new cluster; another free one is used when it is taken.
-const PREFERRED_PORT: u16 = 54_329;
+/// The port number in the socket's name (`.s.PGSQL.<port>`); no TCP port is opened.
+const PORT: u16 = 54_329;
+/// The longest socket path the operating system takes (`sun_path`, with room to spare).
+const MAX_SOCKET_PATH: usize = 100;
 
 /// A running private cluster.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     bin: PathBuf,
     data: PathBuf,
+    socket_dir: PathBuf,
     port: u16,
     started_here: bool,
     run_as_postgres: bool,
@@ -38,6 +43,19 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let root = root.canonicalize()?;
         let data = root.join("data");
+        let socket_dir = root.join("socket");
+        let socket = socket_dir.join(format!(".s.PGSQL.{PORT}"));
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            bail!(
+                "the embedded PostgreSQL's socket path {} is longer than {MAX_SOCKET_PATH} bytes; \
+                 set SOUNDLAKE_DATA_DIR to a shorter folder",
+                socket.display()
+            );
+        }
+        std::fs::create_dir_all(&socket_dir)
+            .with_context(|| format!("creating {}", socket_dir.display()))?;
+        std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", socket_dir.display()))?;
         let run_as_postgres = is_root();
         if run_as_postgres {
             give_to_postgres(&root)?;
@@ -45,7 +63,8 @@ impl EmbeddedPostgres {
         let mut cluster = Self {
             bin,
             data,
-            port: 0,
+            socket_dir,
+            port: PORT,
             started_here: false,
             run_as_postgres,
         };
@@ -53,15 +72,24 @@ impl EmbeddedPostgres {
             cluster.init()?;
         }
         if let Some(port) = cluster.running_port() {
-            cluster.port = port;
-            tracing::info!(port, "attached to the running embedded PostgreSQL");
-            return Ok(cluster);
+            let socket = cluster.socket_dir.join(format!(".s.PGSQL.{port}"));
+            if socket.exists() {
+                cluster.port = port;
+                tracing::info!(port, "attached to the running embedded PostgreSQL");
+                return Ok(cluster);
+            }
+            // A cluster an earlier soundlake started on TCP, perhaps serving it now.
+            bail!(
+                "the embedded PostgreSQL in {} runs without its private socket (an earlier \
+                 soundlake started it): stop the process that uses it, then start again",
+                cluster.data.display()
+            );
         }
-        cluster.port = free_port(PREFERRED_PORT)?;
         let log = root.join("postgres.log");
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-            cluster.port
+            "-p {PORT} -c listen_addresses='' -c unix_socket_directories='{}' \
+             -c unix_socket_permissions=0700",
+            cluster.socket_dir.display()
         );
         let data = cluster.data.display().to_string();
         let log = log.display().to_string();
@@ -80,12 +108,31 @@ impl EmbeddedPostgres {
 
     /// The URL of the server's maintenance database.
     pub fn admin_url(&self) -> String {
-        format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port)
+        self.url_of("postgres")
     }
 
     /// The URL of soundlake's database (created by [`crate::database`] when missing).
     pub fn url(&self) -> String {
-        format!("postgres://{SUPERUSER}@127.0.0.1:{}/{DATABASE}", self.port)
+        self.url_of(DATABASE)
+    }
+
+    /// The folder holding the cluster's socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    fn url_of(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost:{}/{database}?host={}",
+            self.port,
+            query_encoded(&self.socket_dir.display().to_string())
+        )
+    }
+
+    /// Stops the cluster now, whoever started it (an operator's or a test's outage).
+    pub fn shut_down(&self) -> Result<()> {
+        let data = self.data.display().to_string();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"])
     }
 
     /// Stops the cluster if this process started it.
@@ -224,12 +271,16 @@ fn give_to_postgres(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn free_port(preferred: u16) -> Result<u16> {
-    if TcpListener::bind(("127.0.0.1", preferred)).is_ok() {
-        return Ok(preferred);
-    }
-    let listener = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
-    Ok(listener.local_addr()?.port())
+/// `text` with every byte but letters, digits and `/-_.~` percent-encoded, for a URL's query.
+fn query_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Drop for EmbeddedPostgres {

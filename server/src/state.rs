@@ -10,6 +10,7 @@ use crate::auth::{AddressThrottle, AuthState};
 use crate::ingest::Ingest;
 use crate::live::LiveRecommendations;
 use crate::pipeline::Pipelines;
+use crate::shutdown::Shutdown;
 
 /// The server's shared state.
 #[derive(Clone, FromRef)]
@@ -23,6 +24,8 @@ pub struct AppState {
     /// API requests per second per client address.
     pub rate_limit: RateLimit,
     pub live: LiveRecommendations,
+    /// Begun when the server stops; event streams end on it.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
                 pool: pool.clone(),
                 admin_token: admin_token.into(),
                 throttle: AddressThrottle::default(),
+                recent_tokens: Default::default(),
             },
             rate_limit: RateLimit::new(0),
             leptos_options,
@@ -58,6 +62,7 @@ impl AppState {
             lake,
             ingest,
             pipelines,
+            shutdown: Shutdown::default(),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! `/admin`: the pipeline as an admin sees it: the newest runs with their stages, and a
-//! button that starts a run and follows its progress.
+//! button that starts a run and follows its progress; the lake's tables, each with its
+//! history and any earlier version (time travel); the accounts.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::accounts::AccountsAdmin;
 use crate::browser::{RunState, start_run, stop_following};
+use crate::lake::LakeTables;
 use crate::pipeline::{PipelineRun, PipelineStage, duration};
 use crate::server_fns::pipeline_runs;
 use crate::types::clock_time;
@@ -42,6 +45,8 @@ pub fn Admin() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <LakeTables />
+            <AccountsAdmin />
         </section>
     }
 }

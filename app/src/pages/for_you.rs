@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 use super::MyListening;
 use crate::browser::{self, LiveState};
 use crate::server_fns::{recommendations_for, whoami};
+use crate::tokens::PlayerTokens;
 use crate::types::{
     DEFAULT_LISTENER, FOR_YOU_ROWS, Recommendation, RecommendationList, Role, clock_time,
 };
@@ -39,6 +40,12 @@ pub fn ForYou() -> impl IntoView {
             browser::follow(&list.user_id, state);
         }
     });
+    let is_listener = move || {
+        me.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|a| a.role == Role::Listener)
+    };
     let is_admin = move || {
         me.get()
             .and_then(Result::ok)
@@ -88,6 +95,11 @@ pub fn ForYou() -> impl IntoView {
                 })}
             </Suspense>
             <MyListening user />
+            <Transition fallback=|| ()>
+                <Show when=is_listener>
+                    <PlayerTokens />
+                </Show>
+            </Transition>
         </section>
     }
 }

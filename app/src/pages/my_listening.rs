@@ -46,6 +46,7 @@ pub fn MyListening(user: Memo<String>) -> impl IntoView {
 fn Overview(overview: ListenerOverview, period: Memo<String>) -> impl IntoView {
     let ListenerOverview {
         user_id,
+        now_playing,
         tops,
         recent,
         segment,
@@ -80,7 +81,22 @@ fn Overview(overview: ListenerOverview, period: Memo<String>) -> impl IntoView {
         })
         .collect_view()
     };
+    let now_playing = now_playing.map(|n| {
+        let track = match n.track_id {
+            Some(id) => view! { <A href=format!("/tracks/{id}")>{n.track_name}</A> }.into_any(),
+            None => view! { <span>{n.track_name}</span> }.into_any(),
+        };
+        view! {
+            <p id="now-playing" class="now-playing">
+                <span class="muted">"Now playing: "</span>
+                {track}
+                " · "
+                {n.artist_name}
+            </p>
+        }
+    });
     view! {
+        {now_playing}
         <section id="my-tops" class="my-listening">
             <h2>"Your tops"</h2>
             <nav class="periods" aria-label="Period">{links}</nav>

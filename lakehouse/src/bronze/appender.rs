@@ -9,6 +9,9 @@
 //! maintenance compacting the table) took that version first, it moves on to the next one,
 //! as appends do not conflict with other commits.
 //!
+//! Each append is flushed to disk before it returns ([`durable`]): the data files first, then
+//! the log entry that refers to them.
+//!
 //! The first append creates the table through the write builder (schema, partitioning).
 //! Checkpoints are written every 100 commits (Delta's default `checkpointInterval`) by a
 //! background task, so readers stay fast without stalling the commit that reaches one.
@@ -29,6 +32,7 @@ use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTableError, Path};
 
+use super::durable;
 use super::listens::{PARTITION, append};
 use crate::error::{LakehouseError, Result};
 use crate::lake::{Lake, TableRef};
@@ -83,6 +87,9 @@ impl Appender {
         }
         let Some(log) = self.log.clone() else {
             let table = append(self.lake.table(self.name).await?, self.name, batch).await?;
+            durable::sync_tree(self.lake.table_dir(self.name))
+                .await
+                .map_err(|e| self.sync_error(e))?;
             let version = table.version().unwrap_or_default();
             self.log = Some(table.log_store());
             self.next_version = version + 1;
@@ -90,6 +97,11 @@ impl Appender {
         };
         let delta_error = |e: DeltaTableError| LakehouseError::delta(self.name.qualified(), e);
         let adds = self.write_files(&log, &batch).await.map_err(delta_error)?;
+        // The data files are on disk before the entry that refers to them.
+        let files = adds.iter().map(|add| add.path.clone()).collect();
+        durable::sync(self.lake.table_dir(self.name), files)
+            .await
+            .map_err(|e| self.sync_error(e))?;
         let entry = CommitData::new(
             adds.into_iter().map(Action::Add).collect(),
             DeltaOperation::Write {
@@ -114,6 +126,10 @@ impl Appender {
             match written {
                 Ok(()) => {
                     self.next_version = version + 1;
+                    let entry = format!("_delta_log/{version:020}.json");
+                    durable::sync(self.lake.table_dir(self.name), vec![entry])
+                        .await
+                        .map_err(|e| self.sync_error(e))?;
                     self.checkpoint_if_due(version);
                     return Ok(version as i64);
                 }
@@ -124,6 +140,13 @@ impl Appender {
                 Err(error) => return Err(delta_error(error.into())),
             }
         }
+    }
+
+    fn sync_error(&self, error: std::io::Error) -> LakehouseError {
+        LakehouseError::delta(
+            self.name.qualified(),
+            DeltaTableError::Generic(format!("flushing the commit to disk: {error}")),
+        )
     }
 
     /// Writes `batch` without its partition column as Parquet files in its partition's

@@ -3,5 +3,7 @@
 
 pub mod appender;
 pub mod changes;
+pub mod durable;
 pub mod listens;
+pub mod listens_of_user;
 pub mod tracks;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
@@ -87,12 +87,11 @@ pub async fn publish_clusters(
 
 /// Replaces the listener segments and their members, each with its taste (mean features in
 /// [`crate::ml::clusters::FEATURES`] order).
-pub async fn publish_segments(
-    pool: &PgPool,
+pub async fn write_segments(
+    tx: &mut PgConnection,
     segments: &[Segment],
     members: &[(String, usize, [f64; 9])],
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM user_segments")
         .execute(&mut *tx)
         .await?;
@@ -129,7 +128,6 @@ pub async fn publish_segments(
         .await?;
     copy.send(w.take()).await?;
     copy.finish().await?;
-    tx.commit().await?;
     Ok(())
 }
 

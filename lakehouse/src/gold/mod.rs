@@ -7,6 +7,7 @@ pub mod lake_loads;
 pub mod listener;
 pub mod marts;
 pub mod model_publish;
+pub mod now_playing;
 pub mod recommendations;
 pub mod stats;
 pub mod top_items;

@@ -63,14 +63,14 @@ pub type UserList = (String, Vec<(String, f32, String)>);
 pub type SimilarList = (String, Vec<(String, f32)>);
 
 /// Writes the version, its lists and its similar tracks, makes it current, drops older
-/// versions' lists, and records the silver version it was trained on. Returns its number.
-pub async fn publish(
-    pool: &PgPool,
+/// versions' lists, and records the silver version it was trained on, in the caller's
+/// transaction (which also holds what else the version describes). Returns its number.
+pub async fn write_version(
+    tx: &mut PgConnection,
     version: &ModelVersion,
     lists: &[UserList],
     similar: &[SimilarList],
 ) -> Result<i64> {
-    let mut tx = pool.begin().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO model_versions (run_id, model, params, spec, evaluated, silver_version,
              users, items, interactions, train_secs, skip_metrics)
@@ -91,7 +91,7 @@ pub async fn publish(
     .bind(version.skip_metrics.as_ref().map(|m| m.to_string()))
     .fetch_one(&mut *tx)
     .await?;
-    insert_metrics(&mut tx, id, version).await?;
+    insert_metrics(tx, id, version).await?;
     let mut w = CopyTextWriter::with_capacity(1 << 20);
     for (user, list) in lists {
         for (rank, (track, score, reason)) in list.iter().enumerate() {
@@ -105,7 +105,7 @@ pub async fn publish(
         }
     }
     copy(
-        &mut tx,
+        tx,
         "COPY recommendations (model_version, user_id, rank, track_id, score, reason) FROM STDIN",
         w.take(),
     )
@@ -121,7 +121,7 @@ pub async fn publish(
         }
     }
     copy(
-        &mut tx,
+        tx,
         "COPY similar_tracks (model_version, track_id, rank, similar_track_id, score) FROM STDIN",
         w.take(),
     )
@@ -143,14 +143,13 @@ pub async fn publish(
     }
     let rows: usize = lists.iter().map(|(_, l)| l.len()).sum();
     lake_loads::record_load(
-        &mut tx,
+        tx,
         TARGET,
         &crate::silver::listens::TABLE.qualified(),
         version.silver_version,
         rows as i64,
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }
 

@@ -101,6 +101,16 @@ fn push_filters(query: &mut QueryBuilder<Postgres>, search: &TrackSearch) {
     }
 }
 
+/// The tracks among `ids` that the catalogue holds, in no particular order.
+pub async fn tracks_by_id(pool: &PgPool, ids: &[String]) -> Result<Vec<TrackSummaryRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUMMARY_COLUMNS} FROM tracks WHERE track_id = ANY($1)"
+    )))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Searches the catalogue: the most popular matches first, then by id for a stable order.
 pub async fn search_tracks(pool: &PgPool, search: &TrackSearch) -> Result<TrackSearchPage> {
     let mut count = QueryBuilder::new("SELECT count(*) FROM tracks");

@@ -1,4 +1,5 @@
-//! Loading silver tracks into gold `tracks` and `genres`, in one transaction.
+//! Loading silver tracks into gold `tracks` and `genres`, in one transaction that readers
+//! do not wait for.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -12,7 +13,8 @@ use crate::error::{LakehouseError, Result};
 /// The gold target name recorded in `lake_loads`.
 pub const TARGET: &str = "tracks";
 
-const COPY_TRACKS: &str = "COPY tracks (track_id, name, artists, album_name, genres, popularity,
+const COPY_TRACKS: &str =
+    "COPY tracks_next (track_id, name, artists, album_name, genres, popularity,
     duration_ms, explicit, danceability, energy, key, loudness, mode, speechiness, acousticness,
     instrumentalness, liveness, valence, tempo, time_signature, release_year, search_text)
     FROM STDIN";
@@ -21,12 +23,22 @@ const COPY_TRACKS: &str = "COPY tracks (track_id, name, artists, album_name, gen
 const SECONDARY_INDEXES: &str = "SELECT indexname::text, indexdef FROM pg_indexes
     WHERE schemaname = current_schema() AND tablename = 'tracks' AND indexname <> 'tracks_pkey'";
 
+/// The next catalogue is built in a table of its own, which takes no lock on `tracks`.
+const CREATE_NEXT: &str = "CREATE TABLE tracks_next (LIKE tracks INCLUDING ALL EXCLUDING INDEXES)";
+
+/// Genres are few: replaced row by row, so readers of `genres` never wait either.
+const DELETE_GENRES: &str = "DELETE FROM genres";
 const FILL_GENRES: &str = "INSERT INTO genres (genre, track_count)
-    SELECT genre, count(*) FROM tracks, unnest(genres) AS genre GROUP BY genre";
+    SELECT genre, count(*) FROM tracks_next, unnest(genres) AS genre GROUP BY genre";
 
 /// Replaces gold's catalogue with the given silver tracks, atomically: readers see the old
-/// catalogue or the new one. Records `source_version` of `source_table` in `lake_loads`.
-/// Returns the number of tracks loaded.
+/// catalogue or the new one, and keep reading the old one while the new one is built. Records
+/// `source_version` of `source_table` in `lake_loads`. Returns the number of tracks loaded.
+///
+/// The new rows are copied into `tracks_next`, indexed there (building an index once is
+/// several times faster than maintaining it row by row during the copy), and swapped in at
+/// the end of the transaction: only the swap, a drop and a few renames, holds the exclusive
+/// lock on `tracks` that makes readers wait.
 pub async fn load_tracks(
     pool: &PgPool,
     batches: &[RecordBatch],
@@ -35,22 +47,18 @@ pub async fn load_tracks(
 ) -> Result<u64> {
     let started = std::time::Instant::now();
     let mut tx = pool.begin().await?;
-    sqlx::query("TRUNCATE tracks, genres")
+    // One load at a time (a second waits here), while readers go on: this mode conflicts
+    // with itself and with writers, not with reads.
+    sqlx::query("LOCK TABLE tracks IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
-        .await?;
-    // Building the secondary indexes once after the load is several times faster than
-    // maintaining them row by row during COPY; readers never see the table without them.
-    let indexes: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES)
-        .fetch_all(&mut *tx)
         .await?;
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut *tx)
         .await?;
-    for (name, _) in &indexes {
-        sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
-            .execute(&mut *tx)
-            .await?;
-    }
+    let indexes: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES)
+        .fetch_all(&mut *tx)
+        .await?;
+    sqlx::query(CREATE_NEXT).execute(&mut *tx).await?;
     let mut copy = tx.copy_in_raw(COPY_TRACKS).await?;
     let mut writer = CopyTextWriter::with_capacity(1 << 20);
     for batch in batches {
@@ -62,22 +70,68 @@ pub async fn load_tracks(
     copy.send(writer.take()).await?;
     let rows = copy.finish().await?;
     tracing::debug!(elapsed = ?started.elapsed(), rows, "copied tracks");
-    for (_, definition) in indexes {
-        sqlx::query(AssertSqlSafe(definition))
+    sqlx::query("ALTER TABLE tracks_next ADD CONSTRAINT tracks_next_pkey PRIMARY KEY (track_id)")
+        .execute(&mut *tx)
+        .await?;
+    for (name, definition) in &indexes {
+        let on_next = next_index(name, definition)?;
+        sqlx::query(AssertSqlSafe(on_next))
             .execute(&mut *tx)
             .await?;
     }
     tracing::debug!(elapsed = ?started.elapsed(), "indexed tracks");
+    // Statistics for the columns searches filter and sort on, before readers use the table.
+    sqlx::query("ANALYZE tracks_next (popularity, genres, search_text)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(DELETE_GENRES).execute(&mut *tx).await?;
     sqlx::query(FILL_GENRES).execute(&mut *tx).await?;
+    // The swap: from here to the commit, readers of `tracks` wait.
+    sqlx::query("DROP TABLE tracks").execute(&mut *tx).await?;
+    sqlx::query("ALTER TABLE tracks_next RENAME TO tracks")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("ALTER INDEX tracks_next_pkey RENAME TO tracks_pkey")
+        .execute(&mut *tx)
+        .await?;
+    for (name, _) in &indexes {
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER INDEX \"{name}_next\" RENAME TO \"{name}\""
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
     lake_loads::record_load(&mut tx, TARGET, source_table, source_version, rows as i64).await?;
     tx.commit().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "committed tracks");
-    // Statistics for the columns searches filter and sort on.
-    sqlx::query("ANALYZE tracks (popularity, genres, search_text)")
-        .execute(pool)
-        .await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "analyzed tracks");
     Ok(rows)
+}
+
+/// `definition` (a `CREATE INDEX name ON schema.tracks ...` from `pg_indexes`) rewritten to
+/// build `name_next` on `tracks_next`.
+fn next_index(name: &str, definition: &str) -> Result<String> {
+    let (head, rest) = definition
+        .split_once(" ON ")
+        .ok_or_else(|| schema_error(definition))?;
+    let (table, using) = rest
+        .split_once(' ')
+        .ok_or_else(|| schema_error(definition))?;
+    let head = head
+        .strip_suffix(name)
+        .or_else(|| head.strip_suffix(&format!("\"{name}\"")))
+        .ok_or_else(|| schema_error(definition))?;
+    let next_table = table
+        .strip_suffix("tracks")
+        .map(|schema| format!("{schema}tracks_next"))
+        .ok_or_else(|| schema_error(definition))?;
+    Ok(format!("{head}\"{name}_next\" ON {next_table} {using}"))
+}
+
+fn schema_error(definition: &str) -> LakehouseError {
+    LakehouseError::Schema {
+        table: "tracks".into(),
+        detail: format!("unexpected index definition: {definition}"),
+    }
 }
 
 fn column(batch: &RecordBatch, name: &str, to: &DataType) -> Result<ArrayRef> {
@@ -182,4 +236,22 @@ fn encode_batch(batch: &RecordBatch, w: &mut CopyTextWriter) -> Result<()> {
         w.end_row();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_index;
+
+    #[test]
+    fn index_definitions_are_moved_to_the_next_table() {
+        assert_eq!(
+            next_index(
+                "tracks_popularity",
+                "CREATE INDEX tracks_popularity ON public.tracks USING btree (popularity DESC, track_id)"
+            )
+            .unwrap(),
+            "CREATE INDEX \"tracks_popularity_next\" ON public.tracks_next USING btree (popularity DESC, track_id)"
+        );
+        assert!(next_index("x", "CREATE INDEX x ON public.albums USING btree (a)").is_err());
+    }
 }

@@ -9,10 +9,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::{IngestWriter, ListenRules, parse_listen};
+use super::{IngestWriter, Listen, ListenRules, parse_listen};
 use crate::bronze::listens::RejectedListen;
 use crate::error::{LakehouseError, Result};
-use crate::sources::listen_exports::{ExportedListen, normalise, parse_export};
+use crate::sources::listen_exports::{ExportFormat, ExportedListen, normalise, parse_export};
 
 /// How the plays of one file were matched.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,6 +54,67 @@ impl CatalogueIndex {
             by_name,
         })
     }
+
+    /// Track lengths in ms by id, for [`ListenRules`].
+    pub fn lengths(&self) -> std::sync::Arc<HashMap<String, i64>> {
+        self.ids.clone()
+    }
+}
+
+/// How a play was matched to the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    SpotifyId,
+    Name,
+    /// Kept with a placeholder track id; silver quarantines it.
+    Nothing,
+}
+
+/// A play exported from (or sent by) another service as a listen of `user` arriving through
+/// `context_source`, matched to the catalogue; or why it is refused. The same play always gets the same event id, so that
+/// sending it twice stores it once in silver.
+pub fn listen_of(
+    index: &CatalogueIndex,
+    rules: &ListenRules,
+    user: &str,
+    format: ExportFormat,
+    context_source: &str,
+    exported: ExportedListen,
+) -> (MatchedBy, Result<Listen, String>) {
+    let (matched, track_id, length) = match match_track(index, &exported) {
+        Match::Id(id) => {
+            let length = index.ids.get(&id).copied();
+            (MatchedBy::SpotifyId, id, length)
+        }
+        Match::Name(id) => {
+            let length = index.ids.get(&id).copied();
+            (MatchedBy::Name, id, length)
+        }
+        Match::None(placeholder) => (MatchedBy::Nothing, placeholder, None),
+    };
+    // A ListenBrainz listen names the track's length, not how long it played (a player
+    // submits a listen once enough of the track has played): the catalogue's length wins.
+    let ms_played = match format {
+        ExportFormat::ListenBrainz => length.or(exported.ms_played),
+        _ => exported.ms_played.or(length),
+    };
+    let event = json!({
+        "event_id": event_id(user, format.id(), &exported),
+        "user_id": user,
+        "track_id": track_id,
+        "played_at": exported.played_at.to_rfc3339(),
+        "ms_played": ms_played.unwrap_or(0),
+        "end_reason": exported.end_reason.filter(|r| super::END_REASONS.contains(&r.as_str())),
+        "skipped": exported.skipped,
+        "context": {"source": context_source},
+    });
+    let listen = parse_listen(&event, rules)
+        .map(|mut listen| {
+            listen.raw = exported.raw;
+            listen
+        })
+        .map_err(|rejection| rejection.reason);
+    (matched, listen)
 }
 
 enum Match {
@@ -80,7 +141,11 @@ fn match_track(index: &CatalogueIndex, listen: &ExportedListen) -> Match {
         let title = listen.title.as_deref().unwrap_or("unknown track");
         format!("unmatched:{artist} - {title}")
     });
-    Match::None(placeholder.chars().take(128).collect())
+    // An id holds no control character (ingest refuses those): they become spaces.
+    let placeholder = placeholder
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c });
+    Match::None(placeholder.take(128).collect())
 }
 
 /// Imports the plays of `files` for `user`.
@@ -125,38 +190,17 @@ pub async fn import_listens(
                     continue;
                 }
             };
-            let (track_id, length) = match match_track(&index, &exported) {
-                Match::Id(id) => {
-                    report.by_spotify_id += 1;
-                    let length = index.ids.get(&id).copied();
-                    (id, length)
-                }
-                Match::Name(id) => {
-                    report.by_name += 1;
-                    let length = index.ids.get(&id).copied();
-                    (id, length)
-                }
-                Match::None(placeholder) => {
-                    report.unmatched += 1;
-                    (placeholder, None)
-                }
-            };
-            let event = json!({
-                "event_id": event_id(user, format.id(), &exported),
-                "user_id": user,
-                "track_id": track_id,
-                "played_at": exported.played_at.to_rfc3339(),
-                "ms_played": exported.ms_played.or(length).unwrap_or(0),
-                "end_reason": exported.end_reason.filter(|r| super::END_REASONS.contains(&r.as_str())),
-                "skipped": exported.skipped,
-                "context": {"source": format!("import:{}", format.id())},
-            });
-            match parse_listen(&event, &rules) {
-                Ok(mut listen) => {
-                    listen.raw = exported.raw;
-                    listens.push(listen);
-                }
-                Err(rejection) => rejected.push(reject(rejection.reason, exported.raw)),
+            let raw = exported.raw.clone();
+            let source = format!("import:{}", format.id());
+            let (matched, listen) = listen_of(&index, &rules, user, format, &source, exported);
+            match matched {
+                MatchedBy::SpotifyId => report.by_spotify_id += 1,
+                MatchedBy::Name => report.by_name += 1,
+                MatchedBy::Nothing => report.unmatched += 1,
+            }
+            match listen {
+                Ok(listen) => listens.push(listen),
+                Err(reason) => rejected.push(reject(reason, raw)),
             }
         }
         report.rejected = rejected.len();

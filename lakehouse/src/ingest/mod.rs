@@ -5,6 +5,6 @@ mod import;
 mod listen;
 mod writer;
 
-pub use import::{ListenImportReport, import_listens};
+pub use import::{CatalogueIndex, ListenImportReport, MatchedBy, import_listens, listen_of};
 pub use listen::{END_REASONS, Listen, ListenRules, Rejection, parse_listen, parse_listen_text};
 pub use writer::{IngestError, IngestReceipt, IngestWriter, WriterSettings};

@@ -146,6 +146,19 @@ impl Tables {
         let mut receipt = IngestReceipt {
             listens_version: None,
         };
+        // The refused events first: the two tables cannot share a commit, and the listens'
+        // commit must be the last step, so that an error always means the listens are not
+        // in bronze (a retry then stores them once). A failure after the refused events'
+        // commit can store those twice on retry, which changes no listen.
+        if !refused.is_empty() {
+            let batch = listens::rejected_batch(&refused, now).map_err(commit_error)?;
+            open(&mut self.rejected, lake, REJECTED)
+                .await
+                .map_err(commit_error)?
+                .append(batch)
+                .await
+                .map_err(commit_error)?;
+        }
         if !accepted.is_empty() {
             let batch = listens::listens_batch(&accepted, now).map_err(commit_error)?;
             let version = open(&mut self.listens, lake, LISTENS)
@@ -155,15 +168,6 @@ impl Tables {
                 .await
                 .map_err(commit_error)?;
             receipt.listens_version = Some(version);
-        }
-        if !refused.is_empty() {
-            let batch = listens::rejected_batch(&refused, now).map_err(commit_error)?;
-            open(&mut self.rejected, lake, REJECTED)
-                .await
-                .map_err(commit_error)?
-                .append(batch)
-                .await
-                .map_err(commit_error)?;
         }
         Ok(receipt)
     }

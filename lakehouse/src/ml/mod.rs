@@ -5,6 +5,7 @@
 //! of implicit-feedback weights, so the same code evaluates soundlake's own listens and any
 //! other user–item–weight table (HetRec Last.fm, say).
 
+pub mod cadence;
 pub mod clusters;
 pub mod datasets;
 pub mod error;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 
 use super::MlError;
+use super::cadence::{self, Retrain};
 use super::clusters::{self, ClusterOptions, TrackFeatures};
 use super::datasets;
 use super::evaluate::{EvalOptions, Evaluation, evaluate};
@@ -57,10 +58,19 @@ pub struct MlReport {
     pub recommendations: usize,
     pub similar: usize,
     pub interactions: usize,
+    /// Why the model was not retrained although silver changed (the retrain policy).
+    pub deferred: Option<String>,
 }
 
-/// Runs the stage. `force` retrains even if gold's model reflects the current silver.
-pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -> Result<MlReport> {
+/// Runs the stage. `force` retrains even if gold's model reflects the current silver;
+/// otherwise `retrain` says whether a change of silver is worth a new model yet.
+pub async fn run(
+    lake: &Lake,
+    pool: &PgPool,
+    run_id: Option<i64>,
+    force: bool,
+    retrain: Retrain,
+) -> Result<MlReport> {
     let mut report = MlReport::default();
     let Some(tracks_table) = lake.existing_table(silver::tracks::TABLE).await? else {
         return Ok(report);
@@ -83,6 +93,10 @@ pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -
     if !force
         && lake_loads::loaded_version(pool, model_publish::TARGET).await? == Some(silver_version)
     {
+        return Ok(report);
+    }
+    if !force && let Some(why) = cadence::deferral(lake, &listens_table, pool, retrain).await? {
+        report.deferred = Some(why);
         return Ok(report);
     }
     let data = lake_data::read_interactions(lake, &listens_table, &tracks).await?;
@@ -134,9 +148,13 @@ pub async fn run(lake: &Lake, pool: &PgPool, run_id: Option<i64>, force: bool) -
             },
         },
     };
-    // Segments first: once the model is current, everything it describes is there.
-    gold_clusters::publish_segments(pool, &trained.segments.0, &trained.segments.1).await?;
-    let id = model_publish::publish(pool, &version, &trained.lists, &trained.similar).await?;
+    // One transaction: readers see the new version with its segments, or the previous one
+    // with its own.
+    let mut tx = pool.begin().await?;
+    gold_clusters::write_segments(&mut tx, &trained.segments.0, &trained.segments.1).await?;
+    let id =
+        model_publish::write_version(&mut tx, &version, &trained.lists, &trained.similar).await?;
+    tx.commit().await?;
     report.model_version = Some(id);
     report.evaluated = earlier.is_none();
     report.model = Some(version.model);

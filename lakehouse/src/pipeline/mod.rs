@@ -42,6 +42,8 @@ pub struct RunOptions {
     /// End the run after this stage (`None`: run every stage). A run that stops early
     /// succeeds; the stages after it catch up in the next full run.
     pub until: Option<Stage>,
+    /// When the ML stage retrains the model (`--full` always does).
+    pub retrain: crate::ml::cadence::Retrain,
 }
 
 /// A stage's figures, as recorded.
@@ -207,6 +209,11 @@ impl PipelineRun {
 
 /// Whether a scheduled run has anything to do: bronze has listens or a catalogue silver has
 /// not read, or maintenance is worthwhile.
-pub async fn has_work(lake: &Lake, pool: &PgPool, policy: &MaintenancePolicy) -> Result<bool> {
-    stages::has_work(lake, pool, policy).await
+pub async fn has_work(
+    lake: &Lake,
+    pool: &PgPool,
+    policy: &MaintenancePolicy,
+    retrain: crate::ml::cadence::Retrain,
+) -> Result<bool> {
+    stages::has_work(lake, pool, policy, retrain).await
 }

@@ -102,7 +102,7 @@ pub(super) async fn run_stage(
             };
             gold_marts(lake, pool, options.full, failure).await
         }
-        Stage::Ml => ml(lake, pool, run_id, options.full).await,
+        Stage::Ml => ml(lake, pool, run_id, options.full, options.retrain).await,
         Stage::LakeMaintenance => {
             lake_maintenance(lake, &options.maintenance, options.force_maintenance).await
         }
@@ -238,8 +238,14 @@ async fn gold_marts(
     })
 }
 
-async fn ml(lake: &Lake, pool: &PgPool, run_id: i64, force: bool) -> Result<StageOutcome> {
-    let report = ml::stage::run(lake, pool, Some(run_id), force).await?;
+async fn ml(
+    lake: &Lake,
+    pool: &PgPool,
+    run_id: i64,
+    force: bool,
+    retrain: ml::cadence::Retrain,
+) -> Result<StageOutcome> {
+    let report = ml::stage::run(lake, pool, Some(run_id), force, retrain).await?;
     let read = versions(&[("silver/listens", report.silver_version)]);
     let clustered = report
         .clustered_tracks_version
@@ -249,7 +255,13 @@ async fn ml(lake: &Lake, pool: &PgPool, run_id: i64, force: bool) -> Result<Stag
         return Ok(StageOutcome {
             did_work: report.clustered_tracks_version.is_some(),
             versions_read: read,
-            detail: format!("{clustered}model unchanged"),
+            detail: format!(
+                "{clustered}model unchanged{}",
+                report
+                    .deferred
+                    .map(|why| format!(": {why}"))
+                    .unwrap_or_default()
+            ),
             ..Default::default()
         });
     };
@@ -323,6 +335,7 @@ pub(super) async fn has_work(
     lake: &Lake,
     pool: &PgPool,
     policy: &MaintenancePolicy,
+    retrain: ml::cadence::Retrain,
 ) -> Result<bool> {
     if !silver::tracks::is_current(lake).await? {
         return Ok(true);
@@ -342,12 +355,19 @@ pub(super) async fn has_work(
             return Ok(true);
         }
         let silver_version = silver_listens.version().map(|v| v as i64);
-        if silver_version.is_some()
-            && (lake_loads::loaded_version(pool, marts::TARGET).await? != silver_version
-                || lake_loads::loaded_version(pool, crate::gold::model_publish::TARGET).await?
-                    != silver_version)
-        {
-            return Ok(true);
+        if silver_version.is_some() {
+            if lake_loads::loaded_version(pool, marts::TARGET).await? != silver_version {
+                return Ok(true);
+            }
+            // A model behind silver is work only once the retrain policy says so.
+            if lake_loads::loaded_version(pool, crate::gold::model_publish::TARGET).await?
+                != silver_version
+                && ml::cadence::deferral(lake, &silver_listens, pool, retrain)
+                    .await?
+                    .is_none()
+            {
+                return Ok(true);
+            }
         }
     }
     maintenance::worthwhile(lake, policy).await

@@ -82,6 +82,11 @@ fn text(value: Option<&Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// One ListenBrainz listen (`listened_at`, `track_metadata`), as its API and exports write it.
+pub fn read_listenbrainz(item: &Value) -> Result<ExportedListen, String> {
+    read_item(ExportFormat::ListenBrainz, item)
+}
+
 fn read_item(format: ExportFormat, item: &Value) -> Result<ExportedListen, String> {
     let raw = item.to_string();
     match format {

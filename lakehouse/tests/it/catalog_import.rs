@@ -193,3 +193,89 @@ async fn an_emptied_gold_is_reloaded_from_silver_without_touching_the_lake() {
     assert_eq!(env.scalar("SELECT count(*) FROM tracks").await, 1);
     env.finish().await;
 }
+
+#[tokio::test]
+async fn readers_keep_reading_the_previous_catalogue_while_a_new_one_is_loaded() {
+    let env = TestEnv::new().await;
+    crate::support::demo_catalogue(&env, 20_000).await;
+    let tracks: i64 = sqlx::query_scalar("SELECT count(*) FROM tracks")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let silver = lakehouse::silver::tracks::TABLE;
+    let delta = env.lake.existing_table(silver).await.unwrap().unwrap();
+    let batches = env
+        .lake
+        .query_table(
+            silver,
+            &delta,
+            &format!("SELECT * FROM {}", silver.sql_name()),
+        )
+        .await
+        .unwrap();
+
+    let loading = {
+        let pool = env.pool.clone();
+        tokio::spawn(async move {
+            lakehouse::gold::tracks_load::load_tracks(&pool, &batches, "silver/tracks", 1).await
+        })
+    };
+    // A reader that gives up after 500 ms of waiting for a lock; before the swap, a load
+    // locked the catalogue for its whole duration. A read counts as made during the load when
+    // the load's transaction is at work on the next catalogue.
+    let (mut reads, mut during_load) = (0, 0);
+    loop {
+        let finished = loading.is_finished();
+        let loading_now: bool = sqlx::query_scalar(
+            "SELECT count(*) > 0 FROM pg_stat_activity
+             WHERE pid <> pg_backend_pid() AND datname = current_database()
+               AND state = 'active' AND query ILIKE '%tracks_next%'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+        let mut tx = env.pool.begin().await.unwrap();
+        sqlx::query("SET LOCAL lock_timeout = '500ms'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let (count, genres): (i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM tracks), (SELECT count(*) FROM genres)")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("read {reads} waited for the load: {e}"));
+        tx.commit().await.unwrap();
+        assert_eq!(count, tracks, "a reader sees a whole catalogue");
+        assert!(genres > 0);
+        reads += 1;
+        if finished {
+            break;
+        }
+        during_load += usize::from(loading_now);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(loading.await.unwrap().unwrap(), tracks as u64);
+    assert!(during_load > 0, "the catalogue was read while it loaded");
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'tracks' ORDER BY 1",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "tracks_genres",
+            "tracks_pkey",
+            "tracks_popularity",
+            "tracks_search_text_trgm"
+        ]
+    );
+    assert!(
+        get_track(&env.pool, "no such track")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    env.finish().await;
+}

@@ -6,6 +6,7 @@ mod catalog_import;
 mod catalog_real_data;
 mod gold_search;
 mod hostile_text;
+mod ingest_writer;
 mod listen_import;
 mod ml;
 mod pipeline;

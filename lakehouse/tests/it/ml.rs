@@ -257,3 +257,56 @@ fn hetrec_reads_as_a_user_item_weight_table() {
         split.test.len()
     );
 }
+
+fn few_len(history: &[lakehouse::ingest::Listen]) -> usize {
+    history.len() / 50
+}
+
+/// `listens` again as new events (ids of their own), played the same way.
+fn renamed(listens: &[lakehouse::ingest::Listen], prefix: &str) -> Vec<lakehouse::ingest::Listen> {
+    listens
+        .iter()
+        .enumerate()
+        .map(|(i, l)| lakehouse::ingest::Listen {
+            event_id: format!("{prefix}-{i}"),
+            ..l.clone()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_schedule_retrains_once_silver_has_grown_by_its_share_and_a_manual_run_always_does() {
+    use lakehouse::ml::cadence::Retrain;
+
+    let env = TestEnv::new().await;
+    let tracks = demo_catalogue(&env, 300).await;
+    let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());
+    let history = simulate(&Simulation::ending_today(30, 14, 8.0, 9), &tracks);
+    writer.submit(history.clone(), Vec::new()).await.unwrap();
+    let scheduled = RunOptions {
+        retrain: Retrain::scheduled(),
+        ..RunOptions::default()
+    };
+    let first = ml_detail(&run(&env, scheduled.clone()).await);
+    assert!(first.contains("model version 1"), "no model yet: {first}");
+
+    let later = simulate(&Simulation::ending_today(30, 3, 8.0, 10), &tracks);
+    let (few, many) = later.split_at(history.len() / 50);
+    let few = renamed(few, "few");
+    writer.submit(few, Vec::new()).await.unwrap();
+    let waited = ml_detail(&run(&env, scheduled.clone()).await);
+    assert!(waited.contains("retraining waits"), "2% more: {waited}");
+
+    let manual = ml_detail(&run(&env, RunOptions::default()).await);
+    assert!(manual.contains("model version 2"), "a manual run: {manual}");
+
+    let many = renamed(many, "many");
+    assert!(
+        many.len() * 10 > history.len() + few_len(&history),
+        "enough for 10%"
+    );
+    writer.submit(many, Vec::new()).await.unwrap();
+    let grown = ml_detail(&run(&env, scheduled).await);
+    assert!(grown.contains("model version 3"), "10% more: {grown}");
+    env.finish().await;
+}

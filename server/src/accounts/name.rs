@@ -1,5 +1,9 @@
 //! An account's name: what people type to log in.
 
+/// The name the configured admin token acts under: no account may take it, so that nothing
+/// done with that token is mistaken for an account's doing.
+pub const RESERVED: &str = "admin-token";
+
 /// 1 to 64 characters: lower-case ASCII letters, digits, `.`, `_` and `-`, starting with a
 /// letter or digit (the database checks the same).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,11 @@ impl AccountName {
                 .bytes()
                 .next()
                 .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if name == RESERVED {
+            return Err(super::AccountError::Invalid(format!(
+                "{name:?} names the configured admin token's caller; choose another name"
+            )));
+        }
         if valid {
             Ok(Self(name.to_owned()))
         } else {

@@ -31,6 +31,9 @@ impl Scope {
     }
 }
 
+/// The most live tokens an account may hold.
+pub const MAX_PER_ACCOUNT: usize = 50;
+
 /// Every token starts with this, so that a leaked one is easy to recognise.
 pub const PREFIX: &str = "sl_";
 

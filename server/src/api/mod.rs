@@ -12,6 +12,7 @@ pub mod protection;
 mod recommendations;
 mod sse;
 mod stats;
+mod tokens;
 mod tracks;
 
 use axum::error_handling::HandleErrorLayer;
@@ -27,7 +28,13 @@ use crate::state::AppState;
 
 /// The `/api/v1` routes, each within the limits of [`protection`].
 pub fn router(rate_limit: protection::RateLimit) -> Router<AppState> {
-    routes()
+    protected(routes(), rate_limit)
+}
+
+/// `routes` within the limits of [`protection`]: a timeout, a concurrency limit that sheds
+/// load beyond it, and a rate per client address.
+pub fn protected(routes: Router<AppState>, rate_limit: protection::RateLimit) -> Router<AppState> {
+    routes
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(protection::overloaded))
@@ -50,6 +57,8 @@ fn routes() -> Router<AppState> {
                 .post(auth::create_session)
                 .delete(auth::end_session),
         )
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{token_id}", axum::routing::delete(tokens::revoke))
         .route("/tracks", get(tracks::search))
         .route("/tracks/{track_id}", get(tracks::get_one))
         .route("/tracks/{track_id}/similar", get(recommendations::similar))

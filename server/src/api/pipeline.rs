@@ -17,6 +17,7 @@ use super::ApiError;
 use super::admin::Admin;
 use super::extract::{Path, Query};
 use crate::pipeline::Pipelines;
+use crate::shutdown::Shutdown;
 
 /// Options of `POST /pipeline/runs` (a JSON body; every field may be left out).
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +102,7 @@ pub async fn events(
     _admin: Admin,
     State(pool): State<PgPool>,
     State(pipelines): State<Pipelines>,
+    State(shutdown): State<Shutdown>,
     Path(run_id): Path<i64>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribed before reading the record, so nothing between the two is missed.
@@ -111,8 +113,7 @@ pub async fn events(
         Err(e) => return Err(ApiError::internal(e)),
     };
     let finished = run.status != "running";
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
-    tokio::spawn(async move {
+    Ok(super::sse::stream_from(shutdown, move |tx| async move {
         if tx.send(event("run", &run)).await.is_err() || finished {
             return;
         }
@@ -128,8 +129,7 @@ pub async fn events(
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
-    });
-    Ok(super::sse::stream_of(rx))
+    }))
 }
 
 fn progress_name(p: &Progress) -> &'static str {

@@ -21,6 +21,7 @@ use super::extract::{self, FreeText, Id, Path, Query};
 use crate::accounts::Role;
 use crate::auth::Caller;
 use crate::live::{LiveList, LiveRecommendations};
+use crate::shutdown::Shutdown;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,13 +69,13 @@ fn truncated(list: &LiveList, limit: usize) -> LiveList {
 pub async fn events(
     caller: Caller,
     State(live): State<LiveRecommendations>,
+    State(shutdown): State<Shutdown>,
     Path(user_id): Path<Id>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     caller.require_listener(&user_id)?;
     let mut changes = live.subscribe(&user_id);
     let first = live.list(&user_id).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
-    tokio::spawn(async move {
+    Ok(super::sse::stream_from(shutdown, move |tx| async move {
         if tx.send(list_event(&first)).await.is_err() {
             return;
         }
@@ -89,8 +90,7 @@ pub async fn events(
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
-    });
-    Ok(super::sse::stream_of(rx))
+    }))
 }
 
 fn list_event(list: &Arc<LiveList>) -> Event {

@@ -39,7 +39,7 @@ impl Caller {
         Caller::Account {
             account: Account {
                 account_id: 0,
-                name: "admin-token".into(),
+                name: crate::accounts::name::RESERVED.into(),
                 role: Role::Admin,
                 listener_id: None,
                 disabled: false,

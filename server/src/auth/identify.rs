@@ -11,8 +11,10 @@ use sqlx::PgPool;
 
 use super::caller::{Caller, Credential};
 use super::throttle::AddressThrottle;
+use super::token_memory::TokenMemory;
 use crate::accounts::sessions::{self, COOKIE};
 use crate::accounts::tokens::{self, Scope};
+use crate::accounts::{Account, AccountError};
 use crate::api::ApiError;
 
 /// What identifying a request needs.
@@ -23,6 +25,33 @@ pub struct AuthState {
     pub admin_token: Arc<str>,
     /// Failed logins per address.
     pub throttle: AddressThrottle,
+    /// Tokens seen valid lately, trusted while the database does not answer.
+    pub recent_tokens: TokenMemory,
+}
+
+impl AuthState {
+    /// The account and scope of an API token: as the database says, or, when it does not
+    /// answer, as it said within the last hour.
+    pub async fn resolve_token(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(Account, Scope)>, AccountError> {
+        match tokens::resolve(&self.pool, secret).await {
+            Ok(found) => {
+                self.recent_tokens.remember(secret, found.as_ref());
+                Ok(found)
+            }
+            Err(error) => match self.recent_tokens.recall(secret) {
+                Some(found) => {
+                    tracing::warn!(
+                        "accounts database unavailable ({error}); trusting a token seen valid lately"
+                    );
+                    Ok(Some(found))
+                }
+                None => Err(error),
+            },
+        }
+    }
 }
 
 /// A credential as sent.
@@ -126,10 +155,7 @@ async fn identify_caller(auth: &AuthState, headers: &HeaderMap) -> Result<Caller
             {
                 return Ok(Caller::admin_token());
             }
-            match tokens::resolve(&auth.pool, secret)
-                .await
-                .map_err(unavailable)?
-            {
+            match auth.resolve_token(secret).await.map_err(unavailable)? {
                 Some((account, Scope::Account)) => Ok(Caller::Account {
                     account,
                     credential: Credential::Token,

@@ -7,9 +7,11 @@ mod identify;
 mod login;
 mod pages;
 mod throttle;
+mod token_memory;
 
-pub use caller::{Caller, Credential};
+pub use caller::{Caller, Credential, forbidden, unauthenticated};
 pub use identify::{AuthState, identify};
 pub use login::{create_session, current_session, end_session, routes};
 pub use pages::guard_pages;
 pub use throttle::AddressThrottle;
+pub use token_memory::TokenMemory;

@@ -157,6 +157,15 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
         Forbidden,
         Unauthenticated,
     ];
+    let accounts = [
+        Unauthenticated,
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Forbidden,
+    ];
     let rows: Vec<Row> = vec![
         ("GET", "/api/v1/health".into(), None, everyone),
         ("GET", "/api/v1/tracks".into(), None, everyone),
@@ -237,6 +246,38 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
                 Unauthenticated,
             ],
         ),
+        // An account's own tokens: not the ingest token's, which is no account's credential.
+        ("GET", "/api/v1/tokens".into(), None, accounts),
+        // Made only by a signed-in account: a token cannot make another.
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "a player"})),
+            [
+                Unauthenticated,
+                Allowed,
+                Allowed,
+                Allowed,
+                Allowed,
+                Forbidden,
+                Forbidden,
+            ],
+        ),
+        // Players: a listener's token, as ListenBrainz clients send it; no session.
+        (
+            "GET",
+            "/1/user/ana/listens".into(),
+            None,
+            [
+                Unauthenticated,
+                Unauthenticated,
+                Unauthenticated,
+                Unauthenticated,
+                Unauthenticated,
+                Allowed,
+                Unauthenticated,
+            ],
+        ),
         (
             "GET",
             "/api/search_catalog?text=&genre=&page=1".into(),
@@ -266,6 +307,8 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
         ("GET", "/api/track_map_sample".into(), None, business_fn),
         ("GET", "/api/listener_segments".into(), None, business_fn),
         ("GET", "/api/pipeline_runs".into(), None, admins_fn),
+        ("GET", "/api/lake_tables".into(), None, admins_fn),
+        ("GET", "/api/accounts".into(), None, admins_fn),
         ("GET", "/".into(), None, everyone),
         ("GET", "/catalog".into(), None, everyone),
         ("GET", "/login".into(), None, everyone),

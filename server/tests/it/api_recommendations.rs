@@ -62,7 +62,7 @@ fn reasons(list: &Value) -> Vec<&str> {
 
 /// Reads server-sent events from `response` until one of type `recommendations` satisfies
 /// `done`, and returns it.
-async fn next_list(
+pub(crate) async fn next_list(
     response: &mut reqwest::Response,
     buffer: &mut String,
     done: impl Fn(&Value) -> bool,
@@ -306,5 +306,30 @@ async fn similar_tracks_clusters_and_models_are_served() {
         .find(|m| m["chosen"] == true)
         .expect("one model is chosen");
     assert_eq!(chosen["model"], current["model"]);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_event_stream_and_its_subscription_end_when_the_client_goes_away() {
+    let app = TestApp::start().await;
+    let user = "leaving-listener";
+    let mut response = app
+        .get(&format!("/api/v1/users/{user}/recommendations/events"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let first = response.chunk().await.expect("a first event");
+    assert!(first.is_some());
+    assert_eq!(app.live.followers(user), 1);
+
+    drop(response);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.live.followers(user) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.live.followers(user),
+        0,
+        "the stream's task let go of the list with no new event sent"
+    );
     app.finish().await;
 }

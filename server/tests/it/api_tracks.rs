@@ -122,3 +122,45 @@ async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
     assert_eq!(error["error"]["code"], "not_found");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn answers_are_compressed_for_clients_that_accept_it_and_event_streams_are_not() {
+    let app = TestApp::start().await;
+    let url = format!("{}/api/v1/tracks?per_page=100", app.base);
+    let plain = app.client.get(&url).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    for encoding in ["br", "gzip"] {
+        let packed = app
+            .client
+            .get(&url)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(packed.headers()["content-encoding"], encoding);
+        let packed = packed.bytes().await.unwrap();
+        assert!(
+            packed.len() * 3 < plain.len(),
+            "{encoding}: {} of {} bytes",
+            packed.len(),
+            plain.len()
+        );
+    }
+    let mut events = app
+        .admin
+        .get(format!(
+            "{}/api/v1/users/user-00001/recommendations/events",
+            app.base
+        ))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert!(events.headers().get("content-encoding").is_none());
+    assert!(
+        events.chunk().await.unwrap().is_some(),
+        "the stream streams"
+    );
+    app.finish().await;
+}

@@ -28,6 +28,38 @@ async fn a_private_cluster_starts_serves_is_reused_and_stops() {
         assert_eq!(one, 1);
         conn.close().await.unwrap();
 
+        // Only through a socket in a folder its owner alone may open: no TCP port.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cluster.socket_dir())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let listening: Vec<String> = std::fs::read_to_string("/proc/net/tcp")
+            .unwrap()
+            .lines()
+            .chain(
+                std::fs::read_to_string("/proc/net/tcp6")
+                    .unwrap_or_default()
+                    .lines(),
+            )
+            .filter(|l| l.split_whitespace().nth(3) == Some("0A"))
+            .map(str::to_owned)
+            .collect();
+        let port = format!(":{:04X}", 54_329);
+        assert!(
+            !listening.iter().any(|l| l
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|a| a.ends_with(&port))),
+            "nothing listens on TCP port 54329"
+        );
+        assert!(
+            cluster.admin_url().contains("?host=/"),
+            "{}",
+            cluster.admin_url()
+        );
+
         // A second handle attaches to the running cluster and does not stop it.
         let again = EmbeddedPostgres::start(&root, None).expect("attaching");
         assert_eq!(again.admin_url(), cluster.admin_url());

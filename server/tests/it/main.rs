@@ -2,6 +2,7 @@
 //! PostgreSQL (`TEST_DATABASE_URL`, default 127.0.0.1:5432), each test on its own database.
 
 mod access;
+mod admin_pages;
 mod api_limits;
 mod api_listens;
 mod api_pipeline;
@@ -9,8 +10,10 @@ mod api_recommendations;
 mod api_stats;
 mod api_tracks;
 mod embedded_postgres;
+mod listenbrainz;
 mod listener_pages;
 mod live_bounds;
 mod pages;
+mod process;
 mod protection;
 mod support;

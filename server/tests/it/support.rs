@@ -12,7 +12,7 @@ use server::web;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
-fn server() -> PgConnectOptions {
+pub fn server() -> PgConnectOptions {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     parse_url(&url).expect("TEST_DATABASE_URL is a postgres:// URL")

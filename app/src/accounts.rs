@@ -1,0 +1,156 @@
+//! Accounts as the admin page manages them: list, add (the password shown once), disable
+//! and enable.
+//!
+//! Accounts belong to the server; it provides them to these functions as an
+//! [`AccountKeeper`] in the request's context.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::types::Role;
+
+/// An account as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRow {
+    pub name: String,
+    pub role: Role,
+    /// The user id of the listens, for a listener.
+    pub listener_id: Option<String>,
+    pub disabled: bool,
+}
+
+#[cfg(feature = "ssr")]
+type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;
+
+/// The server's accounts, as far as the admin page goes.
+#[cfg(feature = "ssr")]
+pub trait AccountKeeper: Send + Sync {
+    fn list(&self) -> Answer<Vec<AccountRow>>;
+    /// Creates an account with a generated password, which it answers with.
+    fn add(&self, name: String, role: Role, listener_id: Option<String>) -> Answer<String>;
+    fn set_disabled(&self, name: String, disabled: bool) -> Answer<()>;
+}
+
+/// What the server provides in the context of every request.
+#[cfg(feature = "ssr")]
+pub type Accounts = std::sync::Arc<dyn AccountKeeper>;
+
+#[cfg(feature = "ssr")]
+fn keeper() -> Result<Accounts, ServerFnError> {
+    crate::server_fns::require(&[Role::Admin])?;
+    Ok(expect_context::<Accounts>())
+}
+
+/// Every account, by name. Admins only.
+#[server(input = GetUrl, endpoint = "accounts")]
+pub async fn list_accounts() -> Result<Vec<AccountRow>, ServerFnError> {
+    keeper()?.list().await.map_err(ServerFnError::new)
+}
+
+/// A new account (`role` is `listener`, `business` or `admin`; a listener names the user id
+/// of their listens): its generated password, shown this once. Admins only.
+#[server(endpoint = "add_account")]
+pub async fn add_account(
+    name: String,
+    role: String,
+    listener_id: String,
+) -> Result<String, ServerFnError> {
+    let keeper = keeper()?;
+    let role = Role::parse(&role).ok_or_else(|| ServerFnError::new("no such role"))?;
+    let listener_id = Some(listener_id.trim().to_owned()).filter(|l| !l.is_empty());
+    keeper
+        .add(name.trim().to_owned(), role, listener_id)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// Disables (`disabled` true: its sessions and tokens stop working) or enables an account.
+/// Admins only.
+#[server(endpoint = "set_account_disabled")]
+pub async fn set_account_disabled(name: String, disabled: bool) -> Result<(), ServerFnError> {
+    keeper()?
+        .set_disabled(name, disabled)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// The accounts section of `/admin`.
+#[component]
+pub fn AccountsAdmin() -> impl IntoView {
+    let add = ServerAction::<AddAccount>::new();
+    let toggle = ServerAction::<SetAccountDisabled>::new();
+    let listed = Resource::new(
+        move || (add.version().get(), toggle.version().get()),
+        |_| list_accounts(),
+    );
+    let added = move || {
+        add.value().get().map(|answer| match answer {
+            Ok(password) => view! {
+                <p class="new-token" role="status">
+                    "Created. Its password, shown this once: " <code id="new-password">{password}</code>
+                </p>
+            }
+            .into_any(),
+            Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+        })
+    };
+    let rows = move || {
+        listed.get().map(|answer| match answer {
+            Ok(rows) => {
+                let rows = rows
+                    .into_iter()
+                    .map(|a| {
+                        let (label, next) = if a.disabled {
+                            ("Enable", "false")
+                        } else {
+                            ("Disable", "true")
+                        };
+                        view! {
+                            <tr class:disabled=a.disabled>
+                                <td>{a.name.clone()}</td>
+                                <td>{a.role.as_str()}</td>
+                                <td>{a.listener_id.unwrap_or_default()}</td>
+                                <td>{if a.disabled { "disabled" } else { "active" }}</td>
+                                <td>
+                                    <ActionForm action=toggle>
+                                        <input type="hidden" name="name" value=a.name />
+                                        <input type="hidden" name="disabled" value=next />
+                                        <button type="submit">{label}</button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <table class="accounts">
+                        <thead>
+                            <tr><th>"Name"</th><th>"Role"</th><th>"Listener"</th><th>"State"</th><th></th></tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }
+                .into_any()
+            }
+            Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+        })
+    };
+    let roles = Role::ALL
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> })
+        .collect_view();
+    view! {
+        <section id="accounts" class="admin-accounts">
+            <h2>"Accounts"</h2>
+            <ActionForm action=add attr:class="search">
+                <input type="text" name="name" required maxlength="64" placeholder="name" aria-label="Account name" />
+                <select name="role" aria-label="Role">{roles}</select>
+                <input type="text" name="listener_id" maxlength="128" placeholder="listener id (listeners)" aria-label="Listener id" />
+                <button type="submit">"Add account"</button>
+            </ActionForm>
+            {added}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{rows}</Transition>
+        </section>
+    }
+}

@@ -1,0 +1,166 @@
+//! `/tokens`: the caller's own API tokens, for their scripts and players (a ListenBrainz
+//! scrobbler takes one): list them, create one (its secret is shown in this answer only),
+//! revoke one. Who: any account; listing also by one of its account tokens, making and
+//! revoking only signed in. Not the configured admin token nor an ingest token.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::ApiError;
+use super::extract::{Json, Path};
+use crate::accounts::tokens::{self, Scope, TokenInfo};
+use crate::accounts::{Account, AccountError};
+use crate::auth::{Caller, Credential};
+
+/// A token as listed: never its secret.
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    pub token_id: i64,
+    pub name: String,
+    pub scope: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+impl From<TokenInfo> for TokenView {
+    fn from(t: TokenInfo) -> Self {
+        Self {
+            token_id: t.token_id,
+            name: t.name,
+            scope: t.scope.as_str(),
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked: t.revoked,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for, e.g. "Navidrome" (1 to 64 characters).
+    name: String,
+    /// `account` (the default) or `ingest` (admins only).
+    scope: Option<String>,
+}
+
+/// A new token and its secret, shown this once.
+#[derive(Debug, Serialize)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// The caller's account, signed in: a token may not make or revoke tokens, so a leaked one
+/// cannot outlive its revocation through a token it made.
+fn signed_in_account(caller: &Caller) -> Result<&Account, ApiError> {
+    match caller {
+        Caller::Account {
+            account,
+            credential: Credential::Session,
+        } => Ok(account),
+        Caller::Anonymous => Err(crate::auth::unauthenticated()),
+        _ => Err(crate::auth::forbidden(
+            "tokens are made and revoked by a signed-in account, not by a token",
+        )),
+    }
+}
+
+fn own_account(caller: &Caller) -> Result<&Account, ApiError> {
+    match caller {
+        Caller::Account {
+            account,
+            credential: Credential::Session | Credential::Token,
+        } => Ok(account),
+        Caller::Anonymous => Err(crate::auth::unauthenticated()),
+        _ => Err(crate::auth::forbidden(
+            "only an account (signed in, or by one of its tokens) has tokens of its own",
+        )),
+    }
+}
+
+fn account_error(error: AccountError) -> ApiError {
+    match error {
+        AccountError::Invalid(message) => ApiError::bad_request(message),
+        other => ApiError::internal(other),
+    }
+}
+
+/// `GET /tokens`: the caller's tokens, newest first.
+pub async fn list(
+    caller: Caller,
+    State(pool): State<PgPool>,
+) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
+    let account = own_account(&caller)?;
+    let listed = tokens::list(&pool, account).await.map_err(account_error)?;
+    Ok(axum::Json(
+        listed.into_iter().map(TokenView::from).collect(),
+    ))
+}
+
+/// `POST /tokens` `{"name": "...", "scope": "account"}`: a new token (201).
+pub async fn create(
+    caller: Caller,
+    State(pool): State<PgPool>,
+    Json(new): Json<NewToken>,
+) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+    let account = signed_in_account(&caller)?;
+    let scope = match new.scope.as_deref() {
+        None => Scope::Account,
+        Some(name) => {
+            Scope::parse(name).ok_or_else(|| ApiError::bad_request("scope is account or ingest"))?
+        }
+    };
+    let existing = tokens::list(&pool, account).await.map_err(account_error)?;
+    if existing.iter().filter(|t| !t.revoked).count() >= tokens::MAX_PER_ACCOUNT {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_tokens",
+            format!(
+                "an account holds at most {} live tokens",
+                tokens::MAX_PER_ACCOUNT
+            ),
+        ));
+    }
+    let secret = tokens::create(&pool, account, &new.name, scope)
+        .await
+        .map_err(account_error)?;
+    let created = tokens::list(&pool, account)
+        .await
+        .map_err(account_error)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("the new token is not listed"))?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: created.into(),
+            secret,
+        }),
+    ))
+}
+
+/// `DELETE /tokens/{token_id}`: revokes one of the caller's tokens (204; 404 when they have
+/// no such live token).
+pub async fn revoke(
+    caller: Caller,
+    State(pool): State<PgPool>,
+    Path(token_id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let account = signed_in_account(&caller)?;
+    if tokens::revoke(&pool, account, token_id)
+        .await
+        .map_err(account_error)?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!(
+            "you have no live token {token_id}"
+        )))
+    }
+}

@@ -1,0 +1,93 @@
+//! The admin page's tools: the lake's tables with their history and earlier versions, and the
+//! accounts.
+
+use serde_json::Value;
+use server::accounts::Role;
+use server::accounts::store::{NewAccount, create};
+
+use crate::support::{TestApp, browser, log_in};
+
+const PASSWORD: &str = "a long enough password";
+
+#[tokio::test]
+async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
+    let app = TestApp::start().await;
+    create(
+        &app.pool,
+        &NewAccount {
+            name: "root",
+            role: Role::Admin,
+            listener_id: None,
+            password: PASSWORD,
+        },
+    )
+    .await
+    .unwrap();
+    let admin = browser(&app, &log_in(&app, "root", PASSWORD).await.unwrap());
+    let get = |path: String| {
+        let admin = admin.clone();
+        let base = app.base.clone();
+        async move {
+            let r = admin.get(format!("{base}{path}")).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+
+    let (status, tables) = get("/api/lake_tables".into()).await;
+    assert_eq!(status, 200, "{tables}");
+    let tables: Vec<Value> = serde_json::from_str(&tables).unwrap();
+    let tracks = tables
+        .iter()
+        .find(|t| t["table"] == "silver/tracks")
+        .expect("silver/tracks is listed");
+    assert!(tracks["rows"].as_i64().unwrap() > 0);
+    let (status, first) = get("/api/lake_table?table=silver/tracks&version=0".into()).await;
+    assert_eq!(status, 200, "{first}");
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["version"], 0);
+    assert_eq!(first["history"][0]["version"], 0);
+    let (status, _) = get("/api/lake_table?table=silver/nothing&version=-1".into()).await;
+    assert_ne!(status, 200);
+
+    let password: String = admin
+        .post(format!("{}/api/add_account", app.base))
+        .form(&[
+            ("name", "newbie"),
+            ("role", "business"),
+            ("listener_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(log_in(&app, "newbie", &password).await.is_ok());
+    let toggled = admin
+        .post(format!("{}/api/set_account_disabled", app.base))
+        .form(&[("name", "newbie"), ("disabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert!(toggled.status().is_success());
+    assert!(log_in(&app, "newbie", &password).await.is_err(), "disabled");
+    let (_, listed) = get("/api/accounts".into()).await;
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let newbie = listed.iter().find(|a| a["name"] == "newbie").unwrap();
+    assert_eq!(
+        (&newbie["role"], &newbie["disabled"]),
+        (&Value::from("business"), &Value::from(true))
+    );
+
+    let (status, page) = get("/admin?table=silver/tracks&version=0".into()).await;
+    assert_eq!(status, 200);
+    for part in [
+        "id=\"lake\"",
+        "id=\"lake-table\"",
+        "id=\"accounts\"",
+        "newbie",
+    ] {
+        assert!(page.contains(part), "the page shows {part}");
+    }
+    app.finish().await;
+}
