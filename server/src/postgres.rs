@@ -125,7 +125,7 @@ impl EmbeddedPostgres {
         format!(
             "postgres://{SUPERUSER}@localhost:{}/{database}?host={}",
             self.port,
-            query_encoded(&self.socket_dir.display().to_string())
+            app::types::url_encode(&self.socket_dir.display().to_string())
         )
     }
 
@@ -269,18 +269,6 @@ fn give_to_postgres(root: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `text` with every byte but letters, digits and `/-_.~` percent-encoded, for a URL's query.
-fn query_encoded(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 impl Drop for EmbeddedPostgres {

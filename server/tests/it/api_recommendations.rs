@@ -8,7 +8,7 @@ use chrono::Utc;
 use lakehouse::simulate::{Simulation, simulate};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_TOKEN, TestApp, post_history, track_ids};
+use crate::support::{TestApp, post_history, track_ids};
 
 /// Posts a simulated history through the ingest API and runs the pipeline to the end.
 pub(crate) async fn with_model(app: &TestApp) {
@@ -17,26 +17,7 @@ pub(crate) async fn with_model(app: &TestApp) {
         .unwrap();
     let listens = simulate(&Simulation::ending_today(40, 14, 10.0, 3), &tracks);
     post_history(app, &listens).await;
-    let response = app
-        .client
-        .post(format!("{}/api/v1/pipeline/runs", app.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let run: Value = response.json().await.unwrap();
-    let run_id = run["run_id"].as_i64().expect("a run started");
-    let events = tokio::time::timeout(
-        Duration::from_secs(180),
-        app.get(&format!("/api/v1/pipeline/runs/{run_id}/events"))
-            .await
-            .text(),
-    )
-    .await
-    .expect("the run finishes")
-    .unwrap();
-    assert!(events.contains("\"status\":\"succeeded\""), "{events}");
+    crate::support::run_pipeline(app).await;
 }
 
 /// Posts a play of `track` by `user`, now, and checks it was accepted.

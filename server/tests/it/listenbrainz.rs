@@ -147,7 +147,7 @@ async fn listenbrainz_s_python_client_submits_reads_back_and_reaches_silver_and_
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    run_pipeline(&app).await;
+    crate::support::run_pipeline(&app).await;
     let silver = lake_count(
         &app,
         lakehouse::silver::listens::TABLE,
@@ -362,22 +362,6 @@ async fn bad_submissions_get_listenbrainz_s_errors_and_store_nothing() {
     assert_eq!(invalid.status(), 200);
     assert_eq!(invalid.json::<Value>().await.unwrap()["valid"], false);
     app.finish().await;
-}
-
-async fn run_pipeline(app: &TestApp) {
-    let (status, run) = app.post_json("/api/v1/pipeline/runs", &json!({})).await;
-    assert!(status == 200 || status == 202, "{run}");
-    let run_id = run["run_id"].as_i64().expect("a run started");
-    let events = tokio::time::timeout(
-        Duration::from_secs(180),
-        app.get(&format!("/api/v1/pipeline/runs/{run_id}/events"))
-            .await
-            .text(),
-    )
-    .await
-    .expect("the run finishes")
-    .unwrap();
-    assert!(events.contains("\"status\":\"succeeded\""), "{events}");
 }
 
 async fn lake_count(app: &TestApp, table: lakehouse::lake::TableRef, sql: &str) -> i64 {

@@ -190,6 +190,25 @@ impl TestApp {
     }
 }
 
+/// Starts a pipeline run through the API, as the admin, and waits until it succeeds.
+pub async fn run_pipeline(app: &TestApp) {
+    let (status, run) = app
+        .post_json("/api/v1/pipeline/runs", &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["run_id"].as_i64().expect("a run started");
+    let events = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        app.get(&format!("/api/v1/pipeline/runs/{run_id}/events"))
+            .await
+            .text(),
+    )
+    .await
+    .expect("the run finishes")
+    .expect("the run's events");
+    assert!(events.contains("\"status\":\"succeeded\""), "{events}");
+}
+
 /// Posts `listens` through the ingest API as the admin, in requests of 1,000.
 pub async fn post_history(app: &TestApp, listens: &[lakehouse::ingest::Listen]) {
     for chunk in listens.chunks(1_000) {
