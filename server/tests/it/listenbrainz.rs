@@ -328,6 +328,50 @@ async fn bad_submissions_get_listenbrainz_s_errors_and_store_nothing() {
     let (status, mine) = read(format!("{}/1/user/{}/listens", app.base, account.name)).await;
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine["payload"]["count"], 1);
+
+    // Pages: the newest by default; forward from `min_ts` when it is the only bound; a bound
+    // at the end of time is no error.
+    let older: Vec<Value> = [300, 200, 100]
+        .iter()
+        .map(|ago| json!({"listened_at": now - ago, "track_metadata": {"artist_name": "A", "track_name": format!("T{ago}")}}))
+        .collect();
+    let (status, _) = submit(
+        &app,
+        &token,
+        &json!({"listen_type": "import", "payload": older}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let at = |page: &Value| -> Vec<i64> {
+        page["payload"]["listens"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a page of listens: {page}"))
+            .iter()
+            .map(|l| l["listened_at"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, newest) = read(format!(
+        "{}/1/user/{}/listens?count=2",
+        app.base, account.name
+    ))
+    .await;
+    assert_eq!(at(&newest), [now, now - 100]);
+    let (_, forward) = read(format!(
+        "{}/1/user/{}/listens?count=2&min_ts={}",
+        app.base,
+        account.name,
+        now - 1000
+    ))
+    .await;
+    assert_eq!(at(&forward), [now - 200, now - 300]);
+    let (status, none) = read(format!(
+        "{}/1/user/{}/listens?min_ts={}",
+        app.base,
+        account.name,
+        chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp()
+    ))
+    .await;
+    assert_eq!((status, at(&none).len()), (200, 0), "{none}");
     let (status, other) = read(format!("{}/1/user/someone-else/listens", app.base)).await;
     assert_eq!(
         (status, &other["error"]),
