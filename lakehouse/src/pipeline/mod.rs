@@ -202,7 +202,14 @@ impl PipelineRun {
             seconds: started.elapsed().as_secs_f64(),
             error: summary.error.clone(),
         });
-        self.lock.close().await?;
+        // Released here rather than by the connection's end, which the server notices a little
+        // later: a run that starts right after this one must find the lock free.
+        let mut lock = self.lock;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(RUN_LOCK)
+            .execute(&mut lock)
+            .await?;
+        lock.close().await?;
         Ok(summary)
     }
 }
