@@ -21,7 +21,7 @@ pub struct TokenRow {
 }
 
 #[cfg(feature = "ssr")]
-type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;
+use crate::types::ServerAnswer as Answer;
 
 /// The server's accounts, as far as an account's own tokens go.
 #[cfg(feature = "ssr")]

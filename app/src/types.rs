@@ -589,3 +589,9 @@ pub fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// What a service the server provides to the server functions answers with: a result later,
+/// or a message for people.
+#[cfg(feature = "ssr")]
+pub type ServerAnswer<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;

@@ -197,9 +197,20 @@ impl Lake {
         delta: &DeltaTable,
         sql: &str,
     ) -> Result<Vec<RecordBatch>> {
+        self.query_table_with(table, delta, sql, &[]).await
+    }
+
+    /// Like [`Lake::query_table`], with values for the query's named parameters.
+    pub async fn query_table_with(
+        &self,
+        table: TableRef,
+        delta: &DeltaTable,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Vec<RecordBatch>> {
         let ctx = self.session();
         self.register(&ctx, table, delta).await?;
-        collect_sql(&ctx, &table.qualified(), sql).await
+        collect_sql_with(&ctx, &table.qualified(), sql, params).await
     }
 
     /// Registers `delta` in `ctx` under the table's SQL name (`layer_name`).

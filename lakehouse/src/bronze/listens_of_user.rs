@@ -8,7 +8,7 @@ use datafusion::scalar::ScalarValue;
 
 use super::listens::LISTENS;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, collect_sql_with};
+use crate::lake::Lake;
 
 const SQL: &str = include_str!("sql/listens_of_user.sql");
 
@@ -50,8 +50,6 @@ pub async fn listens_of_user(
     let Some(table) = lake.existing_table(LISTENS).await? else {
         return Ok(Vec::new());
     };
-    let ctx = lake.session();
-    lake.register(&ctx, LISTENS, &table).await?;
     let micros = |t: DateTime<Utc>| {
         ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
     };
@@ -65,7 +63,9 @@ pub async fn listens_of_user(
     let sql = SQL
         .replace("$order", order)
         .replace("$count", &query.count.min(MAX_COUNT).to_string());
-    let batches = collect_sql_with(&ctx, "a listener's bronze listens", &sql, &params).await?;
+    let batches = lake
+        .query_table_with(LISTENS, &table, &sql, &params)
+        .await?;
     let mut listens = Vec::new();
     for batch in &batches {
         read_batch(batch, &mut listens)?;

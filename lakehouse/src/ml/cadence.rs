@@ -11,7 +11,7 @@ use deltalake::DeltaTable;
 use sqlx::PgPool;
 
 use crate::error::Result;
-use crate::lake::{Lake, collect_sql_with};
+use crate::lake::Lake;
 use crate::silver;
 
 /// When the ML stage retrains the model.
@@ -60,17 +60,12 @@ pub async fn deferral(
     if Utc::now() - trained_at >= max_age {
         return Ok(None);
     }
-    let ctx = lake.session();
-    lake.register(&ctx, silver::listens::TABLE, listens).await?;
     let at =
         ScalarValue::TimestampMicrosecond(Some(trained_at.timestamp_micros()), Some("UTC".into()));
-    let batches = collect_sql_with(
-        &ctx,
-        "silver growth since the model",
-        GROWTH_SQL,
-        &[("trained_at", at)],
-    )
-    .await?;
+    let params = [("trained_at", at)];
+    let batches = lake
+        .query_table_with(silver::listens::TABLE, listens, GROWTH_SQL, &params)
+        .await?;
     let value = |column: usize| {
         batches
             .first()

@@ -2,7 +2,7 @@
 //! ([`app::accounts::AccountKeeper`]).
 
 use app::accounts::{AccountKeeper, AccountRow};
-use app::types::Role;
+use app::types::{Role, ServerAnswer as Answer};
 use sqlx::PgPool;
 
 use super::store::{self, NewAccount};
@@ -13,25 +13,13 @@ pub struct DatabaseAccounts {
     pub pool: PgPool,
 }
 
-type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;
-
-fn message(error: AccountError) -> String {
-    match error {
-        AccountError::Database(e) => {
-            tracing::error!("accounts: {e}");
-            "the accounts database did not answer; try again shortly".into()
-        }
-        other => other.to_string(),
-    }
-}
-
 impl AccountKeeper for DatabaseAccounts {
     fn list(&self) -> Answer<Vec<AccountRow>> {
         let pool = self.pool.clone();
         Box::pin(async move {
             Ok(store::list(&pool)
                 .await
-                .map_err(message)?
+                .map_err(AccountError::for_people)?
                 .into_iter()
                 .map(|a| AccountRow {
                     name: a.name,
@@ -57,7 +45,7 @@ impl AccountKeeper for DatabaseAccounts {
                 },
             )
             .await
-            .map_err(message)?;
+            .map_err(AccountError::for_people)?;
             Ok(password)
         })
     }
@@ -67,7 +55,7 @@ impl AccountKeeper for DatabaseAccounts {
         Box::pin(async move {
             store::set_disabled(&pool, &name, disabled)
                 .await
-                .map_err(message)
+                .map_err(AccountError::for_people)
         })
     }
 }

@@ -11,8 +11,24 @@ pub enum AccountError {
     NameTaken(String),
     #[error("listener {0:?} is linked to another account already")]
     ListenerTaken(String),
+    #[error("an account holds at most {0} live tokens")]
+    TooManyTokens(usize),
     #[error("hashing a password failed: {0}")]
     Hashing(String),
     #[error("accounts database: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+impl AccountError {
+    /// What to tell the person who asked: the error itself, except a database failure, which
+    /// goes to the log and is told as the database not answering.
+    pub fn for_people(self) -> String {
+        match self {
+            AccountError::Database(e) => {
+                tracing::error!("accounts: {e}");
+                "the accounts database did not answer; try again shortly".into()
+            }
+            other => other.to_string(),
+        }
+    }
 }

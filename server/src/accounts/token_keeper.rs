@@ -1,6 +1,7 @@
 //! The accounts' tokens as the pages' server functions reach them ([`app::tokens::TokenKeeper`]).
 
 use app::tokens::{TokenKeeper, TokenRow};
+use app::types::ServerAnswer as Answer;
 use sqlx::PgPool;
 
 use super::tokens::{self, Scope};
@@ -11,24 +12,16 @@ pub struct DatabaseTokens {
     pub pool: PgPool,
 }
 
-type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, String>> + Send>>;
-
-fn message(error: AccountError) -> String {
-    match error {
-        AccountError::Database(e) => {
-            tracing::error!("account tokens: {e}");
-            "the accounts database did not answer; try again shortly".into()
-        }
-        other => other.to_string(),
-    }
-}
-
 impl TokenKeeper for DatabaseTokens {
     fn list(&self, account: String) -> Answer<Vec<TokenRow>> {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let account = store::find(&pool, &account).await.map_err(message)?;
-            let listed = tokens::list(&pool, &account).await.map_err(message)?;
+            let account = store::find(&pool, &account)
+                .await
+                .map_err(AccountError::for_people)?;
+            let listed = tokens::list(&pool, &account)
+                .await
+                .map_err(AccountError::for_people)?;
             Ok(listed
                 .into_iter()
                 .map(|t| TokenRow {
@@ -46,32 +39,24 @@ impl TokenKeeper for DatabaseTokens {
     fn create(&self, account: String, name: String) -> Answer<String> {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let account = store::find(&pool, &account).await.map_err(message)?;
-            let held = tokens::list(&pool, &account)
+            let account = store::find(&pool, &account)
                 .await
-                .map_err(message)?
-                .iter()
-                .filter(|t| !t.revoked)
-                .count();
-            if held >= tokens::MAX_PER_ACCOUNT {
-                return Err(format!(
-                    "an account holds at most {} live tokens",
-                    tokens::MAX_PER_ACCOUNT
-                ));
-            }
+                .map_err(AccountError::for_people)?;
             tokens::create(&pool, &account, &name, Scope::Account)
                 .await
-                .map_err(message)
+                .map_err(AccountError::for_people)
         })
     }
 
     fn revoke(&self, account: String, token_id: i64) -> Answer<bool> {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let account = store::find(&pool, &account).await.map_err(message)?;
+            let account = store::find(&pool, &account)
+                .await
+                .map_err(AccountError::for_people)?;
             tokens::revoke(&pool, &account, token_id)
                 .await
-                .map_err(message)
+                .map_err(AccountError::for_people)
         })
     }
 }

@@ -49,7 +49,8 @@ pub struct TokenInfo {
 }
 
 /// Creates a token for `account`; returns the secret, which is not stored and cannot be shown
-/// again. An `ingest` token needs an admin account.
+/// again. An `ingest` token needs an admin account; an account holds at most
+/// [`MAX_PER_ACCOUNT`] live tokens.
 pub async fn create(
     pool: &PgPool,
     account: &Account,
@@ -67,15 +68,22 @@ pub async fn create(
         ));
     }
     let secret = new_secret(PREFIX);
-    sqlx::query(
-        "INSERT INTO api_tokens (account_id, name, scope, secret_hash) VALUES ($1, $2, $3, $4)",
+    let inserted = sqlx::query(
+        "INSERT INTO api_tokens (account_id, name, scope, secret_hash)
+         SELECT $1, $2, $3, $4
+         WHERE (SELECT count(*) FROM api_tokens
+                WHERE account_id = $1 AND revoked_at IS NULL) < $5",
     )
     .bind(account.account_id)
     .bind(name)
     .bind(scope.as_str())
     .bind(stored_form(&secret))
+    .bind(MAX_PER_ACCOUNT as i64)
     .execute(pool)
     .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(AccountError::TooManyTokens(MAX_PER_ACCOUNT));
+    }
     Ok(secret)
 }
 

@@ -87,6 +87,11 @@ fn own_account(caller: &Caller) -> Result<&Account, ApiError> {
 fn account_error(error: AccountError) -> ApiError {
     match error {
         AccountError::Invalid(message) => ApiError::bad_request(message),
+        too_many @ AccountError::TooManyTokens(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_tokens",
+            too_many.to_string(),
+        ),
         other => ApiError::internal(other),
     }
 }
@@ -116,17 +121,6 @@ pub async fn create(
             Scope::parse(name).ok_or_else(|| ApiError::bad_request("scope is account or ingest"))?
         }
     };
-    let existing = tokens::list(&pool, account).await.map_err(account_error)?;
-    if existing.iter().filter(|t| !t.revoked).count() >= tokens::MAX_PER_ACCOUNT {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "too_many_tokens",
-            format!(
-                "an account holds at most {} live tokens",
-                tokens::MAX_PER_ACCOUNT
-            ),
-        ));
-    }
     let secret = tokens::create(&pool, account, &new.name, scope)
         .await
         .map_err(account_error)?;

@@ -83,15 +83,23 @@ pub async fn listens(
     if listens_query.oldest_first {
         stored.reverse();
     }
-    let names = catalogue_metadata(&state, &stored).await?;
+    // Each listen's raw text is read once: its own metadata, else the catalogue's.
+    let sent: Vec<Option<Value>> = stored.iter().map(sent_metadata).collect();
+    let unnamed = stored
+        .iter()
+        .zip(&sent)
+        .filter(|(_, metadata)| metadata.is_none())
+        .map(|(listen, _)| listen.track_id.clone());
+    let names = catalogue_metadata(&state, unnamed).await?;
     let listens: Vec<Value> = stored
         .iter()
-        .map(|listen| {
+        .zip(sent)
+        .map(|(listen, sent)| {
             json!({
                 "listened_at": listen.played_at.timestamp(),
                 "inserted_at": listen.ingested_at.timestamp(),
                 "user_name": listener.account.name,
-                "track_metadata": sent_metadata(listen)
+                "track_metadata": sent
                     .or_else(|| names.get(&listen.track_id).cloned())
                     .unwrap_or_else(|| json!({"track_name": listen.track_id, "artist_name": ""})),
             })
@@ -175,18 +183,13 @@ fn sent_metadata(listen: &StoredListen) -> Option<Value> {
         .cloned()
 }
 
-/// ListenBrainz metadata from the catalogue, for the listens that arrived without any.
+/// ListenBrainz metadata from the catalogue for `track_ids` (of listens that arrived
+/// without any).
 async fn catalogue_metadata(
     state: &AppState,
-    stored: &[StoredListen],
+    track_ids: impl Iterator<Item = String>,
 ) -> Result<HashMap<String, Value>, LbError> {
-    let ids: Vec<String> = stored
-        .iter()
-        .filter(|l| sent_metadata(l).is_none())
-        .map(|l| l.track_id.clone())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+    let ids: Vec<String> = track_ids.collect::<HashSet<_>>().into_iter().collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

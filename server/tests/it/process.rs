@@ -563,6 +563,18 @@ async fn gold_contents(pool: &sqlx::PgPool) -> Vec<(String, Option<String>)> {
     contents
 }
 
+/// The tables whose fingerprints differ between `now` and `before`.
+fn changed_tables(
+    now: &[(String, Option<String>)],
+    before: &[(String, Option<String>)],
+) -> Vec<String> {
+    now.iter()
+        .zip(before)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0.clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run_converges() {
     let deployment = Deployment::new().await;
@@ -648,13 +660,7 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
             assert!(Instant::now() < deadline, "{stage} never ran");
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let during = gold_contents(&pool).await;
-        let differing: Vec<&str> = during
-            .iter()
-            .zip(&served)
-            .filter(|(a, b)| a != b)
-            .map(|(a, _)| a.0.as_str())
-            .collect();
+        let differing = changed_tables(&gold_contents(&pool).await, &served);
         assert!(
             differing.is_empty(),
             "with {stage} dead, gold changed: {differing:?}"
@@ -673,13 +679,7 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
                 .await
                 .unwrap();
         assert_eq!(status, "failed", "{error:?}");
-        let after = gold_contents(&pool).await;
-        let differing: Vec<&str> = after
-            .iter()
-            .zip(&served)
-            .filter(|(a, b)| a != b)
-            .map(|(a, _)| a.0.as_str())
-            .collect();
+        let differing = changed_tables(&gold_contents(&pool).await, &served);
         assert!(
             differing.is_empty(),
             "after a kill in {stage}, these differ: {differing:?}"
