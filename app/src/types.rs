@@ -147,8 +147,24 @@ pub struct ModelInsights {
     pub interactions: i64,
     pub train_secs: f64,
     pub skip: Option<SkipMetrics>,
+    /// How varied the version's lists are (versions from before it was measured have none).
+    pub diversity: Option<ListDiversity>,
     /// Best NDCG first.
     pub families: Vec<FamilyMetrics>,
+}
+
+/// How varied a model version's published lists are, measured over every list.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ListDiversity {
+    pub lists: usize,
+    /// Mean distance between two tracks of a list, in standardised audio features.
+    pub sound: f64,
+    /// Share of a list's pairs of tracks by two different artists.
+    pub artists: f64,
+    /// Mean popularity rank of the recommended tracks (1: the most played).
+    pub mean_popularity_rank: f64,
+    /// That rank over the number of tracks anyone played.
+    pub popularity_rank_share: f64,
 }
 
 /// A cluster of tracks that sound alike.
@@ -289,6 +305,10 @@ mod from_gold {
                 train_secs: v.train_secs,
                 skip: v
                     .skip_metrics
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str(text).ok()),
+                diversity: v
+                    .diversity
                     .as_deref()
                     .and_then(|text| serde_json::from_str(text).ok()),
                 families: metrics.into_iter().map(Into::into).collect(),

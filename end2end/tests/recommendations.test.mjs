@@ -90,6 +90,8 @@ test('the for-you and insights pages are rendered on the server',
     const text = await insights.text();
     assert.match(text, /id="model-metrics"/);
     assert.match(text, /data-model="/);
+    assert.match(text, /id="list-diversity"/);
+    assert.match(text, /Novelty/);
     assert.match(text, /<div[^>]*id="track-map"/);
     assert.match(text, /<script src="\/pkg\/echarts.min.js">/);
   });

@@ -10,8 +10,8 @@ use crate::server_fns::{
     current_model_insights, listener_segments, track_cluster_insights, track_map_sample,
 };
 use crate::types::{
-    ClusterInsights, ClusterSummary, FamilyMetrics, KScore, ListenerSegment, ModelInsights,
-    SkipMetrics, TrackMapPoint, format_count, format_percent,
+    ClusterInsights, ClusterSummary, FamilyMetrics, KScore, ListDiversity, ListenerSegment,
+    ModelInsights, SkipMetrics, TrackMapPoint, format_count, format_percent,
 };
 
 /// The insights page, rendered on the server from gold.
@@ -135,6 +135,11 @@ fn ModelReport(insights: ModelInsights) -> impl IntoView {
             "that serves is chosen on a validation split: of those within one standard error "
             "of the best validation NDCG, the one covering most of the catalogue."
         </p>
+        <h2>"How varied the lists are"</h2>
+        {match insights.diversity {
+            Some(diversity) => view! { <DiversityReport diversity /> }.into_any(),
+            None => view! { <p class="muted">"Not measured for this version."</p> }.into_any(),
+        }}
         <h2>"Skip prediction"</h2>
         {match insights.skip {
             Some(skip) => view! { <SkipReport skip /> }.into_any(),
@@ -173,6 +178,40 @@ fn FamilyRow(family: FamilyMetrics) -> impl IntoView {
             <td class="num">{format!("{:.4}", family.validation_ndcg)}</td>
             <td class="settings muted">{settings}</td>
         </tr>
+    }
+}
+
+/// Intra-list diversity and novelty over every published list.
+#[component]
+fn DiversityReport(diversity: ListDiversity) -> impl IntoView {
+    view! {
+        <dl id="list-diversity" class="figures-list">
+            <div>
+                <dt>"Sound"</dt>
+                <dd>{format!("{:.2}", diversity.sound)}</dd>
+                <dd class="muted">"mean distance between two tracks of a list (audio features, standardised)"</dd>
+            </div>
+            <div>
+                <dt>"Artists"</dt>
+                <dd>{format_percent(diversity.artists)}</dd>
+                <dd class="muted">"of a list's pairs are by two different artists"</dd>
+            </div>
+            <div>
+                <dt>"Novelty"</dt>
+                <dd>{format!("{:.0}", diversity.mean_popularity_rank)}</dd>
+                <dd class="muted">
+                    {format!(
+                        "mean popularity rank of what is recommended ({} of the played catalogue down)",
+                        format_percent(diversity.popularity_rank_share),
+                    )}
+                </dd>
+            </div>
+            <div>
+                <dt>"Lists"</dt>
+                <dd>{format_count(i64::try_from(diversity.lists).unwrap_or(i64::MAX))}</dd>
+                <dd class="muted">"measured, every listener's"</dd>
+            </div>
+        </dl>
     }
 }
 

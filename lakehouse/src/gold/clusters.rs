@@ -86,7 +86,7 @@ pub async fn publish_clusters(
 }
 
 /// Replaces the listener segments and their members, each with its taste (mean features in
-/// [`crate::ml::clusters::FEATURES`] order).
+/// [`crate::silver::tracks::AUDIO_FEATURES`] order).
 pub async fn write_segments(
     tx: &mut PgConnection,
     segments: &[Segment],

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::error::Result;
-use crate::ml::clusters::FEATURES;
+use crate::silver::tracks::AUDIO_FEATURES;
 
 /// One entry of a listener's tops.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -90,7 +90,7 @@ pub async fn segment(pool: &PgPool, user_id: &str) -> Result<Option<SegmentOfLis
     let centroid: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&centroid).unwrap_or_default();
     let taste = taste.unwrap_or_default();
-    let features = FEATURES
+    let features = AUDIO_FEATURES
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {

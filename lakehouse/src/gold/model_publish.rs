@@ -1,6 +1,6 @@
 //! Publishing a model version: its metrics, every listener's recommendations and every
-//! track's similar tracks, in one transaction that also makes it the current version.
-//! Readers see the previous version until it commits.
+//! track's similar tracks, streamed in chunks within one transaction that also makes it the
+//! current version. Readers see the previous version until it commits.
 
 use sqlx::{PgConnection, PgPool};
 
@@ -44,13 +44,13 @@ pub enum Evaluated {
     Earlier(i64),
 }
 
-/// The newest version that ran the evaluation: (version, its `ModelSpec` as JSON text, the
-/// interactions it was evaluated on, when it was trained).
+/// The newest version that ran the evaluation: (version, its `ModelSpec` as JSON text, when it
+/// was trained).
 pub async fn last_evaluation(
     pool: &PgPool,
-) -> Result<Option<(i64, String, i64, chrono::DateTime<chrono::Utc>)>> {
+) -> Result<Option<(i64, String, chrono::DateTime<chrono::Utc>)>> {
     Ok(sqlx::query_as(
-        "SELECT model_version, spec::text, interactions, trained_at FROM model_versions
+        "SELECT model_version, spec::text, trained_at FROM model_versions
          WHERE evaluated ORDER BY model_version DESC LIMIT 1",
     )
     .fetch_optional(pool)
@@ -62,95 +62,135 @@ pub type UserList = (String, Vec<(String, f32, String)>);
 /// One track's similar tracks: (track, similarity), most similar first.
 pub type SimilarList = (String, Vec<(String, f32)>);
 
-/// Writes the version, its lists and its similar tracks, makes it current, drops older
-/// versions' lists, and records the silver version it was trained on, in the caller's
-/// transaction (which also holds what else the version describes). Returns its number.
-pub async fn write_version(
-    tx: &mut PgConnection,
-    version: &ModelVersion,
-    lists: &[UserList],
-    similar: &[SimilarList],
-) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO model_versions (run_id, model, params, spec, evaluated, silver_version,
-             users, items, interactions, train_secs, skip_metrics)
-         VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8, $9, $10,
-             $11::text::jsonb)
-         RETURNING model_version",
-    )
-    .bind(version.run_id)
-    .bind(&version.model)
-    .bind(version.params.to_string())
-    .bind(version.spec.to_string())
-    .bind(matches!(version.evaluation, Evaluated::Now { .. }))
-    .bind(version.silver_version)
-    .bind(version.users)
-    .bind(version.items)
-    .bind(version.interactions)
-    .bind(version.train_secs)
-    .bind(version.skip_metrics.as_ref().map(|m| m.to_string()))
-    .fetch_one(&mut *tx)
-    .await?;
-    insert_metrics(tx, id, version).await?;
-    let mut w = CopyTextWriter::with_capacity(1 << 20);
-    for (user, list) in lists {
-        for (rank, (track, score, reason)) in list.iter().enumerate() {
-            w.display(Some(id));
-            w.text(Some(user));
-            w.display(Some(rank + 1));
-            w.text(Some(track));
-            w.display(Some(score));
-            w.text(Some(reason));
-            w.end_row();
+/// A model version being written in the caller's transaction: its row and metrics first, then
+/// its lists and similar tracks in chunks as they are made (each chunk one `COPY`), then
+/// [`finish`](Self::finish) makes it current. Until the transaction commits, readers see the
+/// previous version; a failure at any point (the transaction rolled back) leaves it serving.
+pub struct VersionWriter {
+    id: i64,
+    silver_version: i64,
+    recommendations: i64,
+    buffer: CopyTextWriter,
+}
+
+impl VersionWriter {
+    /// Inserts the version and its metrics.
+    pub async fn begin(tx: &mut PgConnection, version: &ModelVersion) -> Result<Self> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO model_versions (run_id, model, params, spec, evaluated, silver_version,
+                 users, items, interactions, train_secs, skip_metrics)
+             VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8, $9, $10,
+                 $11::text::jsonb)
+             RETURNING model_version",
+        )
+        .bind(version.run_id)
+        .bind(&version.model)
+        .bind(version.params.to_string())
+        .bind(version.spec.to_string())
+        .bind(matches!(version.evaluation, Evaluated::Now { .. }))
+        .bind(version.silver_version)
+        .bind(version.users)
+        .bind(version.items)
+        .bind(version.interactions)
+        .bind(version.train_secs)
+        .bind(version.skip_metrics.as_ref().map(|m| m.to_string()))
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_metrics(tx, id, version).await?;
+        Ok(Self {
+            id,
+            silver_version: version.silver_version,
+            recommendations: 0,
+            buffer: CopyTextWriter::with_capacity(1 << 20),
+        })
+    }
+
+    /// The version's number.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Writes some listeners' lists.
+    pub async fn write_lists(&mut self, tx: &mut PgConnection, lists: &[UserList]) -> Result<()> {
+        let w = &mut self.buffer;
+        for (user, list) in lists {
+            for (rank, (track, score, reason)) in list.iter().enumerate() {
+                w.display(Some(self.id));
+                w.text(Some(user));
+                w.display(Some(rank + 1));
+                w.text(Some(track));
+                w.display(Some(score));
+                w.text(Some(reason));
+                w.end_row();
+            }
+            self.recommendations += list.len() as i64;
         }
+        copy(
+            tx,
+            "COPY recommendations (model_version, user_id, rank, track_id, score, reason) FROM STDIN",
+            w.take(),
+        )
+        .await
     }
-    copy(
-        tx,
-        "COPY recommendations (model_version, user_id, rank, track_id, score, reason) FROM STDIN",
-        w.take(),
-    )
-    .await?;
-    for (track, list) in similar {
-        for (rank, (other, score)) in list.iter().enumerate() {
-            w.display(Some(id));
-            w.text(Some(track));
-            w.display(Some(rank + 1));
-            w.text(Some(other));
-            w.display(Some(score));
-            w.end_row();
+
+    /// Writes some tracks' similar tracks.
+    pub async fn write_similar(
+        &mut self,
+        tx: &mut PgConnection,
+        similar: &[SimilarList],
+    ) -> Result<()> {
+        let w = &mut self.buffer;
+        for (track, list) in similar {
+            for (rank, (other, score)) in list.iter().enumerate() {
+                w.display(Some(self.id));
+                w.text(Some(track));
+                w.display(Some(rank + 1));
+                w.text(Some(other));
+                w.display(Some(score));
+                w.end_row();
+            }
         }
+        copy(
+            tx,
+            "COPY similar_tracks (model_version, track_id, rank, similar_track_id, score) FROM STDIN",
+            w.take(),
+        )
+        .await
     }
-    copy(
-        tx,
-        "COPY similar_tracks (model_version, track_id, rank, similar_track_id, score) FROM STDIN",
-        w.take(),
-    )
-    .await?;
-    sqlx::query("UPDATE model_versions SET is_current = false WHERE is_current")
+
+    /// Records how varied the lists written are (`diversity`, JSON), makes the version current,
+    /// drops older versions' lists, and records the silver version it was trained on. Returns
+    /// its number.
+    pub async fn finish(self, tx: &mut PgConnection, diversity: &serde_json::Value) -> Result<i64> {
+        sqlx::query("UPDATE model_versions SET is_current = false WHERE is_current")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE model_versions SET is_current = true, diversity = $2::text::jsonb
+             WHERE model_version = $1",
+        )
+        .bind(self.id)
+        .bind(diversity.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE model_versions SET is_current = true WHERE model_version = $1")
-        .bind(id)
-        .execute(&mut *tx)
+        for table in ["recommendations", "similar_tracks"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE model_version <> $1"
+            )))
+            .bind(self.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        lake_loads::record_load(
+            tx,
+            TARGET,
+            &crate::silver::listens::TABLE.qualified(),
+            self.silver_version,
+            self.recommendations,
+        )
         .await?;
-    for table in ["recommendations", "similar_tracks"] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE model_version <> $1"
-        )))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        Ok(self.id)
     }
-    let rows: usize = lists.iter().map(|(_, l)| l.len()).sum();
-    lake_loads::record_load(
-        tx,
-        TARGET,
-        &crate::silver::listens::TABLE.qualified(),
-        version.silver_version,
-        rows as i64,
-    )
-    .await?;
-    Ok(id)
 }
 
 async fn insert_metrics(conn: &mut PgConnection, id: i64, version: &ModelVersion) -> Result<()> {

@@ -159,6 +159,8 @@ pub struct ModelVersionRow {
     pub train_secs: f64,
     /// JSON text, when the skip model was trained.
     pub skip_metrics: Option<String>,
+    /// JSON text (`ml::diversity::Diversity`), for versions that recorded it.
+    pub diversity: Option<String>,
     pub is_current: bool,
 }
 
@@ -186,7 +188,7 @@ pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersion
     Ok(sqlx::query_as(
         "SELECT model_version, run_id, model, params::text AS params, trained_at, silver_version,
                 users, items, interactions, train_secs, skip_metrics::text AS skip_metrics,
-                is_current
+                diversity::text AS diversity, is_current
          FROM model_versions ORDER BY model_version DESC LIMIT $1",
     )
     .bind(limit)
@@ -320,7 +322,7 @@ pub struct TrackFeaturesRow {
 }
 
 impl TrackFeaturesRow {
-    /// The audio features in `ml::clusters::FEATURES` order, in their own units.
+    /// The audio features in `silver::tracks::AUDIO_FEATURES` order, in their own units.
     pub fn features(&self) -> [f64; 9] {
         [
             self.danceability,

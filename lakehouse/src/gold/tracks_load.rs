@@ -173,20 +173,10 @@ fn encode_batch(batch: &RecordBatch, w: &mut CopyTextWriter) -> Result<()> {
     .into_iter()
     .map(int)
     .collect::<Result<_>>()?;
-    let floats: Vec<ArrayRef> = [
-        "danceability",
-        "energy",
-        "loudness",
-        "speechiness",
-        "acousticness",
-        "instrumentalness",
-        "liveness",
-        "valence",
-        "tempo",
-    ]
-    .into_iter()
-    .map(float)
-    .collect::<Result<_>>()?;
+    let floats: Vec<ArrayRef> = crate::silver::tracks::AUDIO_FEATURES
+        .into_iter()
+        .map(float)
+        .collect::<Result<_>>()?;
     let int_at = |c: usize, row: usize| {
         let a = ints[c].as_primitive::<Int32Type>();
         a.is_valid(row).then(|| a.value(row))

@@ -31,7 +31,7 @@ use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
 use super::models::{Recommender, recommend_all};
-use super::split::{Holdout, holdout};
+use super::split::{Holdout, holdout, sample_listeners};
 
 /// The protocol's settings.
 #[derive(Debug, Clone)]
@@ -49,7 +49,14 @@ pub struct EvalOptions {
     /// How many standard errors of validation NDCG@k a setting may trail the best by and still
     /// win by covering more of the catalogue (0: selection on NDCG alone).
     pub ndcg_tolerance: f64,
+    /// The protocol runs on at most this many listeners, a sample stratified by activity
+    /// (see [`sample_listeners`]): selection then costs the same on any size of lake, and the
+    /// chosen model is trained on every listener afterwards.
+    pub max_listeners: usize,
 }
+
+/// The default [`EvalOptions::max_listeners`].
+pub const EVAL_LISTENERS: usize = 4_000;
 
 impl Default for EvalOptions {
     fn default() -> Self {
@@ -60,6 +67,7 @@ impl Default for EvalOptions {
             seed: 42,
             min_coverage: 0.0,
             ndcg_tolerance: 1.0,
+            max_listeners: EVAL_LISTENERS,
         }
     }
 }
@@ -84,7 +92,10 @@ pub struct ModelResult {
 /// The whole evaluation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Evaluation {
+    /// The listeners the protocol ran on (a sample when the data has more).
     pub users: usize,
+    /// How many listeners the data has.
+    pub all_users: usize,
     pub items: usize,
     pub interactions: usize,
     pub test_users: usize,
@@ -166,6 +177,14 @@ pub fn evaluate(
     options: &EvalOptions,
 ) -> Result<Evaluation, MlError> {
     let started = Instant::now();
+    let all_users = data.n_users();
+    let sample;
+    let data = if all_users > options.max_listeners {
+        sample = data.select_users(&sample_listeners(data, options.max_listeners, options.seed));
+        &sample
+    } else {
+        data
+    };
     let outer = holdout(
         data,
         options.holdout,
@@ -251,6 +270,7 @@ pub fn evaluate(
     }
     Ok(Evaluation {
         users: data.n_users(),
+        all_users,
         items: data.n_items(),
         interactions: data.nnz(),
         test_users: outer.test.len(),

@@ -66,6 +66,56 @@ impl InteractionsBuilder {
     }
 }
 
+/// Builds [`Interactions`] one user at a time, each row appended in place: the way to build a
+/// large matrix from input grouped by user (no map per user, no map of user ids).
+#[derive(Debug, Default)]
+pub struct RowAppender {
+    users: Vec<String>,
+    items: Vec<String>,
+    indptr: Vec<usize>,
+    indices: Vec<u32>,
+    weights: Vec<f32>,
+}
+
+impl RowAppender {
+    /// An empty matrix over `items`.
+    pub fn new(items: Vec<String>) -> Self {
+        Self {
+            items,
+            indptr: vec![0],
+            ..Self::default()
+        }
+    }
+
+    /// The index the next user gets.
+    pub fn next_user(&self) -> u32 {
+        self.users.len() as u32
+    }
+
+    /// Appends `user` with `row` (item, weight) pairs, in any order, each item once; clears
+    /// `row` for the next user.
+    pub fn push(&mut self, user: String, row: &mut Vec<(u32, f32)>) {
+        row.sort_unstable_by_key(|(i, _)| *i);
+        for (i, w) in row.drain(..) {
+            self.indices.push(i);
+            self.weights.push(w);
+        }
+        self.indptr.push(self.indices.len());
+        self.users.push(user);
+    }
+
+    /// The finished matrix.
+    pub fn build(self) -> Interactions {
+        Interactions {
+            users: self.users,
+            items: self.items,
+            indptr: self.indptr,
+            indices: self.indices,
+            weights: self.weights,
+        }
+    }
+}
+
 fn intern(index: &mut HashMap<String, u32>, names: &mut Vec<String>, name: &str) -> u32 {
     if let Some(&i) = index.get(name) {
         return i;
@@ -103,6 +153,18 @@ impl Interactions {
     /// The same users and items with other rows (a train split, say).
     pub fn with_rows(&self, rows: Vec<Vec<(u32, f32)>>) -> Self {
         Self::from_rows(self.users.clone(), self.items.clone(), rows)
+    }
+
+    /// The matrix of `users` alone (in that order), over the same items.
+    pub fn select_users(&self, users: &[u32]) -> Self {
+        let mut out = RowAppender::new(self.items.clone());
+        let mut row = Vec::new();
+        for &u in users {
+            let (items, weights) = self.row(u);
+            row.extend(items.iter().copied().zip(weights.iter().copied()));
+            out.push(self.users[u as usize].clone(), &mut row);
+        }
+        out.build()
     }
 
     /// Reads a delimited text file of `user, item[, weight]` lines: tab, comma or whitespace

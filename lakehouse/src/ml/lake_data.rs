@@ -6,7 +6,7 @@ use datafusion::arrow::array::{
 };
 use deltalake::DeltaTable;
 
-use super::interactions::{Interactions, InteractionsBuilder};
+use super::interactions::{Interactions, RowAppender};
 use super::skip_model::SkipRow;
 use crate::error::{LakehouseError, Result};
 use crate::lake::{Lake, collect_sql};
@@ -74,7 +74,8 @@ pub async fn read_tracks(lake: &Lake, tracks: &DeltaTable) -> Result<Vec<Catalog
     Ok(out)
 }
 
-/// Reads the interactions of `silver/listens` over the catalogue `tracks`.
+/// Reads the interactions of `silver/listens` over the catalogue `tracks`, in one pass over
+/// the aggregate grouped by listener (listens of tracks outside the catalogue are left out).
 pub async fn read_interactions(
     lake: &Lake,
     listens: &DeltaTable,
@@ -83,36 +84,41 @@ pub async fn read_interactions(
     let ctx = lake.session();
     lake.register(&ctx, silver::listens::TABLE, listens).await?;
     let batches = collect_sql(&ctx, "ml interactions", INTERACTIONS_SQL).await?;
-    let mut builder = InteractionsBuilder::new();
-    for t in tracks {
-        builder.add_item(&t.track_id);
-    }
-    let mut skipped = Vec::new();
+    let item_ids: Vec<String> = tracks.iter().map(|t| t.track_id.clone()).collect();
+    let items = index_of(&item_ids);
+    let mut matrix = RowAppender::new(item_ids.clone());
+    let mut skipped_pairs = Vec::new();
     let mut total = 0i64;
+    let mut user: Option<String> = None;
+    let mut row: Vec<(u32, f32)> = Vec::new();
     for batch in &batches {
         let users = string_column(batch, "user_id")?;
-        let items = string_column(batch, "track_id")?;
+        let track_ids = string_column(batch, "track_id")?;
         let weights = column::<Float64Array>(batch, "weight")?;
         let listens = column::<Int64Array>(batch, "listens")?;
-        for row in 0..batch.num_rows() {
-            let (user, item, weight) = (users.value(row), items.value(row), weights.value(row));
-            total += listens.value(row);
-            // Added either way, so a listener who only skipped is still known.
-            builder.add(user, item, weight);
-            if weight <= 0.0 {
-                skipped.push((user.to_owned(), item.to_owned()));
+        for r in 0..batch.num_rows() {
+            let id = users.value(r);
+            if user.as_deref() != Some(id)
+                && let Some(done) = user.replace(id.to_owned())
+            {
+                matrix.push(done, &mut row);
+            }
+            total += listens.value(r);
+            let Some(&item) = items.get(track_ids.value(r)) else {
+                continue;
+            };
+            match weights.value(r) {
+                w if w > 0.0 => row.push((item, w as f32)),
+                // Kept as a listener either way, so one who only skipped is still known.
+                _ => skipped_pairs.push((matrix.next_user(), item)),
             }
         }
     }
-    let interactions = builder.build();
-    let user_index = index_of(interactions.user_ids());
-    let item_index = index_of(interactions.item_ids());
-    let skipped_pairs = skipped
-        .iter()
-        .filter_map(|(u, i)| Some((*user_index.get(u.as_str())?, *item_index.get(i.as_str())?)))
-        .collect();
+    if let Some(done) = user {
+        matrix.push(done, &mut row);
+    }
     Ok(ListenData {
-        interactions,
+        interactions: matrix.build(),
         skipped_pairs,
         listens: total,
     })

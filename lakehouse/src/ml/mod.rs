@@ -8,6 +8,7 @@
 pub mod cadence;
 pub mod clusters;
 pub mod datasets;
+pub mod diversity;
 pub mod error;
 pub mod evaluate;
 pub mod interactions;
@@ -19,6 +20,7 @@ pub mod rerank;
 pub mod skip_model;
 pub mod split;
 pub mod stage;
+pub mod steps;
 
 pub use error::MlError;
 

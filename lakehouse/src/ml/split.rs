@@ -39,3 +39,59 @@ pub fn holdout(data: &Interactions, fraction: f64, min_interactions: usize, seed
         test,
     }
 }
+
+/// Activity strata the listener sample is drawn from.
+const STRATA: usize = 10;
+
+/// At most `at_most` listeners of `data` (all of them when there are no more), drawn by
+/// `seed` from each tenth of the listeners by activity (their number of items) in
+/// proportion, so that light and heavy listeners keep their shares. Ascending.
+pub fn sample_listeners(data: &Interactions, at_most: usize, seed: u64) -> Vec<u32> {
+    let n = data.n_users();
+    if n <= at_most {
+        return (0..n as u32).collect();
+    }
+    let mut by_activity: Vec<u32> = (0..n as u32).collect();
+    by_activity.sort_by_key(|&u| (data.row(u).0.len(), u));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut chosen = Vec::with_capacity(at_most);
+    for s in 0..STRATA {
+        let (from, to) = (s * n / STRATA, (s + 1) * n / STRATA);
+        // Each stratum's share, rounded so that the shares add up to `at_most`.
+        let take = (to * at_most / n) - (from * at_most / n);
+        let mut stratum = by_activity[from..to].to_vec();
+        stratum.shuffle(&mut rng);
+        chosen.extend_from_slice(&stratum[..take.min(stratum.len())]);
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 1,000 listeners with 1 to 100 items each.
+    fn listeners() -> Interactions {
+        let rows = (0..1_000u32)
+            .map(|u| (0..(u % 100) + 1).map(|i| (i, 1.0)).collect())
+            .collect();
+        let users = (0..1_000).map(|u| format!("u{u}")).collect();
+        let items = (0..100).map(|i| format!("t{i}")).collect();
+        Interactions::from_rows(users, items, rows)
+    }
+
+    #[test]
+    fn the_sample_is_reproducible_by_seed_and_keeps_the_activity_mix() {
+        let data = listeners();
+        let a = sample_listeners(&data, 200, 7);
+        assert_eq!(a, sample_listeners(&data, 200, 7));
+        assert_ne!(a, sample_listeners(&data, 200, 8));
+        assert_eq!(a.len(), 200);
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        // Every tenth by activity gives a tenth of the sample.
+        let light = a.iter().filter(|&&u| data.row(u).0.len() <= 10).count();
+        assert_eq!(light, 20);
+        assert_eq!(sample_listeners(&data, 5_000, 7).len(), 1_000);
+    }
+}

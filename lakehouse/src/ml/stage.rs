@@ -1,6 +1,8 @@
 //! The pipeline's ML stage: cluster the catalogue when it changed, then evaluate the
-//! recommenders on `silver/listens`, train the chosen one on every listen, and publish a new
-//! model version (lists, similar tracks, metrics) and the listener segments to gold.
+//! recommenders on a sample of `silver/listens`' listeners, train the chosen one on every
+//! listen, and publish a new model version (lists, similar tracks, metrics) and the listener
+//! segments to gold. Lists are made in chunks of listeners and streamed to gold as they are
+//! made, so memory does not grow with the number of listeners' lists.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use super::MlError;
 use super::cadence::{self, Retrain};
 use super::clusters::{self, ClusterOptions, TrackFeatures};
 use super::datasets;
+use super::diversity::{Diversity, DiversityBasis, DiversitySums};
 use super::evaluate::{EvalOptions, Evaluation, evaluate};
 use super::interactions::Interactions;
 use super::lake_data::{self, CatalogTrack, ListenData};
@@ -19,10 +22,14 @@ use super::models::History;
 use super::models::content::ItemFeatures;
 use super::models::item_knn::{ItemKnn, ItemKnnParams, Similarity};
 use super::models::spec::ModelSpec;
+use super::models::{Recommender, parallel_map};
 use super::recommend::{Exclusions, ListMaker, ListPolicy};
 use super::skip_model::{SkipMetrics, SkipModel, SkipRow};
+use super::steps::{StepClock, StepFigures};
 use crate::error::{LakehouseError, Result};
-use crate::gold::model_publish::{self, Evaluated, ModelVersion, SimilarList, UserList};
+use crate::gold::model_publish::{
+    self, Evaluated, ModelVersion, SimilarList, UserList, VersionWriter,
+};
 use crate::gold::{clusters as gold_clusters, lake_loads, recommendations};
 use crate::lake::Lake;
 use crate::silver;
@@ -31,10 +38,12 @@ use crate::silver;
 pub const SIMILAR_PER_TRACK: usize = 20;
 /// Listener taste segments.
 pub const SEGMENTS: usize = 6;
-/// Runs between two evaluations retrain the model the last evaluation chose; a new
-/// evaluation happens when the interactions grew by this share since it…
-pub const REEVALUATE_GROWTH: f64 = 0.2;
-/// …or when it is older than this.
+/// Listeners whose lists are made (over every core) and written to gold at a time.
+pub const LIST_CHUNK: usize = 2_000;
+/// Tracks whose similar tracks are written to gold at a time.
+const SIMILAR_CHUNK: usize = 10_000;
+/// The model selection runs at most once in this long (and whenever a run is forced): runs in
+/// between retrain the model the last selection chose on every listen.
 pub const REEVALUATE_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// What the stage did.
@@ -60,17 +69,45 @@ pub struct MlReport {
     pub interactions: usize,
     /// Why the model was not retrained although silver changed (the retrain policy).
     pub deferred: Option<String>,
+    /// How varied the published lists are.
+    pub diversity: Option<Diversity>,
+    /// Each step's time and peak memory.
+    pub steps: Vec<StepFigures>,
 }
 
-/// Runs the stage. `force` retrains even if gold's model reflects the current silver;
-/// otherwise `retrain` says whether a change of silver is worth a new model yet.
-pub async fn run(
+/// How the stage runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageOptions {
+    /// The pipeline run it belongs to.
+    pub run_id: Option<i64>,
+    /// Retrain even if gold's model reflects the current silver.
+    pub force: bool,
+    /// Otherwise, whether a change of silver is worth a new model yet.
+    pub retrain: Retrain,
+    /// A drill: fail after the first chunk of lists was written to gold.
+    pub fail_mid_publish: bool,
+}
+
+/// Runs the stage.
+pub async fn run(lake: &Lake, pool: &PgPool, options: StageOptions) -> Result<MlReport> {
+    let mut clock = StepClock::new();
+    let mut report = run_steps(lake, pool, options, &mut clock).await?;
+    report.steps = clock.finish();
+    Ok(report)
+}
+
+async fn run_steps(
     lake: &Lake,
     pool: &PgPool,
-    run_id: Option<i64>,
-    force: bool,
-    retrain: Retrain,
+    options: StageOptions,
+    clock: &mut StepClock,
 ) -> Result<MlReport> {
+    let StageOptions {
+        run_id,
+        force,
+        retrain,
+        ..
+    } = options;
     let mut report = MlReport::default();
     let Some(tracks_table) = lake.existing_table(silver::tracks::TABLE).await? else {
         return Ok(report);
@@ -79,11 +116,13 @@ pub async fn run(
     let tracks = Arc::new(lake_data::read_tracks(lake, &tracks_table).await?);
     let clusters_behind =
         lake_loads::loaded_version(pool, gold_clusters::TARGET).await? != Some(tracks_version);
-    if (force || clusters_behind)
-        && let Some(n) = recluster(pool, &tracks, tracks_version).await?
-    {
-        report.clustered_tracks_version = Some(tracks_version);
-        report.clusters = n;
+    if force || clusters_behind {
+        clock.start("clusters");
+        if let Some(n) = recluster(pool, &tracks, tracks_version).await? {
+            report.clustered_tracks_version = Some(tracks_version);
+            report.clusters = n;
+        }
+        clock.stop();
     }
     let Some(listens_table) = lake.existing_table(silver::listens::TABLE).await? else {
         return Ok(report);
@@ -99,6 +138,7 @@ pub async fn run(
         report.deferred = Some(why);
         return Ok(report);
     }
+    clock.start("interactions");
     let data = lake_data::read_interactions(lake, &listens_table, &tracks).await?;
     if data.interactions.nnz() == 0 {
         return Ok(report);
@@ -109,29 +149,27 @@ pub async fn run(
     let reuse = if force {
         None
     } else {
-        reusable_choice(pool, data.interactions.nnz()).await?
+        reusable_choice(pool).await?
     };
+    clock.stop();
     let earlier = reuse.as_ref().map(|(version, _)| *version);
     let trained = {
         let tracks = Arc::clone(&tracks);
         let spec = reuse.map(|(_, spec)| spec);
-        tokio::task::spawn_blocking(move || {
-            train(&tracks, data, &skip_rows, &labels, &exclusions, spec)
+        blocking("training", move || {
+            train(tracks, data, &skip_rows, &labels, exclusions, spec)
         })
-        .await
-        .map_err(|e| MlError::Algorithm {
-            algorithm: "training",
-            reason: e.to_string(),
-        })??
+        .await??
     };
+    clock.extend(trained.steps.clone());
     let version = ModelVersion {
         run_id,
         model: trained.spec.name().to_owned(),
         params: trained.spec.params_json(),
         silver_version,
-        users: trained.users as i64,
+        users: trained.data.n_users() as i64,
         items: tracks.len() as i64,
-        interactions: trained.interactions as i64,
+        interactions: trained.data.nnz() as i64,
         train_secs: trained.train_secs,
         skip_metrics: trained
             .skip_metrics
@@ -148,38 +186,116 @@ pub async fn run(
             },
         },
     };
-    // One transaction: readers see the new version with its segments, or the previous one
-    // with its own.
-    let mut tx = pool.begin().await?;
-    gold_clusters::write_segments(&mut tx, &trained.segments.0, &trained.segments.1).await?;
-    let id =
-        model_publish::write_version(&mut tx, &version, &trained.lists, &trained.similar).await?;
-    tx.commit().await?;
-    report.model_version = Some(id);
     report.evaluated = earlier.is_none();
-    report.model = Some(version.model);
+    report.model = Some(version.model.clone());
     report.ndcg = trained
         .evaluation
         .as_ref()
         .and_then(|e| e.chosen_result())
         .map(|m| m.test.ndcg);
     report.skip_auc = trained.skip_metrics.map(|m| m.auc);
-    report.listeners = trained.lists.len();
-    report.recommendations = trained.lists.iter().map(|(_, l)| l.len()).sum();
-    report.similar = trained.similar.iter().map(|(_, l)| l.len()).sum();
-    report.interactions = trained.interactions;
+    report.interactions = trained.data.nnz();
+    // One transaction: readers see the new version with its segments, or the previous one
+    // with its own.
+    clock.start("lists");
+    let mut tx = pool.begin().await?;
+    gold_clusters::write_segments(&mut tx, &trained.segments.0, &trained.segments.1).await?;
+    let mut writer = VersionWriter::begin(&mut tx, &version).await?;
+    let trained = Arc::new(trained);
+    let (listeners, recommendations, sums) =
+        stream_lists(&trained, &mut writer, &mut tx, options.fail_mid_publish).await?;
+    let diversity = trained.diversity.figures(&sums);
+    clock.start("publish");
+    let mut similar = 0;
+    let items: Vec<u32> = (0..trained.data.n_items() as u32).collect();
+    for chunk in items.chunks(SIMILAR_CHUNK) {
+        let lists = trained.similar_lists(chunk);
+        similar += lists.iter().map(|(_, l)| l.len()).sum::<usize>();
+        writer.write_similar(&mut tx, &lists).await?;
+    }
+    let id = writer
+        .finish(
+            &mut tx,
+            &serde_json::to_value(diversity).unwrap_or_default(),
+        )
+        .await?;
+    tx.commit().await?;
+    clock.stop();
+    report.model_version = Some(id);
+    report.listeners = listeners;
+    report.recommendations = recommendations;
+    report.similar = similar;
+    report.diversity = Some(diversity);
     Ok(report)
 }
 
-/// The version and model the last evaluation chose, when it is recent enough to reuse for
-/// `interactions` (see [`REEVALUATE_GROWTH`], [`REEVALUATE_AFTER`]).
-async fn reusable_choice(pool: &PgPool, interactions: usize) -> Result<Option<(i64, ModelSpec)>> {
-    let Some((version, spec, evaluated_on, at)) = model_publish::last_evaluation(pool).await?
-    else {
+/// Makes every listener's list, [`LIST_CHUNK`] listeners at a time over every core, and writes
+/// each chunk to gold while the next is made. Returns (listeners, recommendations) and the
+/// lists' diversity sums.
+async fn stream_lists(
+    trained: &Arc<Trained>,
+    writer: &mut VersionWriter,
+    tx: &mut sqlx::PgConnection,
+    fail_mid_publish: bool,
+) -> Result<(usize, usize, DiversitySums)> {
+    let (sender, mut chunks) = tokio::sync::mpsc::channel::<Vec<UserList>>(2);
+    let maker = {
+        let trained = Arc::clone(trained);
+        blocking("lists", move || {
+            let maker = trained.list_maker();
+            let users: Vec<u32> = (0..trained.data.n_users() as u32).collect();
+            let mut sums = DiversitySums::default();
+            for chunk in users.chunks(LIST_CHUNK) {
+                let (lists, measured): (Vec<UserList>, Vec<DiversitySums>) =
+                    parallel_map(chunk, |&u, _: &mut ()| trained.list_of(&maker, u))
+                        .into_iter()
+                        .unzip();
+                measured.iter().for_each(|m| sums.add(m));
+                if sender.blocking_send(lists).is_err() {
+                    // The writer stopped (its transaction failed): no one needs the rest.
+                    break;
+                }
+            }
+            sums
+        })
+    };
+    let (mut listeners, mut recommendations) = (0, 0);
+    while let Some(lists) = chunks.recv().await {
+        writer.write_lists(tx, &lists).await?;
+        listeners += lists.len();
+        recommendations += lists.iter().map(|(_, l)| l.len()).sum::<usize>();
+        if fail_mid_publish {
+            return Err(LakehouseError::InjectedFailure(
+                "ml: after the first chunk of lists".into(),
+            ));
+        }
+    }
+    let sums = maker.await?;
+    Ok((listeners, recommendations, sums))
+}
+
+/// Starts `work` on a thread for blocking work now; the future answers its result, a panic in
+/// it becoming an error.
+fn blocking<T: Send + 'static>(
+    algorithm: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = std::result::Result<T, MlError>> {
+    let running = tokio::task::spawn_blocking(work);
+    async move {
+        running.await.map_err(|e| MlError::Algorithm {
+            algorithm,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The version and model the last evaluation chose, when it is recent enough to reuse (see
+/// [`REEVALUATE_AFTER`]).
+async fn reusable_choice(pool: &PgPool) -> Result<Option<(i64, ModelSpec)>> {
+    let Some((version, spec, at)) = model_publish::last_evaluation(pool).await? else {
         return Ok(None);
     };
-    let grown = interactions as f64 > evaluated_on as f64 * (1.0 + REEVALUATE_GROWTH);
-    if grown || chrono::Utc::now() - at > REEVALUATE_AFTER {
+    if chrono::Utc::now() - at > REEVALUATE_AFTER {
         return Ok(None);
     }
     // A specification this build cannot read (an older format) means evaluating again.
@@ -199,14 +315,10 @@ async fn recluster(
             values: t.features,
         })
         .collect();
-    let clustering = tokio::task::spawn_blocking(move || {
+    let clustering = blocking("clustering", move || {
         clusters::cluster_tracks(&input, &ClusterOptions::default())
     })
-    .await
-    .map_err(|e| MlError::Algorithm {
-        algorithm: "clustering",
-        reason: e.to_string(),
-    })?;
+    .await?;
     let clustering = match clustering {
         Ok(c) => c,
         Err(MlError::NotEnoughData(why)) => {
@@ -255,55 +367,121 @@ async fn exclusions(pool: &PgPool, data: &ListenData) -> Result<HashMap<u32, Exc
 /// play, in [`clusters::FEATURES`] order).
 type Segments = (Vec<clusters::Segment>, Vec<(String, usize, [f64; 9])>);
 
+/// A trained model with everything lists are made from.
 struct Trained {
     spec: ModelSpec,
+    model: Arc<dyn Recommender>,
+    neighbours: ItemKnn,
+    skip: Option<SkipModel>,
     skip_metrics: Option<SkipMetrics>,
     evaluation: Option<Evaluation>,
-    lists: Vec<UserList>,
-    similar: Vec<SimilarList>,
     segments: Segments,
-    users: usize,
-    interactions: usize,
+    data: Interactions,
+    tracks: Arc<Vec<CatalogTrack>>,
+    /// Each item's cluster label, when the catalogue is clustered.
+    item_labels: Option<Vec<String>>,
+    exclusions: HashMap<u32, Exclusions>,
+    diversity: DiversityBasis,
     train_secs: f64,
+    steps: Vec<StepFigures>,
+}
+
+impl Trained {
+    fn list_maker(&self) -> ListMaker<'_> {
+        ListMaker::new(
+            self.model.as_ref(),
+            &self.data,
+            &self.tracks,
+            &self.neighbours,
+            self.item_labels.as_deref(),
+            ListPolicy::default(),
+        )
+        .with_skip_model(self.skip.as_ref())
+    }
+
+    /// Listener `u`'s list, and its diversity.
+    fn list_of(&self, maker: &ListMaker<'_>, u: u32) -> (UserList, DiversitySums) {
+        let none = Exclusions::default();
+        let list = maker.list_for(u, self.exclusions.get(&u).unwrap_or(&none));
+        let items: Vec<u32> = list.iter().map(|r| r.item).collect();
+        let list = list
+            .into_iter()
+            .map(|r| {
+                (
+                    self.tracks[r.item as usize].track_id.clone(),
+                    r.score,
+                    r.reason,
+                )
+            })
+            .collect();
+        (
+            (self.data.user_id(u).to_owned(), list),
+            self.diversity.measure(&items),
+        )
+    }
+
+    fn similar_lists(&self, items: &[u32]) -> Vec<SimilarList> {
+        items
+            .iter()
+            .filter_map(|&i| {
+                let list: Vec<(String, f32)> = self
+                    .neighbours
+                    .neighbours(i)
+                    .iter()
+                    .take(SIMILAR_PER_TRACK)
+                    .map(|&(j, s)| (self.tracks[j as usize].track_id.clone(), s))
+                    .collect();
+                (!list.is_empty()).then(|| (self.tracks[i as usize].track_id.clone(), list))
+            })
+            .collect()
+    }
 }
 
 fn train(
-    tracks: &[CatalogTrack],
+    tracks: Arc<Vec<CatalogTrack>>,
     data: ListenData,
     skip_rows: &[SkipRow],
     labels: &HashMap<String, String>,
-    exclusions: &HashMap<u32, Exclusions>,
+    exclusions: HashMap<u32, Exclusions>,
     chosen_earlier: Option<ModelSpec>,
 ) -> Result<Trained> {
-    let interactions = &data.interactions;
+    let mut clock = StepClock::new();
+    let interactions = data.interactions;
     let standardised =
         datasets::standardise(&tracks.iter().map(|t| Some(t.features)).collect::<Vec<_>>());
     let features = ItemFeatures::from_rows(&standardised);
+    let diversity = diversity_basis(&tracks, &standardised, &interactions);
     let evaluation = match chosen_earlier {
         Some(_) => None,
-        None => match evaluate(interactions, Some(&features), &EvalOptions::default()) {
-            Ok(e) => Some(e),
-            Err(MlError::NotEnoughData(why)) => {
-                tracing::info!(%why, "too little history to evaluate: serving popularity");
-                None
+        None => {
+            clock.start("evaluation");
+            match evaluate(&interactions, Some(&features), &EvalOptions::default()) {
+                Ok(e) => Some(e),
+                Err(MlError::NotEnoughData(why)) => {
+                    tracing::info!(%why, "too little history to evaluate: serving popularity");
+                    None
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
-        },
+        }
     };
     let spec = chosen_earlier.unwrap_or_else(|| {
         evaluation
             .as_ref()
             .map_or(ModelSpec::Popularity, |e| e.chosen.clone())
     });
+    clock.start("training");
     let started = Instant::now();
-    let model = spec.fit(interactions, Some(&features));
+    let model = spec.fit(&interactions, Some(&features));
+    clock.start("similar tracks");
     let neighbours = ItemKnn::fit(
-        interactions,
+        &interactions,
         &ItemKnnParams {
             neighbours: 50,
             similarity: Similarity::Cosine { shrink: 10.0 },
         },
     );
+    clock.start("skip model");
     let skip = match SkipModel::train(skip_rows, standardised.into_iter().flatten().collect()) {
         Ok(trained) => Some(trained),
         Err(MlError::NotEnoughData(why)) => {
@@ -313,53 +491,50 @@ fn train(
         Err(e) => return Err(e.into()),
     };
     let train_secs = started.elapsed().as_secs_f64();
-    let item_labels: Vec<String> = tracks
-        .iter()
-        .map(|t| labels.get(&t.track_id).cloned().unwrap_or_default())
-        .collect();
-    let maker = ListMaker::new(
-        model.as_ref(),
-        interactions,
-        tracks,
-        &neighbours,
-        (!labels.is_empty()).then_some(item_labels.as_slice()),
-        ListPolicy::default(),
-    )
-    .with_skip_model(skip.as_ref().map(|(model, _)| model));
-    let none = Exclusions::default();
-    let lists: Vec<UserList> = (0..interactions.n_users() as u32)
-        .map(|u| {
-            let list = maker.list_for(u, exclusions.get(&u).unwrap_or(&none));
-            let list = list
-                .into_iter()
-                .map(|r| (tracks[r.item as usize].track_id.clone(), r.score, r.reason))
-                .collect();
-            (interactions.user_id(u).to_owned(), list)
-        })
-        .collect();
-    let similar: Vec<SimilarList> = (0..interactions.n_items() as u32)
-        .filter_map(|i| {
-            let list: Vec<(String, f32)> = neighbours
-                .neighbours(i)
-                .iter()
-                .take(SIMILAR_PER_TRACK)
-                .map(|&(j, s)| (tracks[j as usize].track_id.clone(), s))
-                .collect();
-            (!list.is_empty()).then(|| (tracks[i as usize].track_id.clone(), list))
-        })
-        .collect();
-    let segments = segment(interactions, tracks)?;
+    clock.start("segments");
+    let segments = segment(&interactions, &tracks)?;
+    let item_labels = (!labels.is_empty()).then(|| {
+        tracks
+            .iter()
+            .map(|t| labels.get(&t.track_id).cloned().unwrap_or_default())
+            .collect()
+    });
+    let (skip, skip_metrics) = skip.map_or((None, None), |(m, metrics)| (Some(m), Some(metrics)));
     Ok(Trained {
         spec,
-        skip_metrics: skip.map(|(_, metrics)| metrics),
+        model,
+        neighbours,
+        skip,
+        skip_metrics,
         evaluation,
-        users: interactions.n_users(),
-        interactions: interactions.nnz(),
-        lists,
-        similar,
         segments,
+        data: interactions,
+        tracks,
+        item_labels,
+        exclusions,
+        diversity,
         train_secs,
+        steps: clock.finish(),
     })
+}
+
+/// What the lists' diversity is measured against: standardised features, primary artists and
+/// each track's listeners.
+fn diversity_basis(
+    tracks: &[CatalogTrack],
+    standardised: &[Option<[f64; 9]>],
+    data: &Interactions,
+) -> DiversityBasis {
+    let mut artist_ids: HashMap<&str, u32> = HashMap::new();
+    let artists = tracks
+        .iter()
+        .map(|t| {
+            let next = artist_ids.len() as u32;
+            *artist_ids.entry(t.primary_artist.as_str()).or_insert(next)
+        })
+        .collect();
+    let features = standardised.iter().map(|f| f.unwrap_or([0.0; 9])).collect();
+    DiversityBasis::new(features, artists, &data.item_counts())
 }
 
 /// Listener segments over the play-weighted mean features of what each listener plays.

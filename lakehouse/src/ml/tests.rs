@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::MlError;
 use super::evaluate::{EvalOptions, evaluate, measure, preferred};
-use super::interactions::{Interactions, InteractionsBuilder};
+use super::interactions::{Interactions, InteractionsBuilder, RowAppender};
 use super::lake_data::CatalogTrack;
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
@@ -43,6 +43,26 @@ fn reads_tab_comma_and_whitespace_files_with_or_without_header() {
     }
     let weighted = Interactions::read_delimited(file_with("a,x,2\na,x,3\n").path()).unwrap();
     assert_eq!(weighted.row(0).1, &[5.0], "repeated pairs add up");
+}
+
+#[test]
+fn rows_appended_per_listener_are_sorted_and_a_sub_matrix_keeps_its_listeners_rows() {
+    let items: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    let mut m = RowAppender::new(items);
+    let mut row = vec![(2, 1.0), (0, 3.0)];
+    assert_eq!(m.next_user(), 0);
+    m.push("u".into(), &mut row);
+    assert!(row.is_empty(), "the row is cleared for the next listener");
+    m.push("only-skips".into(), &mut row);
+    m.push("w".into(), &mut vec![(1, 2.0)]);
+    let data = m.build();
+    assert_eq!((data.n_users(), data.n_items(), data.nnz()), (3, 3, 3));
+    assert_eq!(data.row(0), (&[0, 2][..], &[3.0, 1.0][..]));
+    assert_eq!(data.row(1).0.len(), 0);
+    let picked = data.select_users(&[2, 0]);
+    assert_eq!(picked.user_ids(), ["w", "u"]);
+    assert_eq!(picked.row(1), data.row(0));
+    assert_eq!(picked.n_items(), 3);
 }
 
 #[test]
@@ -144,6 +164,26 @@ fn every_model_beats_random_on_planted_structure() {
     // Popularity has no structure to find here, but still knows nothing is unpopular.
     let popularity = ModelSpec::Popularity.fit(&split.train, None);
     assert!(measure(popularity.as_ref(), &split, 10).ndcg > random * 0.5);
+}
+
+#[test]
+fn selection_runs_on_a_sample_of_listeners_reproducible_by_seed() {
+    let data = planted(200, 300, 3, 5);
+    let options = EvalOptions {
+        max_listeners: 80,
+        ..EvalOptions::default()
+    };
+    let a = evaluate(&data, None, &options).unwrap();
+    let b = evaluate(&data, None, &options).unwrap();
+    assert_eq!((a.users, a.all_users), (80, 200));
+    assert!(a.test_users > 0 && a.test_users <= 80);
+    assert_eq!(a.chosen, b.chosen);
+    let ndcgs = |e: &super::evaluate::Evaluation| -> Vec<f64> {
+        e.models.iter().map(|m| m.test.ndcg).collect()
+    };
+    assert_eq!(ndcgs(&a), ndcgs(&b));
+    let whole = evaluate(&data, None, &EvalOptions::default()).unwrap();
+    assert_eq!((whole.users, whole.all_users), (200, 200));
 }
 
 #[test]

@@ -37,7 +37,8 @@ pub struct RunOptions {
     pub force_maintenance: bool,
     pub maintenance: MaintenancePolicy,
     /// Make this stage fail on purpose (a drill; tests use it). In `gold_marts` the failure
-    /// happens mid-publish, after half of the marts were written.
+    /// happens mid-publish, after half of the marts were written; in `ml`, after the first
+    /// chunk of lists was written.
     pub fail_stage: Option<Stage>,
     /// End the run after this stage (`None`: run every stage). A run that stops early
     /// succeeds; the stages after it catch up in the next full run.
@@ -59,6 +60,10 @@ pub struct StageOutcome {
     pub versions_written: serde_json::Map<String, serde_json::Value>,
     /// One line for people: what the stage did.
     pub detail: String,
+    /// The stage's steps with their time and peak memory, where it records them (the ML
+    /// stage).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::ml::steps::StepFigures>,
 }
 
 /// What happens during a run, for progress bars and server-sent events.

@@ -87,7 +87,7 @@ pub(super) async fn run_stage(
     run_id: i64,
 ) -> Result<StageOutcome> {
     let fail_here = options.fail_stage == Some(stage);
-    if fail_here && stage != Stage::GoldMarts {
+    if fail_here && !matches!(stage, Stage::GoldMarts | Stage::Ml) {
         return Err(LakehouseError::InjectedFailure(stage.name().to_owned()));
     }
     match stage {
@@ -102,7 +102,15 @@ pub(super) async fn run_stage(
             };
             gold_marts(lake, pool, options.full, failure).await
         }
-        Stage::Ml => ml(lake, pool, run_id, options.full, options.retrain).await,
+        Stage::Ml => {
+            let options = ml::stage::StageOptions {
+                run_id: Some(run_id),
+                force: options.full,
+                retrain: options.retrain,
+                fail_mid_publish: fail_here,
+            };
+            ml(lake, pool, options).await
+        }
         Stage::LakeMaintenance => {
             lake_maintenance(lake, &options.maintenance, options.force_maintenance).await
         }
@@ -138,6 +146,7 @@ async fn silver_tracks(lake: &Lake) -> Result<StageOutcome> {
             "{} tracks, {} rows quarantined",
             report.tracks, report.quarantined
         ),
+        ..Default::default()
     })
 }
 
@@ -187,6 +196,7 @@ async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
                 String::new()
             }
         ),
+        ..Default::default()
     })
 }
 
@@ -238,14 +248,8 @@ async fn gold_marts(
     })
 }
 
-async fn ml(
-    lake: &Lake,
-    pool: &PgPool,
-    run_id: i64,
-    force: bool,
-    retrain: ml::cadence::Retrain,
-) -> Result<StageOutcome> {
-    let report = ml::stage::run(lake, pool, Some(run_id), force, retrain).await?;
+async fn ml(lake: &Lake, pool: &PgPool, options: ml::stage::StageOptions) -> Result<StageOutcome> {
+    let report = ml::stage::run(lake, pool, options).await?;
     let read = versions(&[("silver/listens", report.silver_version)]);
     let clustered = report
         .clustered_tracks_version
@@ -255,6 +259,7 @@ async fn ml(
         return Ok(StageOutcome {
             did_work: report.clustered_tracks_version.is_some(),
             versions_read: read,
+            steps: report.steps,
             detail: format!(
                 "{clustered}model unchanged{}",
                 report
@@ -279,6 +284,7 @@ async fn ml(
         rows_in: report.interactions as i64,
         rows_out: (report.recommendations + report.similar) as i64,
         versions_read: read,
+        steps: report.steps,
         detail: format!(
             "{clustered}model version {version}: {}{ndcg}{skip}; {} recommendations for {} listeners, {} similar-track pairs",
             report.model.unwrap_or_default(),

@@ -22,6 +22,20 @@ pub const TABLE: TableRef = TableRef::new("silver", "tracks");
 /// Catalogue rows set aside by validation.
 pub const QUARANTINE: TableRef = TableRef::new("silver", "tracks_quarantine");
 
+/// The audio features of a track (columns of `silver/tracks` and of gold's `tracks`), in the
+/// order every feature vector of soundlake uses.
+pub const AUDIO_FEATURES: [&str; 9] = [
+    "danceability",
+    "energy",
+    "loudness",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+];
+
 /// The application id under which both tables record the `bronze/tracks` version they were
 /// built from (a Delta `txn` action), so a rebuild is skipped when bronze has not changed.
 const BUILT_FROM_BRONZE: &str = "soundlake.silver.tracks.bronze_version";

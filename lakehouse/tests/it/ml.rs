@@ -310,3 +310,103 @@ async fn the_schedule_retrains_once_silver_has_grown_by_its_share_and_a_manual_r
     assert!(grown.contains("model version 3"), "10% more: {grown}");
     env.finish().await;
 }
+
+/// The current model version's specification and lists, as text.
+async fn current_model(env: &TestEnv) -> (String, Vec<String>) {
+    let spec: String = sqlx::query_scalar("SELECT spec::text FROM model_versions WHERE is_current")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let lists: Vec<String> = sqlx::query_scalar(
+        "SELECT concat_ws(' ', user_id, rank, track_id, score, reason) FROM recommendations
+         ORDER BY user_id, rank",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .unwrap();
+    (spec, lists)
+}
+
+/// A fresh lake with `listens` of the same simulated history, run through the pipeline.
+async fn trained_on_history(seed: u64) -> (TestEnv, Vec<lakehouse::ingest::Listen>, RunSummary) {
+    let env = TestEnv::new().await;
+    let tracks = demo_catalogue(&env, 300).await;
+    let listens = simulate(&Simulation::ending_today(40, 15, 10.0, seed), &tracks);
+    let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());
+    writer.submit(listens.clone(), Vec::new()).await.unwrap();
+    let summary = run(&env, RunOptions::default()).await;
+    assert!(summary.succeeded, "{:?}", summary.error);
+    (env, listens, summary)
+}
+
+#[tokio::test]
+async fn the_same_listens_give_the_same_model_and_lists_and_a_failed_publish_keeps_the_last() {
+    let (a, listens, summary) = trained_on_history(9).await;
+    let (b, _, _) = trained_on_history(9).await;
+    let model = current_model(&a).await;
+    assert!(!model.1.is_empty());
+    assert_eq!(
+        model,
+        current_model(&b).await,
+        "same input, same model and lists"
+    );
+    b.finish().await;
+
+    // Every step of the stage is timed.
+    let (_, outcome, _) = summary
+        .stages
+        .iter()
+        .find(|(s, _, _)| *s == Stage::Ml)
+        .unwrap();
+    let steps: Vec<&str> = outcome
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "clusters",
+            "interactions",
+            "evaluation",
+            "training",
+            "similar tracks",
+            "skip model",
+            "segments",
+            "lists",
+            "publish"
+        ]
+    );
+
+    // New listens, and a publish that fails after writing its first lists: the model that
+    // served before still serves, whole.
+    let more: Vec<_> = listens[..200]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| lakehouse::ingest::Listen {
+            event_id: format!("more-{i}"),
+            ..l.clone()
+        })
+        .collect();
+    let writer = IngestWriter::start(a.lake.clone(), WriterSettings::default());
+    writer.submit(more, Vec::new()).await.unwrap();
+    let failing = RunOptions {
+        fail_stage: Some(Stage::Ml),
+        ..RunOptions::default()
+    };
+    let failed = run(&a, failing).await;
+    assert!(!failed.succeeded);
+    let error = failed.error.unwrap_or_default();
+    assert!(error.contains("after the first chunk of lists"), "{error}");
+    assert_eq!(current_model(&a).await, model);
+    assert_eq!(a.scalar("SELECT count(*) FROM model_versions").await, 1);
+
+    // The next run publishes the new version.
+    let next = run(&a, RunOptions::default()).await;
+    assert!(next.succeeded, "{:?}", next.error);
+    assert_eq!(a.scalar("SELECT count(*) FROM model_versions").await, 2);
+    assert_ne!(current_model(&a).await.1, model.1);
+    a.finish().await;
+}

@@ -251,6 +251,7 @@ pub async fn models(
                 "silver_version": v.silver_version, "users": v.users, "items": v.items,
                 "interactions": v.interactions, "train_secs": v.train_secs,
                 "skip_metrics": v.skip_metrics.as_deref().map(parse),
+                "diversity": v.diversity.as_deref().map(parse),
                 "is_current": v.is_current, "metrics": of_version,
             })
         })

@@ -10,6 +10,7 @@ use lakehouse::Lake;
 use lakehouse::catalog::{demo_catalog_file, import_catalog};
 use lakehouse::demo::DemoCatalog;
 use lakehouse::ingest::IngestWriter;
+use lakehouse::ml::steps::{StepFigures, peak_rss, reset_peak_rss};
 use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
 use lakehouse::simulate::Simulation;
 
@@ -27,6 +28,7 @@ struct StageFigures {
     rows_in: i64,
     rows_out: i64,
     peak_rss: Option<u64>,
+    steps: Vec<StepFigures>,
 }
 
 pub async fn pipeline(
@@ -105,7 +107,14 @@ async fn measure(
                         seconds: *seconds,
                         rows_in: o.rows_in,
                         rows_out: o.rows_out,
-                        peak_rss: peak_rss(),
+                        // A stage that measures its steps resets the peak at each.
+                        peak_rss: o
+                            .steps
+                            .iter()
+                            .filter_map(|s| s.peak_rss)
+                            .chain(peak_rss())
+                            .max(),
+                        steps: o.steps,
                     });
             }
             Progress::RunFinished { .. } => {}
@@ -136,9 +145,25 @@ async fn measure(
             format_count(f.rows_in),
             format_count(f.rows_out),
             rate,
-            f.peak_rss
-                .map_or_else(|| "-".to_owned(), |b| format!("{} MB", b / (1 << 20)))
+            megabytes(f.peak_rss)
         );
+    }
+    for f in figures.iter().filter(|f| !f.steps.is_empty()) {
+        println!();
+        println!(
+            "{:<18} {:>9} {:>10}",
+            format!("{} step", f.stage.name()),
+            "seconds",
+            "peak RSS"
+        );
+        for s in &f.steps {
+            println!(
+                "{:<18} {:>9.2} {:>10}",
+                s.step,
+                s.seconds,
+                megabytes(s.peak_rss)
+            );
+        }
     }
     let to_gold = Stage::up_to(Some(Stage::GoldMarts));
     let ran_to_gold: Vec<&StageFigures> = figures
@@ -164,15 +189,6 @@ async fn measure(
     Ok(())
 }
 
-/// Resets the process's peak resident memory (Linux), so the next reading covers one stage.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The peak resident memory since the last reset, in bytes (Linux).
-fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+fn megabytes(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "-".to_owned(), |b| format!("{} MB", b / (1 << 20)))
 }

@@ -287,6 +287,14 @@ async fn similar_tracks_clusters_and_models_are_served() {
         .find(|m| m["chosen"] == true)
         .expect("one model is chosen");
     assert_eq!(chosen["model"], current["model"]);
+    // The published lists' diversity, measured over every list.
+    let diversity = &current["diversity"];
+    let figure = |name: &str| diversity[name].as_f64().unwrap_or(-1.0);
+    assert!(diversity["lists"].as_u64().unwrap_or(0) > 0, "{diversity}");
+    assert!(figure("sound") > 0.0, "{diversity}");
+    assert!((0.0..=1.0).contains(&figure("artists")) && figure("artists") > 0.0);
+    assert!(figure("mean_popularity_rank") >= 1.0, "{diversity}");
+    assert!((0.0..=1.0).contains(&figure("popularity_rank_share")));
     app.finish().await;
 }
 

@@ -159,6 +159,8 @@ fn best(mut sims: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
     let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     sims.select_nth_unstable_by(k, order);
     sims.truncate(k);
+    // Every item it shares a listener with was a candidate: keep only the k neighbours.
+    sims.shrink_to_fit();
     sims.sort_unstable_by(order);
     sims
 }

@@ -62,6 +62,8 @@ pub fn best_of(mut candidates: Vec<(u32, f32)>, k: usize) -> Vec<(u32, f32)> {
     if candidates.len() > k {
         candidates.select_nth_unstable_by(k, order);
         candidates.truncate(k);
+        // The candidates can be the whole catalogue and the list is often kept: keep k.
+        candidates.shrink_to_fit();
     }
     candidates.sort_unstable_by(order);
     candidates

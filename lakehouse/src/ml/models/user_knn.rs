@@ -2,7 +2,7 @@
 //! log-weighted histories) vote for what they played, each vote weighted by the similarity to
 //! the power `exponent` (above 1, the closest neighbours count for more).
 
-use super::{History, Recommender, log_weights};
+use super::{History, Recommender, best_of, log_weights};
 use crate::ml::interactions::Interactions;
 
 /// User-kNN settings.
@@ -55,35 +55,42 @@ impl UserKnn {
     }
 }
 
+thread_local! {
+    /// Each thread's dense accumulator of one listener's overlaps, and the listeners touched.
+    static OVERLAP: std::cell::RefCell<(Vec<f32>, Vec<u32>)> = Default::default();
+}
+
 impl Recommender for UserKnn {
     fn score(&self, user: u32, history: History<'_>, scores: &mut [f32]) {
-        let mut overlap: std::collections::HashMap<u32, f32> = Default::default();
-        let mut norm = 0f32;
-        for (i, w) in history.iter() {
-            let w = w.ln_1p();
-            norm += w * w;
-            for &(v, wv) in &self.by_item[i as usize] {
-                if v != user {
-                    *overlap.entry(v).or_default() += w * wv;
+        let sims = OVERLAP.with_borrow_mut(|(overlap, touched)| {
+            overlap.resize(self.x.n_users(), 0.0);
+            let mut norm = 0f32;
+            for (i, w) in history.iter() {
+                let w = w.ln_1p();
+                norm += w * w;
+                for &(v, wv) in &self.by_item[i as usize] {
+                    if v != user {
+                        if overlap[v as usize] == 0.0 {
+                            touched.push(v);
+                        }
+                        overlap[v as usize] += w * wv;
+                    }
                 }
             }
-        }
-        let norm = norm.sqrt();
-        let mut sims: Vec<(u32, f32)> = overlap
-            .into_iter()
-            .map(|(v, dot)| {
-                (
-                    v,
-                    dot / (norm * self.norms[v as usize] + self.params.shrink),
-                )
-            })
-            .collect();
-        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if sims.len() > self.params.neighbours {
-            sims.select_nth_unstable_by(self.params.neighbours, order);
-            sims.truncate(self.params.neighbours);
-        }
-        for (v, s) in sims {
+            let norm = norm.sqrt();
+            let sims: Vec<(u32, f32)> = touched
+                .drain(..)
+                .map(|v| {
+                    let dot = std::mem::take(&mut overlap[v as usize]);
+                    (
+                        v,
+                        dot / (norm * self.norms[v as usize] + self.params.shrink),
+                    )
+                })
+                .collect();
+            sims
+        });
+        for (v, s) in best_of(sims, self.params.neighbours) {
             let s = s.powf(self.params.exponent);
             let (items, weights) = self.x.row(v);
             for (&i, &w) in items.iter().zip(weights) {

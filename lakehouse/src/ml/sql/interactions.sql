@@ -1,6 +1,7 @@
 -- Implicit feedback per (listener, track) from silver/listens: a full play adds 1, a skip
 -- takes off 0.5 (PLAY_WEIGHT and SKIP_WEIGHT in ml/datasets.rs). Pairs at or below zero are
--- mostly skipped: not a positive interaction, and not recommended again either.
+-- mostly skipped: not a positive interaction, and not recommended again either. Ordered by
+-- listener, so that the matrix is built one listener's row at a time.
 SELECT
     user_id,
     track_id,
@@ -8,3 +9,4 @@ SELECT
     count(*) AS listens
 FROM silver_listens
 GROUP BY user_id, track_id
+ORDER BY user_id
