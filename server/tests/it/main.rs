@@ -13,6 +13,7 @@ mod embedded_postgres;
 mod listenbrainz;
 mod listener_pages;
 mod live_bounds;
+mod ml_memory;
 mod pages;
 mod process;
 mod protection;
