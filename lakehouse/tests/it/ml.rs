@@ -28,6 +28,18 @@ fn ml_detail(summary: &RunSummary) -> String {
         .clone()
 }
 
+/// The same listens played again: new events, so new listens.
+fn replayed(listens: &[lakehouse::ingest::Listen]) -> Vec<lakehouse::ingest::Listen> {
+    listens
+        .iter()
+        .enumerate()
+        .map(|(i, l)| lakehouse::ingest::Listen {
+            event_id: format!("more-{i}"),
+            ..l.clone()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
     let env = TestEnv::new().await;
@@ -144,15 +156,10 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
 
     // A few more listens: the model the evaluation chose is retrained, not re-evaluated, and
     // the new version carries that evaluation's figures.
-    let more: Vec<_> = listens[..30]
-        .iter()
-        .enumerate()
-        .map(|(i, l)| lakehouse::ingest::Listen {
-            event_id: format!("more-{i}"),
-            ..l.clone()
-        })
-        .collect();
-    writer.submit(more, Vec::new()).await.unwrap();
+    writer
+        .submit(replayed(&listens[..30]), Vec::new())
+        .await
+        .unwrap();
     let third = run(&env, RunOptions::default()).await;
     let detail = ml_detail(&third);
     assert!(detail.contains("model version 2"), "{detail}");
@@ -382,16 +389,11 @@ async fn the_same_listens_give_the_same_model_and_lists_and_a_failed_publish_kee
 
     // New listens, and a publish that fails after writing its first lists: the model that
     // served before still serves, whole.
-    let more: Vec<_> = listens[..200]
-        .iter()
-        .enumerate()
-        .map(|(i, l)| lakehouse::ingest::Listen {
-            event_id: format!("more-{i}"),
-            ..l.clone()
-        })
-        .collect();
     let writer = IngestWriter::start(a.lake.clone(), WriterSettings::default());
-    writer.submit(more, Vec::new()).await.unwrap();
+    writer
+        .submit(replayed(&listens[..200]), Vec::new())
+        .await
+        .unwrap();
     let failing = RunOptions {
         fail_stage: Some(Stage::Ml),
         ..RunOptions::default()
