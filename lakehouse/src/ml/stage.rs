@@ -113,12 +113,16 @@ async fn run_steps(
         return Ok(report);
     };
     let tracks_version = tracks_table.version().map_or(0, |v| v as i64);
-    let tracks = Arc::new(lake_data::read_tracks(lake, &tracks_table).await?);
+    // The catalogue is read only when something is to be computed from it: a scheduled run
+    // with nothing new leaves without reading it.
+    let mut tracks: Option<Arc<Vec<CatalogTrack>>> = None;
     let clusters_behind =
         lake_loads::loaded_version(pool, gold_clusters::TARGET).await? != Some(tracks_version);
     if force || clusters_behind {
         clock.start("clusters");
-        if let Some(n) = recluster(pool, &tracks, tracks_version).await? {
+        let read = Arc::new(lake_data::read_tracks(lake, &tracks_table).await?);
+        let clustered = recluster(pool, tracks.insert(read), tracks_version).await?;
+        if let Some(n) = clustered {
             report.clustered_tracks_version = Some(tracks_version);
             report.clusters = n;
         }
@@ -139,6 +143,10 @@ async fn run_steps(
         return Ok(report);
     }
     clock.start("interactions");
+    let tracks = match tracks {
+        Some(tracks) => tracks,
+        None => Arc::new(lake_data::read_tracks(lake, &tracks_table).await?),
+    };
     let data = lake_data::read_interactions(lake, &listens_table, &tracks).await?;
     if data.interactions.nnz() == 0 {
         return Ok(report);
