@@ -13,6 +13,8 @@ WASM_BINDGEN_VERSION=0.2.130
 PY_DELTALAKE_VERSION=1.6.6
 PY_ARROW_VERSION=26.0.1
 PY_LIBLISTENBRAINZ_VERSION=0.7.0
+PY_ADBC_FLIGHTSQL_VERSION=1.13.0
+PY_MOTO_VERSION=5.2.6
 SITE_ROOT="$CARGO_TARGET_DIR/site"
 BIN="$CARGO_TARGET_DIR/debug/soundlake"
 
@@ -121,17 +123,20 @@ start_test_postgres() {
 }
 
 # Python packages the tests drive soundlake with, from PyPI into a virtualenv beside the build
-# cache: `deltalake` (delta-rs's Python reader) opens the lake as another engine would, and
-# `liblistenbrainz` (ListenBrainz's own client) plays the part of a scrobbler.
+# cache: `deltalake` (delta-rs's Python reader) opens the lake as another engine would;
+# `liblistenbrainz` (ListenBrainz's own client) plays the part of a scrobbler;
+# `adbc-driver-flightsql` (Apache Arrow's ADBC driver) queries the Flight SQL endpoint as a
+# notebook would; and `moto`'s server is an S3-compatible object store for the lake.
 ensure_python_packages() {
   local venv="$HOME/.cache/soundlake/venv"
-  if ! "$venv/bin/python" -c 'import deltalake, pyarrow, liblistenbrainz' 2>/dev/null; then
-    say "installing Python deltalake and liblistenbrainz from PyPI (for the interoperability tests)"
+  if ! "$venv/bin/python" -c 'import deltalake, pyarrow, liblistenbrainz, adbc_driver_flightsql.dbapi, moto.server' 2>/dev/null; then
+    say "installing Python deltalake, liblistenbrainz, the ADBC Flight SQL driver and moto from PyPI (for the interoperability tests)"
     command -v python3 >/dev/null || apt_install python3
     rm -rf "$venv"
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
     "$venv/bin/pip" install -q "deltalake==$PY_DELTALAKE_VERSION" "pyarrow==$PY_ARROW_VERSION" \
-      "liblistenbrainz==$PY_LIBLISTENBRAINZ_VERSION"
+      "liblistenbrainz==$PY_LIBLISTENBRAINZ_VERSION" \
+      "adbc-driver-flightsql==$PY_ADBC_FLIGHTSQL_VERSION" "moto[server]==$PY_MOTO_VERSION"
   fi
   export SOUNDLAKE_PYTHON="$venv/bin/python"
 }

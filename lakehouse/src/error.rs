@@ -37,6 +37,9 @@ pub enum LakehouseError {
         #[source]
         source: deltalake::DeltaTableError,
     },
+    /// The lake's location or its store's settings cannot be used.
+    #[error("{0}")]
+    Config(String),
     /// A DataFusion query failed.
     #[error("query on {context}: {source}")]
     Query {

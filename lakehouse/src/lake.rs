@@ -1,5 +1,7 @@
-//! The lake on disk: where each Delta table lives, opening tables, and DataFusion sessions.
+//! The lake: where each Delta table lives (a local folder or an object store), opening
+//! tables, and DataFusion sessions.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -12,7 +14,12 @@ use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use deltalake::logstore::object_store::{
+    Error as ObjectStoreError, ObjectStoreExt, PutMode, PutOptions,
+};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
 
 use crate::error::{LakehouseError, Result};
 
@@ -117,48 +124,143 @@ impl std::fmt::Display for TableRef {
     }
 }
 
-/// The lake's root folder: tables live at `<root>/<layer>/<table>/`.
-#[derive(Debug, Clone)]
+/// Where the lake's tables live: `<root>/<layer>/<table>/`, in a local folder or under an
+/// object store URL (`s3://bucket/prefix`, with the store's settings).
+#[derive(Clone)]
 pub struct Lake {
-    root: PathBuf,
+    root: Root,
+}
+
+#[derive(Clone)]
+enum Root {
+    Folder(PathBuf),
+    Store {
+        url: Url,
+        /// The object store's settings (endpoint, region, credentials), as delta-rs names them.
+        options: HashMap<String, String>,
+    },
+}
+
+impl std::fmt::Debug for Lake {
+    /// The location without the store's settings, which may hold credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lake({self})")
+    }
+}
+
+impl std::fmt::Display for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.root {
+            Root::Folder(path) => write!(f, "{}", path.display()),
+            Root::Store { url, .. } => write!(f, "{url}"),
+        }
+    }
 }
 
 impl Lake {
+    /// A lake in a local folder.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: Root::Folder(root.into()),
+        }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// A lake at `url`: `s3://bucket/prefix` with the object store's `options`
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...), or a local folder as a path
+    /// or a `file://` URL.
+    pub fn at(url: &str, options: HashMap<String, String>) -> Result<Self> {
+        let invalid = |detail: String| LakehouseError::Config(format!("lake URL {url}: {detail}"));
+        match Url::parse(url) {
+            Ok(parsed) if parsed.scheme() == "file" => parsed
+                .to_file_path()
+                .map(Self::new)
+                .map_err(|()| invalid("not a local path".into())),
+            Ok(parsed) if parsed.scheme() == "s3" || parsed.scheme() == "s3a" => {
+                if parsed.host_str().is_none_or(str::is_empty) {
+                    return Err(invalid("no bucket".into()));
+                }
+                let mut url = parsed;
+                if !url.path().ends_with('/') {
+                    url.set_path(&format!("{}/", url.path()));
+                }
+                Ok(Self {
+                    root: Root::Store { url, options },
+                })
+            }
+            Ok(parsed) if parsed.scheme().len() > 1 => Err(invalid(format!(
+                "the scheme {} is not supported (s3://, file:// or a path)",
+                parsed.scheme()
+            ))),
+            // A plain path (a one-letter "scheme" is a Windows drive).
+            _ => Ok(Self::new(url)),
+        }
     }
 
-    /// The folder of a table.
-    pub fn table_dir(&self, table: TableRef) -> PathBuf {
-        self.root.join(table.layer).join(table.name)
+    /// The local folder of the lake, when it is in one.
+    pub fn local_root(&self) -> Option<&Path> {
+        match &self.root {
+            Root::Folder(path) => Some(path),
+            Root::Store { .. } => None,
+        }
+    }
+
+    /// The local folder of a table, when the lake is in a local folder.
+    pub fn local_table_dir(&self, table: TableRef) -> Option<PathBuf> {
+        self.local_root()
+            .map(|root| root.join(table.layer).join(table.name))
+    }
+
+    /// The URL of a table's folder.
+    pub fn table_url(&self, table: TableRef) -> Result<Url> {
+        match &self.root {
+            Root::Folder(root) => {
+                let dir = root.join(table.layer).join(table.name);
+                let location = dir.to_str().ok_or_else(|| LakehouseError::Schema {
+                    table: table.qualified(),
+                    detail: format!("path {} is not valid UTF-8", dir.display()),
+                })?;
+                deltalake::ensure_table_uri(location)
+                    .map_err(|e| LakehouseError::delta(table.qualified(), e))
+            }
+            Root::Store { url, .. } => url
+                .join(&format!("{}/{}/", table.layer, table.name))
+                .map_err(|e| LakehouseError::Config(format!("lake URL {url}: {e}"))),
+        }
+    }
+
+    fn builder(&self, table: TableRef) -> Result<DeltaTableBuilder> {
+        let url = self.table_url(table)?;
+        let builder = DeltaTableBuilder::from_url(url)
+            .map_err(|e| LakehouseError::delta(table.qualified(), e))?;
+        Ok(match &self.root {
+            Root::Folder(_) => builder,
+            Root::Store { options, .. } => builder.with_storage_options(options.clone()),
+        })
     }
 
     /// A handle on a table, loaded at its latest version when it exists; an unloaded handle
     /// (`version() == None`) otherwise, through which the first write creates the table.
     pub async fn table(&self, table: TableRef) -> Result<DeltaTable> {
-        let dir = self.table_dir(table);
-        let location = dir.to_str().ok_or_else(|| LakehouseError::Schema {
-            table: table.qualified(),
-            detail: format!("path {} is not valid UTF-8", dir.display()),
-        })?;
         let delta_error = |e| LakehouseError::delta(table.qualified(), e);
-        let url = deltalake::ensure_table_uri(location).map_err(delta_error)?;
-        if dir.join("_delta_log").exists() {
-            DeltaTable::try_from_url(url).await.map_err(delta_error)
-        } else {
-            DeltaTableBuilder::from_url(url)
-                .and_then(|b| b.build())
-                .map_err(delta_error)
+        if let Some(dir) = self.local_table_dir(table)
+            && !dir.join("_delta_log").exists()
+        {
+            return self.builder(table)?.build().map_err(delta_error);
+        }
+        match self.builder(table)?.load().await {
+            Ok(loaded) => Ok(loaded),
+            Err(DeltaTableError::NotATable(_)) if self.local_root().is_none() => {
+                self.builder(table)?.build().map_err(delta_error)
+            }
+            Err(e) => Err(delta_error(e)),
         }
     }
 
     /// The table at its latest version, or `None` when it has never been written.
     pub async fn existing_table(&self, table: TableRef) -> Result<Option<DeltaTable>> {
-        if !self.table_dir(table).join("_delta_log").exists() {
+        if let Some(dir) = self.local_table_dir(table)
+            && !dir.join("_delta_log").exists()
+        {
             return Ok(None);
         }
         match self.table(table).await {
@@ -169,6 +271,47 @@ impl Lake {
                 ..
             }) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Refuses an object store that would not keep concurrent commits apart: a Delta commit is
+    /// atomic only if writing its log entry fails when the entry exists (a conditional write,
+    /// `If-None-Match`). Writes an object twice with that condition and expects the second
+    /// refused. A local folder always is (an exclusive create).
+    pub async fn check_conditional_writes(&self) -> Result<()> {
+        if self.local_root().is_some() {
+            return Ok(());
+        }
+        let probe = TableRef::new("_soundlake", "conditional_writes");
+        let delta_error = |e| LakehouseError::delta(probe.qualified(), e);
+        let store = self
+            .builder(probe)?
+            .build()
+            .map_err(delta_error)?
+            .log_store()
+            .object_store(None);
+        let path = ObjectPath::from(format!("probe-{}", uuid::Uuid::new_v4()));
+        let create = || PutOptions::from(PutMode::Create);
+        store
+            .put_opts(&path, "first".into(), create())
+            .await
+            .map_err(|e| {
+                LakehouseError::Config(format!("the lake at {self} cannot be written: {e}"))
+            })?;
+        let second = store.put_opts(&path, "second".into(), create()).await;
+        let _ = store.delete(&path).await;
+        match second {
+            Err(ObjectStoreError::AlreadyExists { .. }) => Ok(()),
+            Ok(_) => Err(LakehouseError::Config(format!(
+                "the object store of the lake at {self} overwrote an object that a conditional \
+                 write (If-None-Match) should have refused: concurrent commits could be lost, so \
+                 soundlake does not write to it"
+            ))),
+            Err(e) => Err(LakehouseError::Config(format!(
+                "the object store of the lake at {self} does not take conditional writes \
+                 (If-None-Match): {e}. Concurrent commits could be lost, so soundlake does not \
+                 write to it"
+            ))),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod lake;
 pub mod lake_info;
 pub mod maintenance;
 pub mod ml;
+pub mod named_tables;
 pub mod partitioned_write;
 pub mod pipeline;
 pub mod silver;

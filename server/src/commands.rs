@@ -25,9 +25,9 @@ use crate::web;
 /// Serves the app until Ctrl-C or SIGTERM, after bringing the catalogue up to date (and
 /// loading the demo catalogue into an empty one when `demo` is set).
 pub async fn serve(config: &Config, demo: bool) -> Result<()> {
+    let lake = config.writable_lake().await?;
     let database = Database::open(config).await?;
     tracing::info!(database = %database.description, "gold database ready");
-    let lake = Lake::new(config.lake_dir());
     let result = prepare_and_serve(config, &database, lake, demo).await;
     database.close().await;
     result
@@ -108,6 +108,25 @@ async fn prepare_and_serve(
             config.pipeline_interval
         );
     }
+    if let Some(addr) = config.flight_sql_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening for Flight SQL on {addr}"))?;
+        println!(
+            "Arrow Flight SQL over the lake (read-only; admin and business tokens) on grpc://{}",
+            listener.local_addr()?
+        );
+        let (lake, auth, shutdown) = (
+            state.lake.clone(),
+            state.auth.clone(),
+            state.shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = crate::flight_sql::serve(listener, lake, auth, shutdown).await {
+                tracing::error!("the Flight SQL endpoint stopped: {e}");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("listening on {}", config.addr))?;
@@ -153,6 +172,7 @@ pub async fn simulate(
     sim: &Simulation,
     stream: Option<(crate::stream::StreamTarget, u32, Option<u64>)>,
 ) -> Result<()> {
+    let lake = config.writable_lake().await?;
     let database = Database::open(config).await?;
     let result = match stream {
         Some((target, rate, limit)) => {
@@ -164,7 +184,7 @@ pub async fn simulate(
             }
         }
         None => {
-            let writer = IngestWriter::start(Lake::new(config.lake_dir()), Default::default());
+            let writer = IngestWriter::start(lake, Default::default());
             backfill(&database.pool, &writer, sim).await
         }
     };
@@ -222,7 +242,7 @@ async fn shutdown_signal() {
 /// `soundlake import catalog PATH...`
 pub async fn import_catalog(config: &Config, paths: &[PathBuf]) -> Result<()> {
     let database = Database::open(config).await?;
-    let lake = Lake::new(config.lake_dir());
+    let lake = config.writable_lake().await?;
     let result = catalog::import_catalog(&lake, &database.pool, paths).await;
     database.close().await;
     print_import(&result?);
@@ -231,8 +251,9 @@ pub async fn import_catalog(config: &Config, paths: &[PathBuf]) -> Result<()> {
 
 /// `soundlake import listens --user NAME FILE...`
 pub async fn import_listens(config: &Config, user: &str, files: &[PathBuf]) -> Result<()> {
+    let lake = config.writable_lake().await?;
     let database = Database::open(config).await?;
-    let writer = IngestWriter::start(Lake::new(config.lake_dir()), Default::default());
+    let writer = IngestWriter::start(lake, Default::default());
     let result = lakehouse::ingest::import_listens(&database.pool, &writer, user, files).await;
     database.close().await;
     for r in result? {

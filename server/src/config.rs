@@ -11,14 +11,19 @@
 //! | admin token for pipeline and lake endpoints | `SOUNDLAKE_ADMIN_TOKEN` | `admin_token` | generated, kept in `<data_dir>/admin-token` |
 //! | seconds between scheduled pipeline runs (0: off) | `SOUNDLAKE_PIPELINE_INTERVAL` | `pipeline_interval` | `60` |
 //! | API requests per second per client address (0: no limit) | `SOUNDLAKE_RATE_LIMIT` | `rate_limit` | `1000` |
+//! | Arrow Flight SQL address (unset: off) | `SOUNDLAKE_FLIGHT_SQL_ADDR` | `flight_sql_addr` | unset |
+//! | the lake on an object store (`s3://bucket/prefix`) | `SOUNDLAKE_LAKE_URL` | `lake_url` | unset: `<data_dir>/lake` |
+//! | the object store's settings | `AWS_*` (read by delta-rs) | `[lake_options]` | none |
 //!
 //! The TOML file is `soundlake.toml` in the working folder when present, or the file named by
 //! `--config` / `SOUNDLAKE_CONFIG`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use lakehouse::Lake;
 use serde::Deserialize;
 
 /// The settings every subcommand shares.
@@ -37,6 +42,12 @@ pub struct Config {
     /// API requests per second one client address may make, with bursts of twice as many
     /// (0: no limit).
     pub rate_limit: u32,
+    /// Where the read-only Arrow Flight SQL endpoint over the lake listens (`None`: off).
+    pub flight_sql_addr: Option<SocketAddr>,
+    /// The lake on an object store (`None`: the `lake` folder of `data_dir`).
+    pub lake_url: Option<String>,
+    /// The object store's settings, as delta-rs names them (`AWS_ENDPOINT_URL`, ...).
+    pub lake_options: BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -51,6 +62,9 @@ impl Default for Config {
             admin_token: None,
             pipeline_interval: 60,
             rate_limit: 1_000,
+            flight_sql_addr: None,
+            lake_url: None,
+            lake_options: BTreeMap::new(),
         }
     }
 }
@@ -68,6 +82,9 @@ struct FileConfig {
     admin_token: Option<String>,
     pipeline_interval: Option<u64>,
     rate_limit: Option<u32>,
+    flight_sql_addr: Option<SocketAddr>,
+    lake_url: Option<String>,
+    lake_options: Option<BTreeMap<String, String>>,
 }
 
 impl Config {
@@ -123,6 +140,15 @@ impl Config {
         if let Some(v) = file.rate_limit {
             self.rate_limit = v;
         }
+        if file.flight_sql_addr.is_some() {
+            self.flight_sql_addr = file.flight_sql_addr;
+        }
+        if file.lake_url.is_some() {
+            self.lake_url = file.lake_url;
+        }
+        if let Some(v) = file.lake_options {
+            self.lake_options = v;
+        }
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -156,6 +182,15 @@ impl Config {
             self.rate_limit = v.parse().with_context(|| {
                 format!("SOUNDLAKE_RATE_LIMIT={v} is not a number of requests per second")
             })?;
+        }
+        if let Some(v) = env("SOUNDLAKE_LAKE_URL") {
+            self.lake_url = Some(v);
+        }
+        if let Some(v) = env("SOUNDLAKE_FLIGHT_SQL_ADDR") {
+            self.flight_sql_addr = Some(
+                v.parse()
+                    .with_context(|| format!("SOUNDLAKE_FLIGHT_SQL_ADDR={v} is not host:port"))?,
+            );
         }
         if let Some(v) = env("SOUNDLAKE_PIPELINE_INTERVAL") {
             self.pipeline_interval = v.parse().with_context(|| {
@@ -195,9 +230,31 @@ impl Config {
         Ok(token)
     }
 
-    /// Where the lake's tables live.
+    /// Where the lake's tables live when no `lake_url` is set.
     pub fn lake_dir(&self) -> PathBuf {
         self.data_dir.join("lake")
+    }
+
+    /// The lake for a command that writes to it: as [`Config::lake`], refused when its object
+    /// store would not keep concurrent commits apart.
+    pub async fn writable_lake(&self) -> Result<Lake> {
+        let lake = self.lake()?;
+        lake.check_conditional_writes().await?;
+        Ok(lake)
+    }
+
+    /// The lake: at `lake_url` with `lake_options`, else in [`Config::lake_dir`].
+    pub fn lake(&self) -> Result<Lake> {
+        match &self.lake_url {
+            Some(url) => Ok(Lake::at(
+                url,
+                self.lake_options
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            )?),
+            None => Ok(Lake::new(self.lake_dir())),
+        }
     }
 }
 

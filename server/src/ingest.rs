@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use lakehouse::Lake;
+use lakehouse::gold::tracks_load;
 use lakehouse::ingest::{CatalogueIndex, IngestWriter, ListenRules, WriterSettings};
 use sqlx::PgPool;
 
@@ -35,6 +36,33 @@ impl Ingest {
         let index = Arc::new(CatalogueIndex::load(pool).await?);
         *self.catalogue.write().unwrap_or_else(|e| e.into_inner()) = index;
         Ok(())
+    }
+
+    /// Reloads the catalogue's index whenever a new catalogue reaches gold, whichever process
+    /// loaded it (a pipeline run of this server, of another instance or of the command line).
+    pub fn follow_catalogue(&self, pool: PgPool) {
+        let ingest = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = ingest.reload_on_change(&pool).await {
+                    tracing::warn!("following catalogue changes: {e}; listening again");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        });
+    }
+
+    async fn reload_on_change(&self, pool: &PgPool) -> lakehouse::Result<()> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(tracks_load::CHANGED_CHANNEL).await?;
+        loop {
+            let changed = listener.recv().await?;
+            tracing::info!(
+                silver_version = changed.payload(),
+                "reloading the catalogue"
+            );
+            self.reload_catalogue(pool).await?;
+        }
     }
 
     /// The catalogue as last loaded: track lengths, and tracks by Spotify id and by name.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod database;
+pub mod flight_sql;
 pub mod ingest;
 pub mod listenbrainz;
 pub mod live;

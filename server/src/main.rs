@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lakehouse::pipeline::Stage;
-use server::cli::{tokens::TokensCommand, users::UsersCommand};
+use server::cli::{sql::SqlCommand, tokens::TokensCommand, users::UsersCommand};
 use server::config::Config;
 use server::{bench, cli, commands, pipeline_commands};
 
@@ -76,6 +76,9 @@ enum Command {
         #[command(subcommand)]
         what: LakeCommand,
     },
+    /// A read-only SQL query over the lake's tables by name (bronze.listens, silver.tracks,
+    /// ...; silver."listens@v3" for a table at a version).
+    Sql(SqlCommand),
     /// Accounts and their roles.
     Users {
         #[command(subcommand)]
@@ -243,6 +246,7 @@ async fn main() -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { no_demo } => commands::serve(&config, !no_demo).await,
+        Command::Sql(query) => cli::sql::run(&config, query).await,
         Command::Users { what } => cli::users::run(&config, what).await,
         Command::Tokens { what } => cli::tokens::run(&config, what).await,
         Command::Simulate {

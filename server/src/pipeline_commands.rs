@@ -16,8 +16,8 @@ use crate::database::Database;
 
 /// `soundlake pipeline run`: one run, with a line per stage as it starts and ends.
 pub async fn run(config: &Config, options: RunOptions) -> Result<()> {
+    let lake = config.writable_lake().await?;
     let database = Database::open(config).await?;
-    let lake = Lake::new(config.lake_dir());
     let result = run_with_progress(&lake, &database.pool, &options, "cli").await;
     database.close().await;
     let summary = result?;
@@ -173,10 +173,10 @@ pub async fn list_runs(config: &Config, limit: i64) -> Result<()> {
 
 /// `soundlake lake tables`: every table with its version, files, size and partitions.
 pub async fn lake_tables(config: &Config) -> Result<()> {
-    let lake = Lake::new(config.lake_dir());
+    let lake = config.lake()?;
     let tables = lake_info::describe_all(&lake, 1).await?;
     if tables.is_empty() {
-        println!("the lake at {} is empty", lake.root().display());
+        println!("the lake at {lake} is empty");
     }
     for t in tables {
         println!(
@@ -200,7 +200,7 @@ pub async fn lake_tables(config: &Config) -> Result<()> {
 /// `soundlake lake show TABLE [--version N]`: one table, at its latest or an earlier version,
 /// with its history.
 pub async fn lake_show(config: &Config, table: &str, version: Option<i64>) -> Result<()> {
-    let lake = Lake::new(config.lake_dir());
+    let lake = config.lake()?;
     let name = lake_info::find_table(table).with_context(|| {
         let names: Vec<String> = lake_info::TABLES.iter().map(|t| t.qualified()).collect();
         format!(

@@ -47,9 +47,10 @@ impl AppState {
         admin_token: &str,
     ) -> Self {
         let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
+        ingest.follow_catalogue(pool.clone());
         let pool = serving_pool(&pool);
         Self {
-            live: LiveRecommendations::new(pool.clone()),
+            live: LiveRecommendations::shared(pool.clone()),
             auth: AuthState {
                 pool: pool.clone(),
                 admin_token: admin_token.into(),

@@ -9,8 +9,9 @@
 //! maintenance compacting the table) took that version first, it moves on to the next one,
 //! as appends do not conflict with other commits.
 //!
-//! Each append is flushed to disk before it returns ([`durable`]): the data files first, then
-//! the log entry that refers to them.
+//! On a local folder each append is flushed to disk before it returns ([`durable`]): the data
+//! files first, then the log entry that refers to them. An object store has them durable when
+//! its put returns.
 //!
 //! The first append creates the table through the write builder (schema, partitioning).
 //! Checkpoints are written every 100 commits (Delta's default `checkpointInterval`) by a
@@ -87,9 +88,11 @@ impl Appender {
         }
         let Some(log) = self.log.clone() else {
             let table = append(self.lake.table(self.name).await?, self.name, batch).await?;
-            durable::sync_tree(self.lake.table_dir(self.name))
-                .await
-                .map_err(|e| self.sync_error(e))?;
+            if let Some(dir) = self.lake.local_table_dir(self.name) {
+                durable::sync_tree(dir)
+                    .await
+                    .map_err(|e| self.sync_error(e))?;
+            }
             let version = table.version().unwrap_or_default();
             self.log = Some(table.log_store());
             self.next_version = version + 1;
@@ -99,9 +102,11 @@ impl Appender {
         let adds = self.write_files(&log, &batch).await.map_err(delta_error)?;
         // The data files are on disk before the entry that refers to them.
         let files = adds.iter().map(|add| add.path.clone()).collect();
-        durable::sync(self.lake.table_dir(self.name), files)
-            .await
-            .map_err(|e| self.sync_error(e))?;
+        if let Some(dir) = self.lake.local_table_dir(self.name) {
+            durable::sync(dir, files)
+                .await
+                .map_err(|e| self.sync_error(e))?;
+        }
         let entry = CommitData::new(
             adds.into_iter().map(Action::Add).collect(),
             DeltaOperation::Write {
@@ -126,10 +131,12 @@ impl Appender {
             match written {
                 Ok(()) => {
                     self.next_version = version + 1;
-                    let entry = format!("_delta_log/{version:020}.json");
-                    durable::sync(self.lake.table_dir(self.name), vec![entry])
-                        .await
-                        .map_err(|e| self.sync_error(e))?;
+                    if let Some(dir) = self.lake.local_table_dir(self.name) {
+                        let entry = format!("_delta_log/{version:020}.json");
+                        durable::sync(dir, vec![entry])
+                            .await
+                            .map_err(|e| self.sync_error(e))?;
+                    }
                     self.checkpoint_if_due(version);
                     return Ok(version as i64);
                 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod clusters;
 mod copy_text;
+pub mod fingerprint;
 pub mod lake_loads;
 pub mod listener;
 pub mod marts;

@@ -13,6 +13,10 @@ use crate::error::{LakehouseError, Result};
 /// The gold target name recorded in `lake_loads`.
 pub const TARGET: &str = "tracks";
 
+/// The notification channel a new catalogue is announced on, when its load commits (the
+/// payload: the silver version it was loaded from).
+pub const CHANGED_CHANNEL: &str = "soundlake_catalogue";
+
 const COPY_TRACKS: &str =
     "COPY tracks_next (track_id, name, artists, album_name, genres, popularity,
     duration_ms, explicit, danceability, energy, key, loudness, mode, speechiness, acousticness,
@@ -102,6 +106,12 @@ pub async fn load_tracks(
         .await?;
     }
     lake_loads::record_load(&mut tx, TARGET, source_table, source_version, rows as i64).await?;
+    // Delivered to listeners when (and only if) the transaction commits.
+    sqlx::query("SELECT pg_notify($1, $2::text)")
+        .bind(CHANGED_CHANNEL)
+        .bind(source_version)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "committed tracks");
     Ok(rows)

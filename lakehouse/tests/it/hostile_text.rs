@@ -227,7 +227,7 @@ fn arbitrary_text_never_breaks_a_run_and_every_event_is_accounted_for() {
 /// Deletes the records of the current checks from a table's log, as a lake written before
 /// they existed would be.
 fn forget_checks(env: &TestEnv, table: TableRef, app_id: &str) {
-    let log = env.lake.table_dir(table).join("_delta_log");
+    let log = env.lake.local_table_dir(table).unwrap().join("_delta_log");
     for entry in std::fs::read_dir(&log).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {

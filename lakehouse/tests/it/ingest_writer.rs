@@ -44,7 +44,7 @@ async fn when_the_refused_events_cannot_be_stored_no_listen_is_stored_and_a_retr
         .unwrap();
 
     // The refused events' table can no longer take a commit: its log folder is a file.
-    let log = lake.table_dir(REJECTED).join("_delta_log");
+    let log = lake.local_table_dir(REJECTED).unwrap().join("_delta_log");
     let kept = dir.path().join("rejected-log");
     std::fs::rename(&log, &kept).unwrap();
     std::fs::write(&log, "not a folder").unwrap();

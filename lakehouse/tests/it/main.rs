@@ -9,6 +9,8 @@ mod hostile_text;
 mod ingest_writer;
 mod listen_import;
 mod ml;
+mod named_tables;
+mod object_store;
 mod pipeline;
 mod simulate_backfill;
 mod support;

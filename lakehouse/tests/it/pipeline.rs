@@ -148,7 +148,8 @@ async fn silver_keeps_one_row_per_event_quarantines_bad_listens_and_reruns_chang
     for day in &days {
         assert!(
             env.lake
-                .table_dir(silver::listens::TABLE)
+                .local_table_dir(silver::listens::TABLE)
+                .unwrap()
                 .join(day)
                 .is_dir(),
             "{day} is a folder"
@@ -632,7 +633,7 @@ async fn python_deltalake_reads_the_same_silver_rows_and_partitions() {
             .unwrap();
         let output = std::process::Command::new(&python)
             .arg(script)
-            .arg(env.lake.table_dir(table))
+            .arg(env.lake.local_table_dir(table).unwrap())
             .output()
             .expect("running Python");
         assert!(

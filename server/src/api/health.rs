@@ -62,7 +62,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     };
     let mut lake = LakeHealth {
         ok: true,
-        path: state.lake.root().display().to_string(),
+        path: state.lake.to_string(),
         tables: Vec::new(),
         error: None,
     };

@@ -134,7 +134,10 @@ pub async fn identify(State(auth): State<AuthState>, mut request: Request, next:
     next.run(request).await
 }
 
-async fn identify_caller(auth: &AuthState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub(crate) async fn identify_caller(
+    auth: &AuthState,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
     let unavailable = |e: crate::accounts::AccountError| {
         tracing::warn!("identifying a request: {e}");
         ApiError {

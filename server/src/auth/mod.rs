@@ -10,6 +10,7 @@ mod throttle;
 mod token_memory;
 
 pub use caller::{Caller, Credential, forbidden, unauthenticated};
+pub(crate) use identify::identify_caller;
 pub use identify::{AuthState, identify};
 pub use login::{create_session, current_session, end_session, routes};
 pub use pages::guard_pages;

@@ -76,7 +76,7 @@ async fn measure(pool: &sqlx::PgPool, settings: RerankBench) -> Result<()> {
     for _ in 0..settings.reranks {
         let user = &users[rng.gen_range(0..users.len())];
         let track = &tracks[rng.gen_range(0..tracks.len())].track_id;
-        live.on_listens([(user.clone(), track.clone())]);
+        live.on_listens(vec![(user.clone(), track.clone())]);
         let t = Instant::now();
         let list = live.refresh(user).await?;
         times.push(t.elapsed());

@@ -1,4 +1,5 @@
 //! Commands of the `soundlake` binary, one file each with its arguments beside its handler.
 
+pub mod sql;
 pub mod tokens;
 pub mod users;

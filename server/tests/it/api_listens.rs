@@ -54,7 +54,7 @@ async fn a_mixed_batch_stores_the_good_events_and_reports_each_bad_one() {
     assert!(rejected[2]["reason"].as_str().unwrap().contains("mood"));
 
     // Acknowledged means committed: a fresh reader of the lake sees them.
-    let reader = Lake::new(app.lake.root());
+    let reader = Lake::new(app.lake.local_root().expect("a local lake"));
     assert_eq!(count_rows(&reader, LISTENS).await.unwrap(), 2);
     assert_eq!(count_rows(&reader, REJECTED).await.unwrap(), 3);
     app.finish().await;
@@ -216,7 +216,7 @@ async fn acknowledged_events_survive_a_restart_and_the_new_server_appends_after_
         200
     );
 
-    let reader = Lake::new(app.lake.root());
+    let reader = Lake::new(app.lake.local_root().expect("a local lake"));
     assert_eq!(count_rows(&reader, LISTENS).await.unwrap(), 200);
     let after = reader
         .existing_table(LISTENS)
@@ -278,7 +278,7 @@ async fn the_simulator_streams_listens_into_a_running_server_at_its_rate() {
     );
     // 40 listens per 100 ms tick: 250 take at least six ticks.
     assert!(started.elapsed() >= std::time::Duration::from_millis(500));
-    let reader = Lake::new(app.lake.root());
+    let reader = Lake::new(app.lake.local_root().expect("a local lake"));
     assert_eq!(count_rows(&reader, LISTENS).await.unwrap(), 250);
     app.finish().await;
 }

@@ -32,7 +32,8 @@ async fn listener_with_token(app: &TestApp, name: &str) -> (Account, String) {
     (account, token)
 }
 
-fn python() -> String {
+/// The Python with the packages the interoperability tests drive soundlake with.
+pub(crate) fn python() -> String {
     let python = std::env::var("SOUNDLAKE_PYTHON").unwrap_or_else(|_| {
         format!(
             "{}/.cache/soundlake/venv/bin/python",
@@ -41,7 +42,7 @@ fn python() -> String {
     });
     assert!(
         std::path::Path::new(&python).exists(),
-        "{python} is missing: ./dev.sh test installs liblistenbrainz there (or set SOUNDLAKE_PYTHON)"
+        "{python} is missing: ./dev.sh test installs the test's Python packages there (or set SOUNDLAKE_PYTHON)"
     );
     python
 }

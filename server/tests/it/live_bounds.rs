@@ -55,7 +55,11 @@ async fn reading_unknown_listeners_keeps_no_state_and_answers_the_popular_list()
 async fn the_state_of_listeners_who_play_is_capped() {
     let app = TestApp::start().await;
     let live = LiveRecommendations::bounded(app.pool.clone(), 100, Duration::from_secs(3600));
-    live.on_listens((0..5_000).map(|i| (format!("player-{i}"), "t".to_owned())));
+    live.on_listens(
+        (0..5_000)
+            .map(|i| (format!("player-{i}"), "t".to_owned()))
+            .collect(),
+    );
     let kept = live.listeners_kept();
     assert!(kept <= 100, "{kept} listeners kept");
     assert!(kept > 0);

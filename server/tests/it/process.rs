@@ -2,184 +2,15 @@
 //! SIGKILL, and how it stops on SIGTERM.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lakehouse::Lake;
-use lakehouse::bronze::listens::LISTENS;
-use lakehouse::gold::admin::{create_database_if_missing, drop_database};
 use serde_json::json;
 
-use crate::support::{ADMIN_TOKEN, client_with_token, server};
+use lakehouse::bronze::listens::LISTENS;
 
-/// A database and a data folder that successive `soundlake serve` processes share.
-struct Deployment {
-    database: String,
-    /// `None`: the embedded PostgreSQL under the data folder.
-    url: Option<String>,
-    data: tempfile::TempDir,
-    /// Settings of every `serve`.
-    env: Vec<(&'static str, String)>,
-}
-
-impl Deployment {
-    /// Over the embedded PostgreSQL, in a folder its `postgres` user can reach.
-    fn embedded(env: &[(&'static str, &str)]) -> Self {
-        Self {
-            database: String::new(),
-            url: None,
-            data: tempfile::Builder::new()
-                .prefix("soundlake-pg-")
-                .tempdir_in("/tmp")
-                .expect("a data folder"),
-            env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-        }
-    }
-
-    async fn new() -> Self {
-        let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
-        create_database_if_missing(&server(), &database)
-            .await
-            .expect("creating a test database");
-        let base = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let url = format!("{}/{database}", base.rsplit_once('/').expect("a URL").0);
-        Self {
-            database,
-            url: Some(url),
-            data: tempfile::tempdir().expect("a data folder"),
-            env: Vec::new(),
-        }
-    }
-
-    fn lake(&self) -> Lake {
-        Lake::new(self.data.path().join("lake"))
-    }
-
-    /// Starts `soundlake serve --no-demo` and waits until it answers.
-    async fn serve(&self) -> Serving {
-        let port = free_port();
-        let log = self.data.path().join(format!("serve-{port}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_soundlake"));
-        match &self.url {
-            Some(url) => command.env("DATABASE_URL", url),
-            None => command.env_remove("DATABASE_URL"),
-        };
-        command.envs(self.env.iter().map(|(k, v)| (*k, v.as_str())));
-        let child = command
-            .args(["serve", "--no-demo"])
-            .env("SOUNDLAKE_DATA_DIR", self.data.path())
-            .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
-            .env("SOUNDLAKE_SITE_ROOT", self.data.path().join("site"))
-            .env("SOUNDLAKE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env(
-                "SOUNDLAKE_PIPELINE_INTERVAL",
-                self.setting("SOUNDLAKE_PIPELINE_INTERVAL").unwrap_or("0"),
-            )
-            .env("SOUNDLAKE_RATE_LIMIT", "0")
-            .stdout(Stdio::from(
-                std::fs::File::create(&log).expect("a log file"),
-            ))
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(&log)
-                    .expect("the log file"),
-            ))
-            .spawn()
-            .expect("starting soundlake serve");
-        let serving = Serving {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        serving.wait_healthy().await;
-        serving
-    }
-
-    fn setting(&self, key: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    async fn finish(self) {
-        if self.url.is_some() {
-            drop_database(&server(), &self.database)
-                .await
-                .expect("dropping the test database");
-        }
-    }
-}
-
-struct Serving {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Serving {
-    async fn wait_healthy(&self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = client
-                .get(format!("{}/api/v1/health", self.base))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "soundlake serve did not answer; its log:\n{}",
-            read(&self.log)
-        );
-    }
-
-    /// Sends `signal` (e.g. `-TERM`) to the process.
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("running kill");
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit, at most `limit`.
-    async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("waiting") {
-                return Some(status);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+use crate::deployment::{Deployment, read, soundlake, stored_events};
+use crate::support::{ADMIN_TOKEN, client_with_token};
 
 /// One event as a client writes it.
 fn event(client: usize, trial: usize, n: usize) -> String {
@@ -261,38 +92,7 @@ async fn every_acknowledged_listen_survives_sigkill_of_the_server_exactly_once()
     acknowledged.extend(last);
     drop(serving);
 
-    let lake = deployment.lake();
-    let table = lake.existing_table(LISTENS).await.unwrap().expect("bronze");
-    let batches = lake
-        .query_table(
-            LISTENS,
-            &table,
-            "SELECT event_id, raw, count(*) OVER (PARTITION BY event_id) AS copies FROM bronze_listens",
-        )
-        .await
-        .unwrap();
-    let mut stored = HashMap::new();
-    for batch in &batches {
-        let ids = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::StringArray>();
-        let raws = batch
-            .column(1)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::StringArray>();
-        let copies = batch
-            .column(2)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::Int64Array>();
-        let (ids, raws, copies) = (ids.unwrap(), raws.unwrap(), copies.unwrap());
-        for i in 0..batch.num_rows() {
-            stored.insert(
-                ids.value(i).to_owned(),
-                (raws.value(i).to_owned(), copies.value(i)),
-            );
-        }
-    }
+    let stored = stored_events(&deployment.lake()).await;
     for (id, sent) in &acknowledged {
         let (raw, copies) = stored
             .get(id)
@@ -500,69 +300,6 @@ async fn with_postgres_stopped_ingest_goes_on_health_says_degraded_and_everythin
     deployment.finish().await;
 }
 
-/// Runs `soundlake ARGS` over the deployment to its end and returns its output.
-fn soundlake(deployment: &Deployment, args: &[&str]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_soundlake"));
-    if let Some(url) = &deployment.url {
-        command.env("DATABASE_URL", url);
-    }
-    command
-        .args(args)
-        .env("SOUNDLAKE_DATA_DIR", deployment.data.path())
-        .env("SOUNDLAKE_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .expect("running soundlake")
-}
-
-/// A fingerprint of everything gold serves from the lake: the catalogue and every mart, row
-/// for row; who the current model has lists, similar tracks and segments for.
-async fn gold_contents(pool: &sqlx::PgPool) -> Vec<(String, Option<String>)> {
-    let mut contents = Vec::new();
-    for (table, rows) in [
-        ("tracks", "SELECT track_id, name FROM tracks"),
-        ("genres", "SELECT * FROM genres"),
-        ("users", "SELECT * FROM users"),
-        ("daily_activity", "SELECT * FROM daily_activity"),
-        ("genre_daily", "SELECT * FROM genre_daily"),
-        (
-            "hour_weekday_activity",
-            "SELECT * FROM hour_weekday_activity",
-        ),
-        ("track_popularity", "SELECT * FROM track_popularity"),
-        ("user_tops", "SELECT * FROM user_tops"),
-        ("hourly_activity", "SELECT * FROM hourly_activity"),
-        ("track_daily", "SELECT * FROM track_daily"),
-        ("artist_daily", "SELECT * FROM artist_daily"),
-        ("cohort_retention", "SELECT * FROM cohort_retention"),
-        ("user_recent_listens", "SELECT * FROM user_recent_listens"),
-        // A retrained model is not bit for bit the same (floating-point sums in parallel):
-        // the same listeners and tracks get lists of the same lengths.
-        (
-            "recommendations",
-            "SELECT r.user_id, count(*) FROM recommendations r
-             JOIN model_versions v USING (model_version) WHERE v.is_current GROUP BY r.user_id",
-        ),
-        (
-            "similar_tracks",
-            "SELECT s.track_id, count(*) FROM similar_tracks s
-             JOIN model_versions v USING (model_version) WHERE v.is_current GROUP BY s.track_id",
-        ),
-        (
-            "user_segment_members",
-            "SELECT user_id FROM user_segment_members",
-        ),
-    ] {
-        let digest: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM ({rows}) AS t"
-        )))
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("reading {table}: {e}"));
-        contents.push((table.to_owned(), digest));
-    }
-    contents
-}
-
 /// The tables whose fingerprints differ between `now` and `before`.
 fn changed_tables(
     now: &[(String, Option<String>)],
@@ -578,34 +315,7 @@ fn changed_tables(
 #[tokio::test]
 async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run_converges() {
     let deployment = Deployment::new().await;
-    // A demo catalogue and history, written by a server that then stops.
-    let mut serving = {
-        let mut with_demo = Command::new(env!("CARGO_BIN_EXE_soundlake"));
-        let port = free_port();
-        with_demo
-            .args(["serve"])
-            .env("DATABASE_URL", deployment.url.as_ref().unwrap())
-            .env("SOUNDLAKE_DATA_DIR", deployment.data.path())
-            .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
-            .env("SOUNDLAKE_SITE_ROOT", deployment.data.path().join("site"))
-            .env("SOUNDLAKE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SOUNDLAKE_PIPELINE_INTERVAL", "0")
-            .env("SOUNDLAKE_DEMO_TRACKS", "2000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let serving = Serving {
-            child: with_demo.spawn().expect("serve"),
-            base: format!("http://127.0.0.1:{port}"),
-            log: deployment.data.path().join("none.log"),
-        };
-        serving.wait_healthy().await;
-        serving
-    };
-    serving.signal("-TERM");
-    serving
-        .exited_within(Duration::from_secs(10))
-        .await
-        .expect("stopped");
+    deployment.write_demo(2000).await;
 
     let clean = soundlake(&deployment, &["pipeline", "run"]);
     assert!(
@@ -623,7 +333,7 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
     )
     .await
     .unwrap();
-    let served = gold_contents(&pool).await;
+    let served = lakehouse::gold::fingerprint::tables(&pool).await.unwrap();
     assert!(
         served.iter().all(|(_, digest)| digest.is_some()),
         "{served:?}"
@@ -660,7 +370,10 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
             assert!(Instant::now() < deadline, "{stage} never ran");
             tokio::time::sleep(Duration::from_millis(5)).await;
         };
-        let differing = changed_tables(&gold_contents(&pool).await, &served);
+        let differing = changed_tables(
+            &lakehouse::gold::fingerprint::tables(&pool).await.unwrap(),
+            &served,
+        );
         assert!(
             differing.is_empty(),
             "with {stage} dead, gold changed: {differing:?}"
@@ -679,7 +392,10 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
                 .await
                 .unwrap();
         assert_eq!(status, "failed", "{error:?}");
-        let differing = changed_tables(&gold_contents(&pool).await, &served);
+        let differing = changed_tables(
+            &lakehouse::gold::fingerprint::tables(&pool).await.unwrap(),
+            &served,
+        );
         assert!(
             differing.is_empty(),
             "after a kill in {stage}, these differ: {differing:?}"

@@ -164,7 +164,7 @@ impl TestApp {
         let state = AppState::new(
             web::leptos_options(&self.dir.path().join("site"), addr),
             self.pool.clone(),
-            Lake::new(self.lake.root()),
+            Lake::new(self.lake.local_root().expect("a local lake")),
             ingest,
             ADMIN_TOKEN,
         );

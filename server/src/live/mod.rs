@@ -8,6 +8,12 @@
 //! listener the model does not know, who has no feedback and no play since the server
 //! started, keeps nothing and costs one query: they get the current version's popular list,
 //! made once per version.
+//!
+//! Several instances on one database keep their own state and tell each other what changes it
+//! ([`signal`]): a listener followed on one instance sees their list move when they play on
+//! another.
+
+pub mod signal;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -89,6 +95,8 @@ pub struct LiveRecommendations {
     /// The popular list of a model version, for listeners it does not know.
     popular: Arc<Mutex<Option<Arc<LiveList>>>>,
     sounds: Arc<Mutex<SoundCache>>,
+    /// Where listens and feedback are told to the other instances (`None`: one instance).
+    signal: Option<signal::Signal>,
 }
 
 fn lock(state: &SharedState) -> std::sync::MutexGuard<'_, UserState> {
@@ -112,6 +120,35 @@ impl LiveRecommendations {
                 .build(),
             popular: Arc::default(),
             sounds: Arc::default(),
+            signal: None,
+        }
+    }
+
+    /// The lists of an instance that shares the database with others: what changes a list
+    /// here is told to them, and what they tell changes the lists here.
+    pub fn shared(pool: PgPool) -> Self {
+        let local = Self::new(pool.clone());
+        let signal = signal::Signal::start(pool.clone());
+        let receiving = local.clone();
+        signal::spawn_receiver(pool, signal.instance(), move |message| {
+            receiving.apply(message)
+        });
+        Self {
+            signal: Some(signal),
+            ..local
+        }
+    }
+
+    /// What another instance told.
+    fn apply(&self, message: signal::Message) {
+        match message {
+            signal::Message::Listens { listens } => self.played(listens),
+            signal::Message::Feedback { user, liked_track } => {
+                self.feedback_changed(&user, liked_track);
+                if self.followers(&user) > 0 {
+                    self.spawn_refresh(user);
+                }
+            }
         }
     }
 
@@ -162,8 +199,19 @@ impl LiveRecommendations {
     }
 
     /// Accepted listens (listener, track), in the order played: marks the lists stale and
-    /// re-ranks at once the lists someone follows.
-    pub fn on_listens(&self, listens: impl IntoIterator<Item = (String, String)>) {
+    /// re-ranks at once the lists someone follows, here and on the other instances.
+    pub fn on_listens(&self, listens: Vec<(String, String)>) {
+        if let Some(signal) = &self.signal {
+            signal.send(signal::Message::Listens {
+                listens: listens.clone(),
+            });
+        }
+        self.played(listens);
+    }
+
+    /// Listens accepted here or elsewhere: marks the lists stale and re-ranks at once the
+    /// lists someone follows here.
+    fn played(&self, listens: Vec<(String, String)>) {
         let mut followed = HashSet::new();
         for (user, track) in listens {
             let shared = self.state(&user);
@@ -179,13 +227,18 @@ impl LiveRecommendations {
             }
         }
         for user in followed {
-            let live = self.clone();
-            tokio::spawn(async move {
-                if let Err(error) = live.refresh(&user).await {
-                    tracing::warn!(%user, %error, "re-ranking failed");
-                }
-            });
+            self.spawn_refresh(user);
         }
+    }
+
+    /// Re-ranks `user`'s list in the background.
+    fn spawn_refresh(&self, user: String) {
+        let live = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = live.refresh(&user).await {
+                tracing::warn!(%user, %error, "re-ranking failed");
+            }
+        });
     }
 
     /// Follows a listener's list: every new version of it.
@@ -273,15 +326,27 @@ impl LiveRecommendations {
         feedback: &FeedbackRow,
     ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
         recommendations::record_feedback(&self.pool, user, feedback).await?;
-        {
-            let shared = self.state(user);
-            let mut state = lock(&shared);
-            state.feedback = None;
-            if feedback.kind == "like" && feedback.target_type == "track" {
-                remember(&mut state.recent, feedback.target_id.clone());
-            }
+        let liked_track = (feedback.kind == "like" && feedback.target_type == "track")
+            .then(|| feedback.target_id.clone());
+        if let Some(signal) = &self.signal {
+            signal.send(signal::Message::Feedback {
+                user: user.to_owned(),
+                liked_track: liked_track.clone(),
+            });
         }
+        self.feedback_changed(user, liked_track);
         self.refresh(user).await
+    }
+
+    /// Forgets the feedback read for `user` (it changed); a liked track joins the session.
+    fn feedback_changed(&self, user: &str, liked_track: Option<String>) {
+        let shared = self.state(user);
+        let mut state = lock(&shared);
+        state.feedback = None;
+        state.stale = true;
+        if let Some(track) = liked_track {
+            remember(&mut state.recent, track);
+        }
     }
 
     /// Re-ranks the listener's list now, stores it and tells its followers.
