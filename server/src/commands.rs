@@ -241,8 +241,8 @@ async fn shutdown_signal() {
 
 /// `soundlake import catalog PATH...`
 pub async fn import_catalog(config: &Config, paths: &[PathBuf]) -> Result<()> {
-    let database = Database::open(config).await?;
     let lake = config.writable_lake().await?;
+    let database = Database::open(config).await?;
     let result = catalog::import_catalog(&lake, &database.pool, paths).await;
     database.close().await;
     print_import(&result?);

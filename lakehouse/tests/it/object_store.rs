@@ -15,7 +15,7 @@ use lakehouse::named_tables;
 use lakehouse::pipeline::RunOptions;
 use lakehouse::simulate::{Simulation, simulate};
 
-use crate::support::{TestEnv, demo_catalogue, run_pipeline};
+use crate::support::{TestEnv, demo_catalogue, python, run_pipeline};
 
 /// An S3-compatible server on a free local port, with one bucket; stopped when dropped.
 struct S3Server {
@@ -24,20 +24,6 @@ struct S3Server {
 }
 
 const BUCKET: &str = "soundlake-lake";
-
-fn python() -> String {
-    let python = std::env::var("SOUNDLAKE_PYTHON").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/soundlake/venv/bin/python",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "{python} is missing: ./dev.sh test installs moto there (or set SOUNDLAKE_PYTHON)"
-    );
-    python
-}
 
 impl S3Server {
     fn start() -> Self {

@@ -606,16 +606,7 @@ async fn maintenance_compacts_small_files_and_time_travel_still_reads_old_versio
 
 #[tokio::test]
 async fn python_deltalake_reads_the_same_silver_rows_and_partitions() {
-    let python = std::env::var("SOUNDLAKE_PYTHON").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/soundlake/venv/bin/python",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    assert!(
-        std::path::Path::new(&python).exists(),
-        "{python} is missing: ./dev.sh test installs Python deltalake there (or set SOUNDLAKE_PYTHON)"
-    );
+    let python = crate::support::python();
     let env = TestEnv::new().await;
     let listens = history(&env, 15, 8).await;
     write(&env, listens.clone()).await;

@@ -138,3 +138,19 @@ pub async fn run_pipeline(
         .await
         .unwrap()
 }
+
+/// The Python with the packages the interoperability tests use (`./dev.sh test` installs them:
+/// deltalake, moto's S3 server).
+pub fn python() -> String {
+    let python = std::env::var("SOUNDLAKE_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/soundlake/venv/bin/python",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "{python} is missing: ./dev.sh test installs the tests' Python packages there (or set SOUNDLAKE_PYTHON)"
+    );
+    python
+}

@@ -266,3 +266,24 @@ pub async fn stored_events(lake: &Lake) -> HashMap<String, (String, i64)> {
     }
     stored
 }
+
+/// Posts `events` (each a listen event's JSON text) in one batch to `base`'s ingest API.
+pub async fn post_listens(
+    http: &reqwest::Client,
+    base: &str,
+    events: &[(String, String)],
+) -> reqwest::Result<reqwest::Response> {
+    let body = format!(
+        "[{}]",
+        events
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    http.post(format!("{base}/api/v1/listens"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::api_recommendations::next_list;
-use crate::deployment::{Deployment, soundlake, stored_events};
+use crate::deployment::{Deployment, post_listens, soundlake, stored_events};
 use crate::support::{ADMIN_TOKEN, client_with_token, track_ids};
 
 /// Posts `batches` batches of 100 listens of `client`'s own to `base`; returns them by id.
@@ -29,19 +29,7 @@ async fn ingest(base: String, client: usize, batches: usize) -> Vec<(String, Str
                 (id, event.to_string())
             })
             .collect();
-        let body = format!(
-            "[{}]",
-            events
-                .iter()
-                .map(|(_, e)| e.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let answer = http
-            .post(format!("{base}/api/v1/listens"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        let answer = post_listens(&http, &base, &events)
             .await
             .expect("an answer");
         assert!(answer.status().is_success(), "{}", answer.status());

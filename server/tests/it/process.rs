@@ -9,7 +9,7 @@ use serde_json::json;
 
 use lakehouse::bronze::listens::LISTENS;
 
-use crate::deployment::{Deployment, read, soundlake, stored_events};
+use crate::deployment::{Deployment, post_listens, read, soundlake, stored_events};
 use crate::support::{ADMIN_TOKEN, client_with_token};
 
 /// One event as a client writes it.
@@ -40,20 +40,7 @@ async fn ingest_until_gone(base: String, client: usize, trial: usize) -> HashMap
                 )
             })
             .collect();
-        let body = format!(
-            "[{}]",
-            events
-                .iter()
-                .map(|(_, e)| e.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
-        let answered = http
-            .post(format!("{base}/api/v1/listens"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
+        let answered = post_listens(&http, &base, &events).await;
         match answered {
             Ok(r) if r.status().is_success() => acknowledged.extend(events),
             Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => {}
@@ -114,19 +101,7 @@ async fn ingest_once(base: &str) -> HashMap<String, String> {
             (id, e)
         })
         .collect();
-    let body = format!(
-        "[{}]",
-        events
-            .iter()
-            .map(|(_, e)| e.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let answer = client_with_token(ADMIN_TOKEN)
-        .post(format!("{base}/api/v1/listens"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    let answer = post_listens(&client_with_token(ADMIN_TOKEN), base, &events)
         .await
         .expect("answered");
     assert!(answer.status().is_success(), "{}", answer.status());
