@@ -97,9 +97,11 @@ fn payloads(instance: u64, message: Message) -> Vec<String> {
     let mut chunk: Vec<(String, String)> = Vec::new();
     let mut bytes = 0;
     // The envelope's own bytes, with room to spare.
-    let overhead = 64;
+    let overhead = 96;
     for (user, track) in listens {
-        let size = user.len() + track.len() + 8;
+        // As encoded: quotes and backslashes in an id take two bytes each.
+        let size =
+            serde_json::to_string(&(&user, &track)).map_or(usize::MAX / 2, |pair| pair.len() + 1);
         if size + overhead >= MAX_PAYLOAD_BYTES {
             continue;
         }
@@ -240,6 +242,28 @@ mod tests {
         };
         let one = payloads(1, feedback.clone());
         assert_eq!(decoded(&one)[0].message, feedback);
+    }
+
+    #[test]
+    fn ids_whose_characters_take_two_bytes_encoded_still_travel_under_the_limit() {
+        let quoted: Vec<(String, String)> = (0..200)
+            .map(|i| (format!("{i}{}", "\"".repeat(120)), "\\".repeat(128)))
+            .collect();
+        let payloads = payloads(
+            3,
+            Message::Listens {
+                listens: quoted.clone(),
+            },
+        );
+        assert!(payloads.iter().all(|p| p.len() < MAX_PAYLOAD_BYTES));
+        let received: Vec<(String, String)> = decoded(&payloads)
+            .into_iter()
+            .flat_map(|e| match e.message {
+                Message::Listens { listens } => listens,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(received, quoted);
     }
 
     #[test]
