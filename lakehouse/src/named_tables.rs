@@ -22,7 +22,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
 
 use crate::error::{LakehouseError, Result};
-use crate::lake::Lake;
+use crate::lake::{Lake, TableRef};
 use crate::lake_info::TABLES;
 
 /// The catalog the layers are schemas of (and the session's default).
@@ -115,6 +115,22 @@ pub async fn query(lake: &Lake, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch
     Ok((schema, batches))
 }
 
+/// The schema of a lake table at its latest version, or `None` when it has never been written
+/// (read once, through the same schemas queries use).
+pub async fn schema_of(lake: &Lake, table: TableRef) -> Result<Option<SchemaRef>> {
+    let Some(layer) = session(lake)
+        .catalog(CATALOG)
+        .and_then(|catalog| catalog.schema(table.layer))
+    else {
+        return Ok(None);
+    };
+    let provider = layer
+        .table(table.name)
+        .await
+        .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+    Ok(provider.map(|p| p.schema()))
+}
+
 /// The tables of one layer, opened when a query names them.
 #[derive(Debug)]
 struct LayerSchema {
@@ -139,7 +155,7 @@ impl SchemaProvider for LayerSchema {
         self.names()
             .filter(|name| {
                 // On an object store every table is listed; one never written answers no rows.
-                let table = crate::lake::TableRef::new(self.layer, name);
+                let table = TableRef::new(self.layer, name);
                 self.lake
                     .local_table_dir(table)
                     .is_none_or(|dir| dir.join("_delta_log").exists())

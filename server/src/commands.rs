@@ -172,7 +172,7 @@ pub async fn simulate(
     sim: &Simulation,
     stream: Option<(crate::stream::StreamTarget, u32, Option<u64>)>,
 ) -> Result<()> {
-    let lake = config.writable_lake().await?;
+    let lake = config.lake()?;
     let database = Database::open(config).await?;
     let result = match stream {
         Some((target, rate, limit)) => {
@@ -183,10 +183,14 @@ pub async fn simulate(
                 Err(e) => Err(e.into()),
             }
         }
-        None => {
-            let writer = IngestWriter::start(lake, Default::default());
-            backfill(&database.pool, &writer, sim).await
-        }
+        // Only a simulation into the lake writes to it (a stream posts to a server).
+        None => match lake.check_conditional_writes().await {
+            Ok(()) => {
+                let writer = IngestWriter::start(lake, Default::default());
+                backfill(&database.pool, &writer, sim).await
+            }
+            Err(e) => Err(e.into()),
+        },
     };
     database.close().await;
     result

@@ -104,17 +104,18 @@ fn status_of(error: crate::api::ApiError) -> Status {
     }
 }
 
-/// `info` with one endpoint whose ticket is `ticket`, for `descriptor`.
+/// The answer to `request`: rows of `schema`, at one endpoint whose ticket is `command`.
 fn flight_info(
     schema: &SchemaRef,
-    ticket: Vec<u8>,
-    descriptor: FlightDescriptor,
+    command: &impl ProstMessageExt,
+    request: Request<FlightDescriptor>,
 ) -> Result<Response<FlightInfo>, Status> {
+    let ticket = Ticket::new(command.as_any().encode_to_vec());
     let info = FlightInfo::new()
         .try_with_schema(schema)
         .map_err(|e| Status::internal(format!("encoding the schema: {e}")))?
-        .with_endpoint(FlightEndpoint::new().with_ticket(Ticket::new(ticket)))
-        .with_descriptor(descriptor);
+        .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
+        .with_descriptor(request.into_inner());
     Ok(Response::new(info))
 }
 
@@ -142,11 +143,7 @@ impl FlightSqlService for LakeFlightSql {
         let ticket = TicketStatementQuery {
             statement_handle: query.query.into_bytes().into(),
         };
-        flight_info(
-            &schema,
-            ticket.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &ticket, request)
     }
 
     async fn do_get_statement(
@@ -186,11 +183,7 @@ impl FlightSqlService for LakeFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request).await?;
         let schema = query.clone().into_builder(&self.sql_info).schema();
-        flight_info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &query, request)
     }
 
     async fn do_get_sql_info(
@@ -211,11 +204,7 @@ impl FlightSqlService for LakeFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request).await?;
         let schema = query.into_builder().schema();
-        flight_info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &query, request)
     }
 
     async fn do_get_catalogs(
@@ -237,11 +226,7 @@ impl FlightSqlService for LakeFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request).await?;
         let schema = query.clone().into_builder().schema();
-        flight_info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &query, request)
     }
 
     async fn do_get_schemas(
@@ -265,11 +250,7 @@ impl FlightSqlService for LakeFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request).await?;
         let schema = query.clone().into_builder().schema();
-        flight_info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &query, request)
     }
 
     async fn do_get_tables(
@@ -280,21 +261,20 @@ impl FlightSqlService for LakeFlightSql {
         self.check(&request).await?;
         let mut builder = query.into_builder();
         for table in TABLES {
-            let exists = self.lake.existing_table(table).await;
-            if !exists.is_ok_and(|t| t.is_some()) {
-                continue;
+            let schema = named_tables::schema_of(&self.lake, table)
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?;
+            if let Some(schema) = schema {
+                builder
+                    .append(
+                        named_tables::CATALOG,
+                        table.layer,
+                        table.name,
+                        "TABLE",
+                        &schema,
+                    )
+                    .map_err(Status::from)?;
             }
-            let sql = format!("SELECT * FROM {}.{} LIMIT 0", table.layer, table.name);
-            let frame = self.plan(&sql).await?;
-            builder
-                .append(
-                    named_tables::CATALOG,
-                    table.layer,
-                    table.name,
-                    "TABLE",
-                    frame.schema().as_arrow(),
-                )
-                .map_err(Status::from)?;
         }
         let schema = builder.schema();
         Ok(Response::new(one_batch(schema, builder.build())))
@@ -307,11 +287,7 @@ impl FlightSqlService for LakeFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         self.check(&request).await?;
         let schema = query.into_builder().schema();
-        flight_info(
-            &schema,
-            query.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        flight_info(&schema, &query, request)
     }
 
     async fn do_get_table_types(

@@ -64,6 +64,25 @@ impl Deployment {
 
     /// Starts `soundlake serve --no-demo` and waits until it answers.
     pub async fn serve(&self) -> Serving {
+        self.start(&["serve", "--no-demo"], &[]).await
+    }
+
+    /// Writes a demo catalogue of `tracks` tracks and its simulated history through a
+    /// `soundlake serve` that then stops.
+    pub async fn write_demo(&self, tracks: usize) {
+        let mut serving = self
+            .start(&["serve"], &[("SOUNDLAKE_DEMO_TRACKS", tracks.to_string())])
+            .await;
+        serving.signal("-TERM");
+        serving
+            .exited_within(Duration::from_secs(10))
+            .await
+            .expect("stopped");
+    }
+
+    /// Starts `soundlake ARGS` (a `serve`) with the deployment's settings and `env`, logging to
+    /// a file of its own, and waits until it answers.
+    async fn start(&self, args: &[&str], env: &[(&str, String)]) -> Serving {
         let port = free_port();
         let log = self.data.path().join(format!("serve-{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_soundlake"));
@@ -73,7 +92,7 @@ impl Deployment {
         };
         command.envs(self.env.iter().map(|(k, v)| (*k, v.as_str())));
         let child = command
-            .args(["serve", "--no-demo"])
+            .args(args)
             .env("SOUNDLAKE_DATA_DIR", self.data.path())
             .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
             .env("SOUNDLAKE_SITE_ROOT", self.data.path().join("site"))
@@ -83,6 +102,7 @@ impl Deployment {
                 self.setting("SOUNDLAKE_PIPELINE_INTERVAL").unwrap_or("0"),
             )
             .env("SOUNDLAKE_RATE_LIMIT", "0")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::from(
                 std::fs::File::create(&log).expect("a log file"),
             ))
@@ -103,35 +123,12 @@ impl Deployment {
         serving
     }
 
-    /// Writes a demo catalogue of `tracks` tracks and its simulated history through a
-    /// `soundlake serve` that then stops.
-    pub async fn write_demo(&self, tracks: usize) {
-        let port = free_port();
-        let mut with_demo = Command::new(env!("CARGO_BIN_EXE_soundlake"));
-        if let Some(url) = &self.url {
-            with_demo.env("DATABASE_URL", url);
-        }
-        with_demo
-            .args(["serve"])
-            .env("SOUNDLAKE_DATA_DIR", self.data.path())
-            .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
-            .env("SOUNDLAKE_SITE_ROOT", self.data.path().join("site"))
-            .env("SOUNDLAKE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SOUNDLAKE_PIPELINE_INTERVAL", "0")
-            .env("SOUNDLAKE_DEMO_TRACKS", tracks.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut serving = Serving {
-            child: with_demo.spawn().expect("serve"),
-            base: format!("http://127.0.0.1:{port}"),
-            log: self.data.path().join("none.log"),
-        };
-        serving.wait_healthy().await;
-        serving.signal("-TERM");
-        serving
-            .exited_within(Duration::from_secs(10))
+    /// A pool on the deployment's database (an external one).
+    pub async fn pool(&self) -> sqlx::PgPool {
+        let url = self.url.as_ref().expect("an external database");
+        lakehouse::gold::connect(url.parse::<sqlx::postgres::PgConnectOptions>().unwrap())
             .await
-            .expect("stopped");
+            .expect("connecting to the deployment's database")
     }
 
     fn setting(&self, key: &str) -> Option<&str> {

@@ -61,16 +61,7 @@ async fn two_instances_ingest_together_run_one_pipeline_at_a_time_and_share_live
 
     // A listener the model knows follows their list on the second instance, and plays on the
     // first.
-    let pool = lakehouse::gold::connect(
-        deployment
-            .url
-            .as_ref()
-            .unwrap()
-            .parse::<sqlx::postgres::PgConnectOptions>()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let pool = deployment.pool().await;
     let listener: String = sqlx::query_scalar(
         "SELECT r.user_id FROM recommendations r JOIN model_versions v USING (model_version)
          WHERE v.is_current ORDER BY r.user_id LIMIT 1",

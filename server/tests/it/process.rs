@@ -298,16 +298,7 @@ async fn a_pipeline_run_killed_in_any_stage_leaves_gold_serving_and_the_next_run
         "{}",
         String::from_utf8_lossy(&clean.stderr)
     );
-    let pool = lakehouse::gold::connect(
-        deployment
-            .url
-            .as_ref()
-            .unwrap()
-            .parse::<sqlx::postgres::PgConnectOptions>()
-            .unwrap(),
-    )
-    .await
-    .unwrap();
+    let pool = deployment.pool().await;
     let served = lakehouse::gold::fingerprint::tables(&pool).await.unwrap();
     assert!(
         served.iter().all(|(_, digest)| digest.is_some()),
