@@ -15,6 +15,7 @@ PY_ARROW_VERSION=26.0.1
 PY_LIBLISTENBRAINZ_VERSION=0.7.0
 PY_ADBC_FLIGHTSQL_VERSION=1.13.0
 PY_MOTO_VERSION=5.2.6
+PY_SCHEMATHESIS_VERSION=4.32.5
 SITE_ROOT="$CARGO_TARGET_DIR/site"
 BIN="$CARGO_TARGET_DIR/debug/soundlake"
 
@@ -126,17 +127,19 @@ start_test_postgres() {
 # cache: `deltalake` (delta-rs's Python reader) opens the lake as another engine would;
 # `liblistenbrainz` (ListenBrainz's own client) plays the part of a scrobbler;
 # `adbc-driver-flightsql` (Apache Arrow's ADBC driver) queries the Flight SQL endpoint as a
-# notebook would; and `moto`'s server is an S3-compatible object store for the lake.
+# notebook would; `moto`'s server is an S3-compatible object store for the lake; and
+# `schemathesis` checks the REST API against its OpenAPI document.
 ensure_python_packages() {
   local venv="$HOME/.cache/soundlake/venv"
-  if ! "$venv/bin/python" -c 'import deltalake, pyarrow, liblistenbrainz, adbc_driver_flightsql.dbapi, moto.server' 2>/dev/null; then
-    say "installing Python deltalake, liblistenbrainz, the ADBC Flight SQL driver and moto from PyPI (for the interoperability tests)"
+  if ! "$venv/bin/python" -c 'import deltalake, pyarrow, liblistenbrainz, adbc_driver_flightsql.dbapi, moto.server, schemathesis' 2>/dev/null; then
+    say "installing Python deltalake, liblistenbrainz, the ADBC Flight SQL driver, moto and schemathesis from PyPI (for the interoperability tests)"
     command -v python3 >/dev/null || apt_install python3
     rm -rf "$venv"
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
     "$venv/bin/pip" install -q "deltalake==$PY_DELTALAKE_VERSION" "pyarrow==$PY_ARROW_VERSION" \
       "liblistenbrainz==$PY_LIBLISTENBRAINZ_VERSION" \
-      "adbc-driver-flightsql==$PY_ADBC_FLIGHTSQL_VERSION" "moto[server]==$PY_MOTO_VERSION"
+      "adbc-driver-flightsql==$PY_ADBC_FLIGHTSQL_VERSION" "moto[server]==$PY_MOTO_VERSION" \
+      "schemathesis==$PY_SCHEMATHESIS_VERSION"
   fi
   export SOUNDLAKE_PYTHON="$venv/bin/python"
 }

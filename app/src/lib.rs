@@ -10,6 +10,7 @@ pub mod listening;
 pub mod pages;
 pub mod pipeline;
 pub mod server_fns;
+pub mod simulator;
 pub mod tokens;
 pub mod types;
 
@@ -83,6 +84,30 @@ fn AccountNav() -> impl IntoView {
     }
 }
 
+/// A notice on every page while the database is not answering.
+#[component]
+fn DegradedNotice() -> impl IntoView {
+    let degraded = Resource::new(|| (), |_| server_fns::degraded());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                degraded
+                    .await
+                    .unwrap_or(false)
+                    .then(|| {
+                        view! {
+                            <p id="degraded" class="degraded" role="alert">
+                                "The database is not answering: recommendations, dashboards and \
+                                 accounts may be missing or out of date. Listens are still \
+                                 accepted and kept; this clears by itself once it answers again."
+                            </p>
+                        }
+                    })
+            })}
+        </Transition>
+    }
+}
+
 /// The app: navigation and routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -98,6 +123,7 @@ pub fn App() -> impl IntoView {
                     <AccountNav />
                 </nav>
             </header>
+            <DegradedNotice />
             <main>
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::Home />

@@ -93,7 +93,7 @@ pub(crate) fn listener_asked(user: String) -> Result<String, ServerFnError> {
 
 /// Answers with `status` and `message`.
 #[cfg(feature = "ssr")]
-fn refuse<T>(status: http::StatusCode, message: &str) -> Result<T, ServerFnError> {
+pub(crate) fn refuse<T>(status: http::StatusCode, message: &str) -> Result<T, ServerFnError> {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
     }
@@ -222,4 +222,18 @@ pub async fn pipeline_runs() -> Result<Vec<crate::pipeline::PipelineRun>, Server
     let pool = expect_context::<sqlx::PgPool>();
     let runs = lakehouse::pipeline::list_runs(&pool, ADMIN_RUNS).await?;
     Ok(runs.into_iter().map(Into::into).collect())
+}
+
+/// Whether the database answered the server's last check; the server checks it every few
+/// seconds and provides the answer in every request's context.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseDown(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+/// `true` while the database is not answering: pages then say that what they show may be
+/// missing or out of date. Who: anyone.
+#[server(input = GetUrl, endpoint = "degraded")]
+pub async fn degraded() -> Result<bool, ServerFnError> {
+    Ok(use_context::<DatabaseDown>()
+        .is_some_and(|down| down.0.load(std::sync::atomic::Ordering::Relaxed)))
 }

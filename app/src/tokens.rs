@@ -45,6 +45,21 @@ fn own_account() -> Result<String, ServerFnError> {
     crate::server_fns::require(&[Role::Listener, Role::Business, Role::Admin]).map(|a| a.name)
 }
 
+/// The account signed in with a session (not by a token), for making and revoking tokens;
+/// else 403.
+#[cfg(feature = "ssr")]
+fn session_account() -> Result<String, ServerFnError> {
+    use crate::types::Role;
+    let account = crate::server_fns::require(&[Role::Listener, Role::Business, Role::Admin])?;
+    if !account.by_session {
+        return crate::server_fns::refuse(
+            http::StatusCode::FORBIDDEN,
+            "tokens are made and revoked by a signed-in account, not by a token",
+        );
+    }
+    Ok(account.name)
+}
+
 /// The signed-in account's tokens, newest first.
 #[server(input = GetUrl, endpoint = "my_tokens")]
 pub async fn my_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
@@ -59,7 +74,7 @@ pub async fn my_tokens() -> Result<Vec<TokenRow>, ServerFnError> {
 /// shown this once.
 #[server(endpoint = "create_my_token")]
 pub async fn create_my_token(name: String) -> Result<String, ServerFnError> {
-    let account = own_account()?;
+    let account = session_account()?;
     expect_context::<Tokens>()
         .create(account, name)
         .await
@@ -69,7 +84,7 @@ pub async fn create_my_token(name: String) -> Result<String, ServerFnError> {
 /// Revokes one of the signed-in account's tokens.
 #[server(endpoint = "revoke_my_token")]
 pub async fn revoke_my_token(token_id: i64) -> Result<bool, ServerFnError> {
-    let account = own_account()?;
+    let account = session_account()?;
     expect_context::<Tokens>()
         .revoke(account, token_id)
         .await

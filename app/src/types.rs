@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A track as listed in search results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrackSummary {
     pub track_id: String,
     pub name: String,
@@ -18,6 +19,7 @@ pub struct TrackSummary {
 
 /// One page of catalogue search results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrackPage {
     /// Matches in the whole catalogue, not only on this page.
     pub total: i64,
@@ -38,6 +40,7 @@ impl TrackPage {
 
 /// Everything known about one track, audio features included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrackDetail {
     pub track_id: String,
     pub name: String,
@@ -64,6 +67,7 @@ pub struct TrackDetail {
 
 /// A genre and its number of tracks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GenreCount {
     pub genre: String,
     pub track_count: i32,
@@ -121,6 +125,7 @@ pub struct FamilyMetrics {
 
 /// The skip model's held-out figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SkipMetrics {
     /// Area under the ROC curve (0.5 is guessing).
     pub auc: f64,
@@ -155,6 +160,7 @@ pub struct ModelInsights {
 
 /// How varied a model version's published lists are, measured over every list.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ListDiversity {
     pub lists: usize,
     /// Mean distance between two tracks of a list, in standardised audio features.
@@ -169,6 +175,7 @@ pub struct ListDiversity {
 
 /// A cluster of tracks that sound alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClusterSummary {
     pub cluster_id: i16,
     pub label: String,
@@ -181,6 +188,7 @@ pub struct ClusterSummary {
 
 /// How well clustering into `k` groups fitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KScore {
     pub k: i16,
     /// Mean silhouette, from -1 to 1; higher is better.
@@ -191,6 +199,7 @@ pub struct KScore {
 
 /// The track clusters (largest first) and the k tried.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClusterInsights {
     pub clusters: Vec<ClusterSummary>,
     pub k_scores: Vec<KScore>,
@@ -198,6 +207,7 @@ pub struct ClusterInsights {
 
 /// A track on the 2-D map of the catalogue (the tracks' audio features projected to a plane).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrackMapPoint {
     pub track_id: String,
     pub name: String,
@@ -209,6 +219,7 @@ pub struct TrackMapPoint {
 
 /// A group of listeners with similar taste.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ListenerSegment {
     pub segment_id: i16,
     pub label: String,
@@ -547,6 +558,7 @@ mod tests {
 /// What an account may do: each account has one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Listens; sees and steers their own recommendations, tops and history.
     Listener,
@@ -595,6 +607,11 @@ pub struct SignedIn {
     pub role: Role,
     /// The user id of the listens, for a listener.
     pub listener_id: Option<String>,
+    /// Whether the request came with a browser session rather than a token: only a session
+    /// makes and revokes tokens, so that a leaked token cannot outlive its revocation through a
+    /// token it made.
+    #[serde(default)]
+    pub by_session: bool,
 }
 
 /// `text` percent-encoded for a URL's query or path: letters, digits, `-`, `_`, `.`, `~` and

@@ -31,6 +31,7 @@ pub fn find_table(qualified: &str) -> Option<TableRef> {
 
 /// A table at one version.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableInfo {
     /// `layer/name`.
     pub table: String,
@@ -50,6 +51,7 @@ pub struct TableInfo {
 
 /// One commit of a table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Commit {
     pub version: i64,
     pub timestamp: Option<DateTime<Utc>>,

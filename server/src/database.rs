@@ -86,3 +86,37 @@ async fn create_named_database(url: &str) {
         tracing::debug!("not creating database {name}: {error}");
     }
 }
+
+/// How often [`watch_availability`] checks the database.
+const AVAILABILITY_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Checks every couple of seconds that `pool`'s database answers, until `shutdown`; the flag
+/// says it did not at the last check (pages show a notice then).
+pub fn watch_availability(
+    pool: PgPool,
+    shutdown: crate::shutdown::Shutdown,
+) -> app::server_fns::DatabaseDown {
+    use std::sync::atomic::Ordering;
+    let down = app::server_fns::DatabaseDown::default();
+    let flag = down.0.clone();
+    tokio::spawn(async move {
+        loop {
+            let answered =
+                tokio::time::timeout(AVAILABILITY_CHECK, sqlx::query("SELECT 1").execute(&pool))
+                    .await
+                    .is_ok_and(|r| r.is_ok());
+            if flag.swap(!answered, Ordering::Relaxed) == answered {
+                if answered {
+                    tracing::info!("the database answers again");
+                } else {
+                    tracing::warn!("the database does not answer");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(AVAILABILITY_CHECK) => {}
+                _ = shutdown.signalled() => return,
+            }
+        }
+    });
+    down
+}

@@ -4,15 +4,21 @@
 use std::sync::{Arc, RwLock};
 
 use lakehouse::Lake;
+use lakehouse::bronze::listens::RejectedListen;
 use lakehouse::gold::tracks_load;
-use lakehouse::ingest::{CatalogueIndex, IngestWriter, ListenRules, WriterSettings};
+use lakehouse::ingest::{
+    CatalogueIndex, IngestError, IngestReceipt, IngestWriter, Listen, ListenRules, WriterSettings,
+};
 use sqlx::PgPool;
+
+use crate::metrics::Metrics;
 
 /// Shared by every ingest request.
 #[derive(Clone)]
 pub struct Ingest {
     pub writer: IngestWriter,
     catalogue: Arc<RwLock<Arc<CatalogueIndex>>>,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -27,8 +33,29 @@ impl Ingest {
         let ingest = Self {
             writer: IngestWriter::start(lake, WriterSettings::default()),
             catalogue: Arc::new(RwLock::new(Arc::new(CatalogueIndex::load(pool).await?))),
+            metrics: Metrics::default(),
         };
         Ok(ingest)
+    }
+
+    /// The same ingest, counting what it commits in `metrics`.
+    pub fn reporting_to(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// Commits accepted and refused events to bronze and waits until they are (counted in the
+    /// server's metrics).
+    pub async fn submit(
+        &self,
+        listens: Vec<Listen>,
+        refused: Vec<RejectedListen>,
+    ) -> Result<IngestReceipt, IngestError> {
+        let (accepted, refused_count) = (listens.len(), refused.len());
+        let started = std::time::Instant::now();
+        let receipt = self.writer.submit(listens, refused).await?;
+        self.metrics
+            .observe_ingest(accepted, refused_count, started.elapsed());
+        Ok(receipt)
     }
 
     /// Reloads the catalogue's index from gold (after the catalogue changed).

@@ -9,8 +9,10 @@ use crate::api::protection::RateLimit;
 use crate::auth::{AddressThrottle, AuthState};
 use crate::ingest::Ingest;
 use crate::live::LiveRecommendations;
+use crate::metrics::Metrics;
 use crate::pipeline::Pipelines;
 use crate::shutdown::Shutdown;
+use crate::simulator::SimulatorStream;
 
 /// The server's shared state.
 #[derive(Clone, FromRef)]
@@ -26,6 +28,11 @@ pub struct AppState {
     pub live: LiveRecommendations,
     /// Begun when the server stops; event streams end on it.
     pub shutdown: Shutdown,
+    pub metrics: Metrics,
+    /// The simulator's stream `/admin` starts and stops.
+    pub simulator: SimulatorStream,
+    /// Set while the database does not answer.
+    pub database_down: app::server_fns::DatabaseDown,
 }
 
 impl AppState {
@@ -46,11 +53,17 @@ impl AppState {
         ingest: Ingest,
         admin_token: &str,
     ) -> Self {
+        let metrics = Metrics::new();
+        let ingest = ingest.reporting_to(metrics.clone());
         let pipelines = Pipelines::new(lake.clone(), pool.clone(), ingest.clone());
         ingest.follow_catalogue(pool.clone());
         let pool = serving_pool(&pool);
+        let live = LiveRecommendations::shared(pool.clone());
+        let shutdown = Shutdown::default();
         Self {
-            live: LiveRecommendations::shared(pool.clone()),
+            database_down: crate::database::watch_availability(pool.clone(), shutdown.clone()),
+            simulator: SimulatorStream::new(pool.clone(), ingest.clone(), live.clone()),
+            live,
             auth: AuthState {
                 pool: pool.clone(),
                 admin_token: admin_token.into(),
@@ -63,7 +76,8 @@ impl AppState {
             lake,
             ingest,
             pipelines,
-            shutdown: Shutdown::default(),
+            shutdown,
+            metrics,
         }
     }
 }

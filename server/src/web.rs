@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use axum::routing::get;
 use axum::{Router, middleware};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
@@ -13,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::account_keeper::DatabaseAccounts;
 use crate::accounts::token_keeper::DatabaseTokens;
 use crate::state::AppState;
-use crate::{api, auth, listenbrainz};
+use crate::{api, auth, listenbrainz, metrics};
 
 /// The name of the built site's files: `pkg/soundlake.js`, `pkg/soundlake_bg.wasm`,
 /// `pkg/soundlake.css`.
@@ -34,6 +35,16 @@ pub fn leptos_options(site_root: &Path, addr: std::net::SocketAddr) -> LeptosOpt
         .build()
 }
 
+/// The span each request is logged in: its method and path, never its query, which may carry
+/// a credential (`/1/validate-token?token=`, as ListenBrainz has it).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -44,18 +55,30 @@ pub fn router(state: AppState) -> Router {
     let accounts: app::accounts::Accounts = std::sync::Arc::new(DatabaseAccounts {
         pool: state.pool.clone(),
     });
+    let simulator: app::simulator::Simulator = std::sync::Arc::new(state.simulator.clone());
+    let database_down = state.database_down.clone();
     let lake = state.lake.clone();
     let context = move || {
+        provide_context(database_down.clone());
         provide_context(pool.clone());
         provide_context(lake.clone());
         provide_context(tokens.clone());
         provide_context(accounts.clone());
+        provide_context(simulator.clone());
     };
     let options = state.leptos_options.clone();
     let auth_state = state.auth.clone();
     let rate_limit = state.rate_limit.clone();
     Router::new()
-        .nest("/api/v1", api::router(state.rate_limit.clone()))
+        .merge(api::openapi::routes(api::document()))
+        .nest(
+            "/api/v1",
+            api::router(state.rate_limit.clone()).route_layer(middleware::from_fn_with_state(
+                state.metrics.clone(),
+                metrics::track_requests,
+            )),
+        )
+        .route("/metrics", get(metrics::scrape))
         .merge(auth::routes())
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
@@ -68,6 +91,50 @@ pub fn router(state: AppState) -> Router {
         // Answers (pages, JSON, the wasm and js) compressed for clients that accept brotli or
         // gzip, at a level quick enough to do per request; event streams are left alone.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_request_log_names_the_path_but_not_the_query() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let request = axum::http::Request::get("/1/validate-token?token=s3cret-token")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = request_span(&request);
+            let _entered = span.enter();
+            tracing::debug!("answered");
+        });
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("/1/validate-token"), "{log}");
+        assert!(!log.contains("s3cret"), "{log}");
+    }
 }

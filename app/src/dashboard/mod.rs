@@ -27,6 +27,7 @@ pub struct DashboardFilter {
 
 /// Listening on one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayPoint {
     pub day: String,
     pub listens: i64,
@@ -37,6 +38,7 @@ pub struct DayPoint {
 
 /// One entry of a top list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TopEntry {
     pub id: String,
     pub name: String,
@@ -46,6 +48,7 @@ pub struct TopEntry {
 
 /// Listens of one genre (or `other`) on one day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GenreDay {
     pub day: String,
     pub genre: String,
@@ -54,6 +57,7 @@ pub struct GenreDay {
 
 /// Listens in one hour of one weekday (0 = Sunday), UTC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeatCell {
     pub weekday: i16,
     pub hour: i16,
@@ -62,6 +66,7 @@ pub struct HeatCell {
 
 /// How many of a week's new listeners listened `weeks_after` weeks later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CohortCell {
     pub cohort_week: String,
     pub weeks_after: i32,
@@ -70,6 +75,7 @@ pub struct CohortCell {
 
 /// New and returning listeners of one week.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WeekListeners {
     pub week: String,
     pub new: i64,

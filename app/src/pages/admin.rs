@@ -1,6 +1,6 @@
 //! `/admin`: the pipeline as an admin sees it: the newest runs with their stages, and a
 //! button that starts a run and follows its progress; the lake's tables, each with its
-//! history and any earlier version (time travel); the accounts.
+//! history and any earlier version (time travel); the accounts; the simulator's stream.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -11,6 +11,7 @@ use crate::browser::{RunState, start_run, stop_following};
 use crate::lake::LakeTables;
 use crate::pipeline::{PipelineRun, PipelineStage, duration};
 use crate::server_fns::pipeline_runs;
+use crate::simulator::SimulatorAdmin;
 use crate::types::clock_time;
 
 /// The admin page. The runs table is rendered on the server and reloaded whenever a run the
@@ -47,6 +48,7 @@ pub fn Admin() -> impl IntoView {
             </Suspense>
             <LakeTables />
             <AccountsAdmin />
+            <SimulatorAdmin />
         </section>
     }
 }

@@ -60,13 +60,14 @@ pub fn Catalog() -> impl IntoView {
                         settle(value);
                     }
                 />
-                <Suspense fallback=|| view! { <select disabled=true><option>"All genres"</option></select> }>
+                <Suspense fallback=|| view! { <select disabled=true aria-label="Genre"><option>"All genres"</option></select> }>
                     {move || Suspend::new(async move {
                         let options = genres.await.unwrap_or_default();
                         view! {
                             <select
                                 id="catalog-genre"
                                 name="genre"
+                                aria-label="Genre"
                                 on:change=move |ev| {
                                     genre.set(event_target_value(&ev));
                                     page.set(1);

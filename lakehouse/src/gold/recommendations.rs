@@ -88,6 +88,7 @@ pub async fn current_version(pool: &PgPool) -> Result<Option<i64>> {
 
 /// A similar track.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimilarRow {
     pub rank: i16,
     pub track_id: String,

@@ -74,6 +74,11 @@ impl IngestWriter {
         Self { queue }
     }
 
+    /// Submissions waiting for the writer.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Submits events and waits until they are committed.
     pub async fn submit(
         &self,

@@ -9,6 +9,7 @@ use crate::error::{LakehouseError, Result};
 
 /// A run as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRecord {
     pub run_id: i64,
     pub trigger: String,
@@ -23,6 +24,7 @@ pub struct RunRecord {
 
 /// A stage of a run as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageRecord {
     pub position: i16,
     pub stage: String,

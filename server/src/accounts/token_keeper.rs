@@ -44,6 +44,7 @@ impl TokenKeeper for DatabaseTokens {
                 .map_err(AccountError::for_people)?;
             tokens::create(&pool, &account, &name, Scope::Account)
                 .await
+                .map(|(_, secret)| secret)
                 .map_err(AccountError::for_people)
         })
     }

@@ -48,15 +48,15 @@ pub struct TokenInfo {
     pub revoked: bool,
 }
 
-/// Creates a token for `account`; returns the secret, which is not stored and cannot be shown
-/// again. An `ingest` token needs an admin account; an account holds at most
+/// Creates a token for `account`; returns it as listed and its secret, which is not stored and
+/// cannot be shown again. An `ingest` token needs an admin account; an account holds at most
 /// [`MAX_PER_ACCOUNT`] live tokens.
 pub async fn create(
     pool: &PgPool,
     account: &Account,
     name: &str,
     scope: Scope,
-) -> Result<String, AccountError> {
+) -> Result<(TokenInfo, String), AccountError> {
     if !(1..=64).contains(&name.chars().count()) || name.chars().any(char::is_control) {
         return Err(AccountError::Invalid(
             "a token's name has 1 to 64 characters and no control character".into(),
@@ -68,23 +68,32 @@ pub async fn create(
         ));
     }
     let secret = new_secret(PREFIX);
-    let inserted = sqlx::query(
+    let inserted: Option<(i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "INSERT INTO api_tokens (account_id, name, scope, secret_hash)
          SELECT $1, $2, $3, $4
          WHERE (SELECT count(*) FROM api_tokens
-                WHERE account_id = $1 AND revoked_at IS NULL) < $5",
+                WHERE account_id = $1 AND revoked_at IS NULL) < $5
+         RETURNING token_id, created_at",
     )
     .bind(account.account_id)
     .bind(name)
     .bind(scope.as_str())
     .bind(stored_form(&secret))
     .bind(MAX_PER_ACCOUNT as i64)
-    .execute(pool)
+    .fetch_optional(pool)
     .await?;
-    if inserted.rows_affected() == 0 {
+    let Some((token_id, created_at)) = inserted else {
         return Err(AccountError::TooManyTokens(MAX_PER_ACCOUNT));
-    }
-    Ok(secret)
+    };
+    let info = TokenInfo {
+        token_id,
+        name: name.to_owned(),
+        scope,
+        created_at,
+        last_used_at: None,
+        revoked: false,
+    };
+    Ok((info, secret))
 }
 
 /// The account and scope of a live token (not revoked, account not disabled), or `None`.

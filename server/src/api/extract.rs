@@ -164,6 +164,69 @@ impl TryFrom<String> for SearchText {
     }
 }
 
+/// The schema of a text parameter: a string of `min` to `max_bytes` bytes (stated as
+/// characters, the unit of OpenAPI, at most a quarter of the bytes: four bytes per character at
+/// most), with no control character where `control` is `false`.
+fn text_schema(
+    description: &str,
+    min: usize,
+    max_bytes: usize,
+    control: bool,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let pattern = if control {
+        "^[^\\x00]*$"
+    } else {
+        "^[^\\x00-\\x1F\\x7F-\\x9F]*$"
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(Some(min))
+        .max_length(Some(max_bytes / 4))
+        .pattern(Some(pattern))
+        .into()
+}
+
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            "An id: 1 to 128 bytes of UTF-8, no control character.",
+            1,
+            lakehouse::text::MAX_ID_BYTES,
+            false,
+        )
+    }
+}
+
+impl utoipa::ToSchema for Id {}
+
+impl utoipa::PartialSchema for FreeText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            "A text: at most 2,048 bytes of UTF-8, no NUL.",
+            0,
+            lakehouse::text::MAX_TEXT_BYTES,
+            true,
+        )
+    }
+}
+
+impl utoipa::ToSchema for FreeText {}
+
+impl utoipa::PartialSchema for SearchText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            "Search text: at most 200 bytes of UTF-8, no control character.",
+            0,
+            MAX_SEARCH_BYTES,
+            false,
+        )
+    }
+}
+
+impl utoipa::ToSchema for SearchText {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::state::AppState;
 
 /// The health report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok` when every check passed, `degraded` otherwise.
     status: &'static str,
@@ -18,14 +18,14 @@ pub struct Health {
     lake: LakeHealth,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DatabaseHealth {
     ok: bool,
     tracks: Option<i64>,
     error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct LakeHealth {
     ok: bool,
     path: String,
@@ -33,7 +33,7 @@ struct LakeHealth {
     error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TableHealth {
     table: String,
     /// The table's current version; `None` when it has not been written yet.
@@ -46,7 +46,16 @@ const TABLES: [TableRef; 3] = [
     lakehouse::silver::tracks::QUARANTINE,
 ];
 
-/// Checks the database and the lake; 200 when both are fine, 503 otherwise.
+/// Checks the database and the lake; 200 when both are fine, 503 otherwise. Who: anyone.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses(
+        (status = 200, description = "The database and the lake answer.", body = Health),
+        (status = 503, description = "The database or the lake does not answer.", body = Health),
+    ),
+)]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let database = match lakehouse::gold::tracks::count_tracks(&state.pool).await {
         Ok(tracks) => DatabaseHealth {

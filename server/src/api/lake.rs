@@ -9,18 +9,28 @@ use serde::Deserialize;
 
 use super::ApiError;
 use super::admin::Admin;
-use super::extract::{Path, Query};
+use super::extract::{Id, Path, Query};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TableParams {
     /// Describe the table as it was at this version.
+    #[param(minimum = 0)]
     version: Option<i64>,
     /// How many commits of history to include (default 10, at most 100).
+    #[param(maximum = 100)]
     history: Option<usize>,
 }
 
 /// `GET /lake/tables`: every table that exists, at its latest version, with its last 5 commits.
+#[utoipa::path(
+    get,
+    path = "/lake/tables",
+    tag = "lake",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "Every table written so far.", body = Vec<TableInfo>)),
+)]
 pub async fn list(
     _admin: Admin,
     State(lake): State<Lake>,
@@ -28,11 +38,23 @@ pub async fn list(
     Ok(Json(lake_info::describe_all(&lake, 5).await?))
 }
 
-/// `GET /lake/tables/{layer}/{name}?version=N&history=K`.
+/// `GET /lake/tables/{layer}/{name}?version=N&history=K`. Who: admins.
+#[utoipa::path(
+    get,
+    path = "/lake/tables/{layer}/{name}",
+    tag = "lake",
+    security(("bearer" = []), ("session" = [])),
+    params(
+        ("layer" = inline(Id), Path, description = "`bronze` or `silver`.", example = "silver"),
+        ("name" = inline(Id), Path, description = "The table, e.g. `listens`.", example = "tracks"),
+        TableParams,
+    ),
+    responses((status = 200, description = "The table at that version.", body = TableInfo)),
+)]
 pub async fn get_one(
     _admin: Admin,
     State(lake): State<Lake>,
-    Path((layer, name)): Path<(String, String)>,
+    Path((layer, name)): Path<(Id, Id)>,
     Query(params): Query<TableParams>,
 ) -> Result<Json<TableInfo>, ApiError> {
     let qualified = format!("{layer}/{name}");

@@ -24,8 +24,50 @@ pub const MAX_EVENT_BYTES: usize = 10 * 1024;
 /// The largest request body (an NDJSON bulk load).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// A listening event as `POST /listens` takes it (what the server checks of each event; an
+/// event that fails a check is refused on its own, with its reason, and kept in bronze's
+/// rejected events).
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ListenEvent {
+    /// The client's id for the event, so that a retry is not counted twice (assigned when
+    /// left out).
+    event_id: Option<super::extract::Id>,
+    user_id: super::extract::Id,
+    track_id: super::extract::Id,
+    /// When the track started, RFC 3339; not before 2000 nor in the future.
+    #[schema(format = DateTime)]
+    played_at: String,
+    /// How long it was played, 0 to 86,400,000 ms, and not longer than the track.
+    #[schema(minimum = 0, maximum = 86_400_000)]
+    ms_played: i64,
+    /// Why it ended: `trackdone`, `fwdbtn`, `backbtn`, `endplay`, …
+    #[schema(max_length = 32)]
+    end_reason: Option<String>,
+    skipped: Option<bool>,
+    context: Option<ListenContext>,
+}
+
+/// One event, or an array of them.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ListenEvents {
+    One(ListenEvent),
+    Many(Vec<ListenEvent>),
+}
+
+/// Where a listen was played.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ListenContext {
+    /// The player or service, e.g. `navidrome`.
+    source: Option<super::extract::Id>,
+    device: Option<super::extract::Id>,
+}
+
 /// The answer to an ingest request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestResponse {
     /// Events committed to bronze.
     accepted: usize,
@@ -35,7 +77,7 @@ pub struct IngestResponse {
     rejected: Vec<RejectedItem>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RejectedItem {
     index: usize,
     reason: String,
@@ -129,7 +171,26 @@ fn split_events<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<&'a str>,
 
 /// Validates each event, commits the valid ones and the refused ones (with their reasons) to
 /// bronze, and answers once they are committed: 200 when at least one event was accepted,
-/// 422 when none was.
+/// 422 when none was. Who: a listener's credential for their own listens, an admin or an
+/// `ingest` token for anyone's.
+#[utoipa::path(
+    post,
+    path = "/listens",
+    tag = "listens",
+    security(("bearer" = []), ("session" = [])),
+    request_body(
+        description = "One event, an array of up to 1,000, or NDJSON (one event per line, up \
+            to 100,000).",
+        content(
+            (ListenEvents = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Committed to bronze: at least one event accepted.", body = IngestResponse),
+        (status = 422, description = "No event was accepted; each one's reason is listed.", body = IngestResponse),
+    ),
+)]
 pub async fn post(
     caller: Caller,
     State(state): State<AppState>,
@@ -181,7 +242,6 @@ pub async fn post(
     let accepted = listens.len();
     state
         .ingest
-        .writer
         .submit(listens, refused)
         .await
         .map_err(ingest_error)?;

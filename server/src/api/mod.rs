@@ -7,6 +7,7 @@ pub mod extract;
 mod health;
 mod lake;
 mod listens;
+pub mod openapi;
 mod pipeline;
 pub mod protection;
 mod recommendations;
@@ -17,18 +18,29 @@ mod tracks;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::{Router, middleware};
 use tower::ServiceBuilder;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
 use crate::auth;
 use crate::state::AppState;
 
-/// The `/api/v1` routes, each within the limits of [`protection`].
+/// The `/api/v1` routes, each within the limits of [`protection`], every error answered with
+/// the error body.
 pub fn router(rate_limit: protection::RateLimit) -> Router<AppState> {
-    protected(routes(), rate_limit)
+    let (routes, _) = routes().split_for_parts();
+    protected(routes, rate_limit).layer(middleware::map_response(openapi::errors_as_json))
+}
+
+/// The API's OpenAPI document, from the same routes.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = routes().split_for_parts();
+    openapi::ErrorAnswers.modify(&mut document);
+    document
 }
 
 /// `routes` within the limits of [`protection`]: a timeout, a concurrency limit that sheds
@@ -48,48 +60,39 @@ pub fn protected(routes: Router<AppState>, rate_limit: protection::RateLimit) ->
         ))
 }
 
-fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health::health))
-        .route(
-            "/session",
-            get(auth::current_session)
-                .post(auth::create_session)
-                .delete(auth::end_session),
-        )
-        .route("/tokens", get(tokens::list).post(tokens::create))
-        .route("/tokens/{token_id}", axum::routing::delete(tokens::revoke))
-        .route("/tracks", get(tracks::search))
-        .route("/tracks/{track_id}", get(tracks::get_one))
-        .route("/tracks/{track_id}/similar", get(recommendations::similar))
-        .route("/genres", get(tracks::genres))
-        .route(
-            "/users/{user_id}/recommendations",
-            get(recommendations::for_user),
-        )
-        .route(
-            "/users/{user_id}/recommendations/events",
-            get(recommendations::events),
-        )
-        .route("/users/{user_id}/feedback", post(recommendations::feedback))
-        .route("/clusters", get(recommendations::clusters))
-        .route("/clusters/map", get(recommendations::cluster_map))
-        .route("/segments", get(recommendations::segments))
-        .route("/models", get(recommendations::models))
-        .route("/stats/daily", get(stats::daily))
-        .route("/stats/top", get(stats::top))
-        .route("/stats/genre-mix", get(stats::genre_mix))
-        .route("/stats/heatmap", get(stats::heatmap))
-        .route("/stats/weekly-listeners", get(stats::weekly_listeners))
-        .route("/stats/cohorts", get(stats::cohorts))
-        .route(
-            "/listens",
-            post(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)),
-        )
-        .route("/pipeline/runs", get(pipeline::list).post(pipeline::start))
-        .route("/pipeline/runs/{run_id}", get(pipeline::get_one))
-        .route("/pipeline/runs/{run_id}/events", get(pipeline::events))
-        .route("/lake/tables", get(lake::list))
-        .route("/lake/tables/{layer}/{name}", get(lake::get_one))
+/// Every route with its OpenAPI operation (`#[utoipa::path]` on the handler says who may call).
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(
+            auth::login::current_session,
+            auth::login::create_session,
+            auth::login::end_session
+        ))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(tracks::search))
+        .routes(routes!(tracks::get_one))
+        .routes(routes!(recommendations::similar))
+        .routes(routes!(tracks::genres))
+        .routes(routes!(recommendations::for_user))
+        .routes(routes!(recommendations::events))
+        .routes(routes!(recommendations::feedback))
+        .routes(routes!(recommendations::clusters))
+        .routes(routes!(recommendations::cluster_map))
+        .routes(routes!(recommendations::segments))
+        .routes(routes!(recommendations::models))
+        .routes(routes!(stats::daily))
+        .routes(routes!(stats::top))
+        .routes(routes!(stats::genre_mix))
+        .routes(routes!(stats::heatmap))
+        .routes(routes!(stats::weekly_listeners))
+        .routes(routes!(stats::cohorts))
+        .routes(routes!(listens::post).layer(DefaultBodyLimit::max(listens::MAX_BODY_BYTES)))
+        .routes(routes!(pipeline::list, pipeline::start))
+        .routes(routes!(pipeline::get_one))
+        .routes(routes!(pipeline::events))
+        .routes(routes!(lake::list))
+        .routes(routes!(lake::get_one))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

@@ -9,8 +9,7 @@ use axum::response::sse::{Event, Sse};
 use futures::Stream;
 use lakehouse::LakehouseError;
 use lakehouse::pipeline::{self, Progress, RunOptions, RunRecord};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use super::ApiError;
@@ -20,7 +19,7 @@ use crate::pipeline::Pipelines;
 use crate::shutdown::Shutdown;
 
 /// Options of `POST /pipeline/runs` (a JSON body; every field may be left out).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
     /// Rebuild silver listens from all of bronze.
@@ -32,12 +31,23 @@ pub struct StartRun {
 }
 
 /// `POST /pipeline/runs`: 202 with the new run's id and where to follow it; 409 when a run
-/// is already going on.
+/// is already going on. Who: admins.
+#[utoipa::path(
+    post,
+    path = "/pipeline/runs",
+    tag = "pipeline",
+    security(("bearer" = []), ("session" = [])),
+    request_body(content = Option<StartRun>, description = "Options; the body may be left out."),
+    responses(
+        (status = 202, description = "The run started.", body = StartedRun),
+        (status = 409, description = "A run is already going on.", body = super::error::ErrorBody),
+    ),
+)]
 pub async fn start(
     _admin: Admin,
     State(pipelines): State<Pipelines>,
     body: Option<Json<StartRun>>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<StartedRun>), ApiError> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let options = RunOptions {
         full: request.full,
@@ -47,12 +57,12 @@ pub async fn start(
     match pipelines.start("api", options).await {
         Ok(run_id) => Ok((
             StatusCode::ACCEPTED,
-            Json(json!({
-                "run_id": run_id,
-                "status": "running",
-                "run": format!("/api/v1/pipeline/runs/{run_id}"),
-                "events": format!("/api/v1/pipeline/runs/{run_id}/events"),
-            })),
+            Json(StartedRun {
+                run_id,
+                status: "running",
+                run: format!("/api/v1/pipeline/runs/{run_id}"),
+                events: format!("/api/v1/pipeline/runs/{run_id}/events"),
+            }),
         )),
         Err(e @ LakehouseError::RunInProgress(_)) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -63,13 +73,37 @@ pub async fn start(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A run just started, and where to follow it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StartedRun {
+    run_id: i64,
+    /// `running`.
+    status: &'static str,
+    /// The run's record.
+    run: String,
+    /// The run's progress as server-sent events.
+    events: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// From 1 to 200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// `GET /pipeline/runs?limit=N`: the newest runs (20 by default, at most 200), with stages.
+/// Who: admins.
+#[utoipa::path(
+    get,
+    path = "/pipeline/runs",
+    tag = "pipeline",
+    security(("bearer" = []), ("session" = [])),
+    params(ListParams),
+    responses((status = 200, description = "The newest runs first.", body = Vec<RunRecord>)),
+)]
 pub async fn list(
     _admin: Admin,
     State(pool): State<PgPool>,
@@ -82,7 +116,15 @@ pub async fn list(
     Ok(Json(pipeline::list_runs(&pool, limit).await?))
 }
 
-/// `GET /pipeline/runs/{id}`.
+/// `GET /pipeline/runs/{id}`. Who: admins.
+#[utoipa::path(
+    get,
+    path = "/pipeline/runs/{run_id}",
+    tag = "pipeline",
+    security(("bearer" = []), ("session" = [])),
+    params(("run_id" = i64, Path, description = "The run.")),
+    responses((status = 200, description = "The run and its stages.", body = RunRecord)),
+)]
 pub async fn get_one(
     _admin: Admin,
     State(pool): State<PgPool>,
@@ -97,7 +139,21 @@ pub async fn get_one(
 
 /// `GET /pipeline/runs/{id}/events`: a `run` event with the run as recorded now, then the
 /// run's progress (`stage_started`, `stage_finished`, `run_finished`) as it happens. The stream
-/// ends after `run_finished`, or at once when the run had already finished.
+/// ends after `run_finished`, or at once when the run had already finished. Who: admins.
+#[utoipa::path(
+    get,
+    path = "/pipeline/runs/{run_id}/events",
+    tag = "pipeline",
+    security(("bearer" = []), ("session" = [])),
+    params(("run_id" = i64, Path, description = "The run.")),
+    responses((
+        status = 200,
+        description = "Server-sent events: `run`, then `stage_started`, `stage_finished`, \
+            `run_finished`, each with a JSON object as its data.",
+        content_type = "text/event-stream",
+        body = String,
+    )),
+)]
 pub async fn events(
     _admin: Admin,
     State(pool): State<PgPool>,

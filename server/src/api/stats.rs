@@ -20,22 +20,33 @@ use crate::accounts::Role;
 use crate::auth::Caller;
 
 /// The query parameters every stats route takes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
+    /// The first day, `YYYY-MM-DD` (default: four weeks before `to`).
     #[serde(default)]
+    #[param(required = false, max_length = 10)]
     from: String,
+    /// The last day, `YYYY-MM-DD` (default: the last day with listens); at most 366 days
+    /// after `from`.
     #[serde(default)]
+    #[param(required = false, max_length = 10)]
     to: String,
+    /// Only this genre (default: every genre).
     #[serde(default)]
+    #[param(required = false, max_length = 32)]
     genre: String,
     /// `json` (default) or `csv`.
     #[serde(default)]
+    #[param(required = false, pattern = "^(json|csv)?$")]
     format: String,
     /// For `/stats/top`: `track`, `artist` or `genre`.
     #[serde(default)]
+    #[param(required = false, pattern = "^(track|artist|genre)?$")]
     kind: String,
     /// For `/stats/top`: 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -82,6 +93,19 @@ fn answer<T: Serialize>(name: &str, params: &StatsParams, rows: Vec<T>) -> Respo
 }
 
 /// `GET /stats/daily`: listens, listeners, skip rate and hours per day.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/daily",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "Listens, listeners, skip rate and hours per day. As JSON, or as CSV with `format=csv`.",
+        content((Vec<DayPoint> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn daily(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -93,6 +117,19 @@ pub async fn daily(
 }
 
 /// `GET /stats/top?kind=track|artist|genre&limit=10`: the most listened of the range.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/top",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "The most listened tracks, artists or genres of the range. As JSON, or as CSV with `format=csv`.",
+        content((Vec<TopEntry> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn top(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -110,6 +147,19 @@ pub async fn top(
 }
 
 /// `GET /stats/genre-mix`: listens per day of the most listened genres, the rest as `other`.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/genre-mix",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "Listens per day of the most listened genres. As JSON, or as CSV with `format=csv`.",
+        content((Vec<GenreDay> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn genre_mix(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -122,6 +172,19 @@ pub async fn genre_mix(
 }
 
 /// `GET /stats/heatmap`: listens per weekday (0 = Sunday) and hour, UTC.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/heatmap",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "Listens per weekday and hour. As JSON, or as CSV with `format=csv`.",
+        content((Vec<HeatCell> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn heatmap(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -133,6 +196,19 @@ pub async fn heatmap(
 }
 
 /// `GET /stats/weekly-listeners`: new and returning listeners per week.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/weekly-listeners",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "New and returning listeners per week. As JSON, or as CSV with `format=csv`.",
+        content((Vec<WeekListeners> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn weekly_listeners(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -144,6 +220,19 @@ pub async fn weekly_listeners(
 }
 
 /// `GET /stats/cohorts`: how each week's new listeners came back, week by week.
+/// Who: business users and admins.
+#[utoipa::path(
+    get,
+    path = "/stats/cohorts",
+    tag = "dashboards",
+    security(("bearer" = []), ("session" = [])),
+    params(StatsParams),
+    responses((
+        status = 200,
+        description = "Each week's new listeners, week by week. As JSON, or as CSV with `format=csv`.",
+        content((Vec<CohortCell> = "application/json"), (String = "text/csv")),
+    )),
+)]
 pub async fn cohorts(
     caller: Caller,
     State(pool): State<PgPool>,

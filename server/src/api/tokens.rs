@@ -16,7 +16,7 @@ use crate::accounts::{Account, AccountError};
 use crate::auth::{Caller, Credential};
 
 /// A token as listed: never its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub token_id: i64,
     pub name: String,
@@ -39,7 +39,7 @@ impl From<TokenInfo> for TokenView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What the token is for, e.g. "Navidrome" (1 to 64 characters).
@@ -49,7 +49,7 @@ pub struct NewToken {
 }
 
 /// A new token and its secret, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub token: TokenView,
@@ -97,6 +97,13 @@ fn account_error(error: AccountError) -> ApiError {
 }
 
 /// `GET /tokens`: the caller's tokens, newest first.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "accounts",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The caller's tokens.", body = Vec<TokenView>)),
+)]
 pub async fn list(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -109,6 +116,17 @@ pub async fn list(
 }
 
 /// `POST /tokens` `{"name": "...", "scope": "account"}`: a new token (201).
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "accounts",
+    security(("session" = [])),
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The new token, with its secret shown this once.", body = CreatedToken),
+        (status = 409, description = "The account holds as many live tokens as it may.", body = super::error::ErrorBody),
+    ),
+)]
 pub async fn create(
     caller: Caller,
     State(pool): State<PgPool>,
@@ -121,15 +139,9 @@ pub async fn create(
             Scope::parse(name).ok_or_else(|| ApiError::bad_request("scope is account or ingest"))?
         }
     };
-    let secret = tokens::create(&pool, account, &new.name, scope)
+    let (created, secret) = tokens::create(&pool, account, &new.name, scope)
         .await
         .map_err(account_error)?;
-    let created = tokens::list(&pool, account)
-        .await
-        .map_err(account_error)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("the new token is not listed"))?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {
@@ -141,6 +153,14 @@ pub async fn create(
 
 /// `DELETE /tokens/{token_id}`: revokes one of the caller's tokens (204; 404 when they have
 /// no such live token).
+#[utoipa::path(
+    delete,
+    path = "/tokens/{token_id}",
+    tag = "accounts",
+    security(("session" = [])),
+    params(("token_id" = i64, Path, description = "The token, as listed.")),
+    responses((status = 204, description = "Revoked.")),
+)]
 pub async fn revoke(
     caller: Caller,
     State(pool): State<PgPool>,

@@ -11,20 +11,32 @@ use super::ApiError;
 use super::extract::{Id, Path, Query, SearchText};
 
 /// Query parameters of `GET /tracks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Text matched against name, artists and album (case-insensitive substring).
+    #[param(inline)]
     q: Option<SearchText>,
     /// Only tracks listed under this genre.
+    #[param(inline)]
     genre: Option<Id>,
     /// Page number, from 1.
+    #[param(minimum = 1)]
     page: Option<u32>,
     /// Results per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<u32>,
 }
 
-/// Searches the catalogue.
+/// `GET /tracks`: searches the catalogue. Who: anyone.
+#[utoipa::path(
+    get,
+    path = "/tracks",
+    tag = "catalogue",
+    params(SearchParams),
+    responses((status = 200, description = "One page of matches.", body = TrackPage)),
+)]
 pub async fn search(
     State(pool): State<PgPool>,
     Query(params): Query<SearchParams>,
@@ -54,7 +66,14 @@ pub async fn search(
     }))
 }
 
-/// One track with its audio features.
+/// `GET /tracks/{track_id}`: one track with its audio features. Who: anyone.
+#[utoipa::path(
+    get,
+    path = "/tracks/{track_id}",
+    tag = "catalogue",
+    params(("track_id" = inline(Id), Path, description = "The track.")),
+    responses((status = 200, description = "The track.", body = TrackDetail)),
+)]
 pub async fn get_one(
     State(pool): State<PgPool>,
     Path(track_id): Path<Id>,
@@ -67,7 +86,13 @@ pub async fn get_one(
     }
 }
 
-/// Every genre with its number of tracks.
+/// `GET /genres`: every genre with its number of tracks. Who: anyone.
+#[utoipa::path(
+    get,
+    path = "/genres",
+    tag = "catalogue",
+    responses((status = 200, description = "The genres, by name.", body = Vec<GenreCount>)),
+)]
 pub async fn genres(State(pool): State<PgPool>) -> Result<Json<Vec<GenreCount>>, ApiError> {
     let genres = gold_tracks::list_genres(&pool).await?;
     Ok(Json(genres.into_iter().map(Into::into).collect()))

@@ -128,6 +128,7 @@ pub async fn identify(State(auth): State<AuthState>, mut request: Request, next:
             name: account.name.clone(),
             role: account.role,
             listener_id: account.listener_id.clone(),
+            by_session: caller.by_session(),
         });
     }
     request.extensions_mut().insert(caller);

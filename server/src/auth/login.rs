@@ -35,7 +35,7 @@ where
 /// The longest name or password read from a login request.
 const MAX_FIELD_BYTES: usize = 512;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginFields {
     name: String,
     password: String,
@@ -45,7 +45,7 @@ pub struct LoginFields {
 }
 
 /// The signed-in account, as the session API answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionAnswer {
     name: String,
     role: Role,
@@ -208,7 +208,16 @@ async fn logout_form(State(auth): State<AuthState>, headers: HeaderMap) -> Respo
 }
 
 /// `POST /api/v1/session` with `{"name", "password"}`: 200 with the account and a session
-/// cookie; 401 when refused; 429 with `Retry-After` after too many failures.
+/// cookie; 401 when refused; 429 with `Retry-After` after too many failures. Who: anyone.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "accounts",
+    request_body = LoginFields,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = SessionAnswer),
+    ),
+)]
 pub async fn create_session(
     State(auth): State<AuthState>,
     ClientAddress(address): ClientAddress,
@@ -240,7 +249,14 @@ pub async fn create_session(
     }
 }
 
-/// `GET /api/v1/session`: the account the request acts as.
+/// `GET /api/v1/session`: the account the request acts as. Who: any account.
+#[utoipa::path(
+    get,
+    path = "/session",
+    tag = "accounts",
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "The caller's account.", body = SessionAnswer)),
+)]
 pub async fn current_session(caller: Caller) -> Result<axum::Json<SessionAnswer>, ApiError> {
     caller
         .account()
@@ -248,7 +264,13 @@ pub async fn current_session(caller: Caller) -> Result<axum::Json<SessionAnswer>
         .ok_or_else(unauthenticated)
 }
 
-/// `DELETE /api/v1/session`: ends the session (204 whether or not there was one).
+/// `DELETE /api/v1/session`: ends the session (204 whether or not there was one). Who: anyone.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "accounts",
+    responses((status = 204, description = "No session is left; the cookie is cleared.")),
+)]
 pub async fn end_session(State(auth): State<AuthState>, headers: HeaderMap) -> Response {
     if let Some(secret) = session_cookie(&headers)
         && let Err(e) = sessions::end(&auth.pool, secret).await

@@ -4,7 +4,7 @@
 
 mod caller;
 mod identify;
-mod login;
+pub mod login;
 mod pages;
 mod throttle;
 mod token_memory;

@@ -41,7 +41,7 @@ async fn execute(pool: &sqlx::PgPool, command: TokensCommand) -> Result<()> {
     match command {
         TokensCommand::Create { name, label, scope } => {
             let account = super::users::existing(pool, &name).await?;
-            let secret = tokens::create(pool, &account, &label, scope).await?;
+            let (_, secret) = tokens::create(pool, &account, &label, scope).await?;
             eprintln!("Token for {name} ({} scope), shown once:", scope.as_str());
             println!("{secret}");
         }

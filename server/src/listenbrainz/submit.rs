@@ -90,7 +90,6 @@ async fn store(
         .collect();
     state
         .ingest
-        .writer
         .submit(accepted, refused)
         .await
         .map_err(|error| match error {

@@ -37,7 +37,7 @@ const MAX_PER_ARTIST: usize = 3;
 const SIMILAR_PER_TRACK: usize = lakehouse::ml::stage::SIMILAR_PER_TRACK;
 
 /// A listener's list as served.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LiveList {
     pub user_id: String,
     /// The model version the base list comes from (`None`: no model published yet).
@@ -49,7 +49,7 @@ pub struct LiveList {
 }
 
 /// One recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LiveItem {
     pub rank: usize,
     pub track_id: String,

@@ -73,10 +73,10 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
     account(&app, "bi", Role::Business, None).await;
     let admin = account(&app, "root", Role::Admin, None).await;
     let ana = store::find(&app.pool, "ana").await.unwrap();
-    let ana_token = tokens::create(&app.pool, &ana, "player", Scope::Account)
+    let (_, ana_token) = tokens::create(&app.pool, &ana, "player", Scope::Account)
         .await
         .unwrap();
-    let ingest_token = tokens::create(&app.pool, &admin, "stream", Scope::Ingest)
+    let (_, ingest_token) = tokens::create(&app.pool, &admin, "stream", Scope::Ingest)
         .await
         .unwrap();
     let clients = [
@@ -155,6 +155,26 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
         Allowed,
         Allowed,
         Forbidden,
+        Unauthenticated,
+    ];
+    // Tokens are made and revoked signed in only: a token may list its account's tokens, not
+    // make one (which would outlive its own revocation).
+    let session_fn = [
+        Unauthenticated,
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Forbidden,
+        Unauthenticated,
+    ];
+    let session_fn_or_token = [
+        Unauthenticated,
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
+        Allowed,
         Unauthenticated,
     ];
     let accounts = [
@@ -309,6 +329,31 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
         ("GET", "/api/pipeline_runs".into(), None, admins_fn),
         ("GET", "/api/lake_tables".into(), None, admins_fn),
         ("GET", "/api/accounts".into(), None, admins_fn),
+        (
+            "POST",
+            "/api/add_account".into(),
+            Some(json!({"name": "added-by-test", "role": "business", "listener_id": ""})),
+            admins_fn,
+        ),
+        (
+            "POST",
+            "/api/set_account_disabled".into(),
+            Some(json!({"name": "bob", "disabled": false})),
+            admins_fn,
+        ),
+        ("GET", "/api/my_tokens".into(), None, session_fn_or_token),
+        (
+            "POST",
+            "/api/create_my_token".into(),
+            Some(json!({"name": "made in the test"})),
+            session_fn,
+        ),
+        (
+            "POST",
+            "/api/revoke_my_token".into(),
+            Some(json!({"token_id": 999_999})),
+            session_fn,
+        ),
         ("GET", "/".into(), None, everyone),
         ("GET", "/catalog".into(), None, everyone),
         ("GET", "/login".into(), None, everyone),
@@ -345,9 +390,12 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
                 "GET" => client.get(&url),
                 _ => client.post(&url),
             };
-            if let Some(body) = body {
-                request = request.json(body);
-            }
+            // Server functions (`/api/NAME`) take forms; the REST API takes JSON.
+            request = match body {
+                Some(body) if !path.starts_with("/api/v1/") => request.form(body),
+                Some(body) => request.json(body),
+                None => request,
+            };
             let response = request.send().await.unwrap();
             let status = response.status();
             let location = response

@@ -91,3 +91,84 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
     }
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_admin_starts_and_stops_the_simulators_stream_and_listens_arrive() {
+    let app = TestApp::start().await;
+    for (name, role, listener) in [
+        ("root", Role::Admin, None),
+        ("ana", Role::Listener, Some("user-00001")),
+    ] {
+        create(
+            &app.pool,
+            &NewAccount {
+                name,
+                role,
+                listener_id: listener,
+                password: PASSWORD,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let admin = browser(&app, &log_in(&app, "root", PASSWORD).await.unwrap());
+    let listener = browser(&app, &log_in(&app, "ana", PASSWORD).await.unwrap());
+    let post = |client: &reqwest::Client, name: &str, form: &[(&str, &str)]| {
+        client
+            .post(format!("{}/api/{name}", app.base))
+            .form(form)
+            .send()
+    };
+
+    let refused = post(&listener, "start_simulator", &[("rate", "100")])
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let too_fast = post(&admin, "start_simulator", &[("rate", "1000000")])
+        .await
+        .unwrap();
+    assert_eq!(too_fast.status(), 400);
+
+    let started = post(&admin, "start_simulator", &[("rate", "200")])
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let state: Value = started.json().await.unwrap();
+    assert_eq!(
+        (&state["running"], &state["rate"]),
+        (&Value::from(true), &Value::from(200))
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let stopped: Value = post(&admin, "stop_simulator", &[])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stopped["running"], false);
+    let accepted = stopped["accepted"].as_u64().unwrap();
+    assert!(accepted >= 100, "{stopped}");
+    // Everything it reported committed is in bronze, as played now.
+    let after = crate::deployment::stored_events(&app.lake).await;
+    assert_eq!(after.len() as u64, accepted);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        crate::deployment::stored_events(&app.lake).await.len(),
+        after.len(),
+        "nothing arrives once stopped"
+    );
+    let (status, page) = {
+        let r = admin
+            .get(format!("{}/admin", app.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("id=\"simulator-state\""),
+        "the page shows the simulator"
+    );
+    app.finish().await;
+}

@@ -252,7 +252,7 @@ async fn the_simulator_streams_listens_into_a_running_server_at_its_rate() {
     )
     .await
     .unwrap();
-    let token = server::accounts::tokens::create(
+    let (_, token) = server::accounts::tokens::create(
         &app.pool,
         &admin,
         "stream",

@@ -26,7 +26,7 @@ async fn listener_with_token(app: &TestApp, name: &str) -> (Account, String) {
     )
     .await
     .expect("an account");
-    let token = tokens::create(&app.pool, &account, "my player", Scope::Account)
+    let (_, token) = tokens::create(&app.pool, &account, "my player", Scope::Account)
         .await
         .expect("a token");
     (account, token)

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin_pages;
+mod api_contract;
 mod api_limits;
 mod api_listens;
 mod api_pipeline;
