@@ -69,11 +69,12 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let auth_state = state.auth.clone();
     let rate_limit = state.rate_limit.clone();
+    let (api_routes, document) = api::router(state.rate_limit.clone());
     Router::new()
-        .merge(api::openapi::routes(api::document()))
+        .merge(api::openapi::routes(document))
         .nest(
             "/api/v1",
-            api::router(state.rate_limit.clone()).route_layer(middleware::from_fn_with_state(
+            api_routes.route_layer(middleware::from_fn_with_state(
                 state.metrics.clone(),
                 metrics::track_requests,
             )),

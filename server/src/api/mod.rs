@@ -30,17 +30,13 @@ use crate::auth;
 use crate::state::AppState;
 
 /// The `/api/v1` routes, each within the limits of [`protection`], every error answered with
-/// the error body.
-pub fn router(rate_limit: protection::RateLimit) -> Router<AppState> {
-    let (routes, _) = routes().split_for_parts();
-    protected(routes, rate_limit).layer(middleware::map_response(openapi::errors_as_json))
-}
-
-/// The API's OpenAPI document, from the same routes.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut document) = routes().split_for_parts();
+/// the error body; and their OpenAPI document, built from the same routes.
+pub fn router(rate_limit: protection::RateLimit) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, mut document) = routes().split_for_parts();
     openapi::ErrorAnswers.modify(&mut document);
-    document
+    let routes =
+        protected(routes, rate_limit).layer(middleware::map_response(openapi::errors_as_json));
+    (routes, document)
 }
 
 /// `routes` within the limits of [`protection`]: a timeout, a concurrency limit that sheds
