@@ -1,5 +1,5 @@
-//! Accounts as the admin page manages them: list, add (the password shown once), disable
-//! and enable.
+//! Accounts as the admin page manages them: list, add (the password shown once), change
+//! role, disable and enable.
 //!
 //! Accounts belong to the server; it provides them to these functions as an
 //! [`AccountKeeper`] in the request's context.
@@ -29,6 +29,8 @@ pub trait AccountKeeper: Send + Sync {
     fn list(&self) -> Answer<Vec<AccountRow>>;
     /// Creates an account with a generated password, which it answers with.
     fn add(&self, name: String, role: Role, listener_id: Option<String>) -> Answer<String>;
+    /// A listener names the user id of their listens; other roles drop theirs.
+    fn set_role(&self, name: String, role: Role, listener_id: Option<String>) -> Answer<()>;
     fn set_disabled(&self, name: String, disabled: bool) -> Answer<()>;
 }
 
@@ -65,6 +67,23 @@ pub async fn add_account(
         .map_err(ServerFnError::new)
 }
 
+/// Changes an account's role (`listener` with the user id of its listens). The change holds
+/// from the account's next request; the last enabled admin keeps their role. Admins only.
+#[server(endpoint = "set_account_role")]
+pub async fn set_account_role(
+    name: String,
+    role: String,
+    listener_id: String,
+) -> Result<(), ServerFnError> {
+    let keeper = keeper()?;
+    let role = Role::parse(&role).ok_or_else(|| ServerFnError::new("no such role"))?;
+    let listener_id = Some(listener_id.trim().to_owned()).filter(|l| !l.is_empty());
+    keeper
+        .set_role(name, role, listener_id)
+        .await
+        .map_err(ServerFnError::new)
+}
+
 /// Disables (`disabled` true: its sessions and tokens stop working) or enables an account.
 /// Admins only.
 #[server(endpoint = "set_account_disabled")]
@@ -80,8 +99,15 @@ pub async fn set_account_disabled(name: String, disabled: bool) -> Result<(), Se
 pub fn AccountsAdmin() -> impl IntoView {
     let add = ServerAction::<AddAccount>::new();
     let toggle = ServerAction::<SetAccountDisabled>::new();
+    let change = ServerAction::<SetAccountRole>::new();
     let listed = Resource::new(
-        move || (add.version().get(), toggle.version().get()),
+        move || {
+            (
+                add.version().get(),
+                toggle.version().get(),
+                change.version().get(),
+            )
+        },
         |_| list_accounts(),
     );
     let added = move || {
@@ -95,12 +121,23 @@ pub fn AccountsAdmin() -> impl IntoView {
             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
         })
     };
+    let changed = move || {
+        change.value().get().and_then(|answer| {
+            answer
+                .err()
+                .map(|error| view! { <p class="error" role="alert">{error.to_string()}</p> })
+        })
+    };
     let rows = move || {
         listed.get().map(|answer| match answer {
             Ok(rows) => {
                 let rows = rows
                     .into_iter()
                     .map(|a| {
+                        let name_for_role = a.name.clone();
+                        let listener_id = a.listener_id.clone().unwrap_or_default();
+                        let role_label = format!("Role of {}", a.name);
+                        let listener_label = format!("Listener id of {}", a.name);
                         let (label, next) = if a.disabled {
                             ("Enable", "false")
                         } else {
@@ -109,8 +146,23 @@ pub fn AccountsAdmin() -> impl IntoView {
                         view! {
                             <tr class:disabled=a.disabled>
                                 <td>{a.name.clone()}</td>
-                                <td>{a.role.as_str()}</td>
-                                <td>{a.listener_id.unwrap_or_default()}</td>
+                                <td>
+                                    <ActionForm action=change attr:class="role-change">
+                                        <input type="hidden" name="name" value=name_for_role />
+                                        <select name="role" aria-label=role_label>
+                                            {role_options(a.role)}
+                                        </select>
+                                        <input
+                                            type="text"
+                                            name="listener_id"
+                                            maxlength="128"
+                                            value=listener_id
+                                            placeholder="listener id"
+                                            aria-label=listener_label
+                                        />
+                                        <button type="submit">"Change"</button>
+                                    </ActionForm>
+                                </td>
                                 <td>{if a.disabled { "disabled" } else { "active" }}</td>
                                 <td>
                                     <ActionForm action=toggle>
@@ -126,7 +178,7 @@ pub fn AccountsAdmin() -> impl IntoView {
                 view! {
                     <table class="accounts">
                         <thead>
-                            <tr><th>"Name"</th><th>"Role"</th><th>"Listener"</th><th>"State"</th><th></th></tr>
+                            <tr><th>"Name"</th><th>"Role and listener"</th><th>"State"</th><th></th></tr>
                         </thead>
                         <tbody>{rows}</tbody>
                     </table>
@@ -150,7 +202,16 @@ pub fn AccountsAdmin() -> impl IntoView {
                 <button type="submit">"Add account"</button>
             </ActionForm>
             {added}
+            {changed}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{rows}</Transition>
         </section>
     }
+}
+
+/// The role choices of an account's row, its own selected.
+fn role_options(current: Role) -> impl IntoView {
+    Role::ALL
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> })
+        .collect_view()
 }

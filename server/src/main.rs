@@ -174,7 +174,17 @@ enum BenchCommand {
         /// Stop after this stage (e.g. gold_marts: bronze → gold without the ML stage).
         #[arg(long, value_parser = parse_stage)]
         until: Option<Stage>,
+        /// Then do the same bronze → gold work with another engine over the same files and
+        /// print its figures beside soundlake's.
+        #[arg(long, value_enum)]
+        peer: Option<bench::Peer>,
     },
+    /// Recommendation reads under fixed request rates, sent by oha (a load generator in its
+    /// own process) to a `soundlake serve` holding the demo: p50/p99 per rate.
+    Api(bench::ApiBench),
+    /// A served demo kept busy for minutes (listens streamed, the schedule running, page and
+    /// API reads): the server's memory every 10 s, and any error.
+    Soak(bench::SoakBench),
     /// Post listens to a local server: batches of 1,000 for throughput, then single events for
     /// latency.
     Ingest {
@@ -313,8 +323,9 @@ async fn main() -> Result<()> {
                     listens,
                     tracks,
                     until,
+                    peer,
                 },
-        } => bench::pipeline(&config, listens, tracks, until).await,
+        } => bench::pipeline(&config, listens, tracks, until, peer).await,
         Command::Bench {
             what:
                 BenchCommand::Recsys {
@@ -335,6 +346,12 @@ async fn main() -> Result<()> {
         Command::Bench {
             what: BenchCommand::Clusters { path },
         } => bench::clusters(&config, &path).await,
+        Command::Bench {
+            what: BenchCommand::Api(settings),
+        } => bench::api(&config, settings).await,
+        Command::Bench {
+            what: BenchCommand::Soak(settings),
+        } => bench::soak(&config, settings).await,
         Command::Bench {
             what:
                 BenchCommand::Rerank {

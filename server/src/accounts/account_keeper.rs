@@ -50,6 +50,16 @@ impl AccountKeeper for DatabaseAccounts {
         })
     }
 
+    fn set_role(&self, name: String, role: Role, listener_id: Option<String>) -> Answer<()> {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            store::set_role(&pool, &name, role, listener_id.as_deref())
+                .await
+                .map(|_| ())
+                .map_err(AccountError::for_people)
+        })
+    }
+
     fn set_disabled(&self, name: String, disabled: bool) -> Answer<()> {
         let pool = self.pool.clone();
         Box::pin(async move {

@@ -135,6 +135,7 @@ pub async fn set_password(pool: &PgPool, name: &str, new: &str) -> Result<(), Ac
 }
 
 /// Changes an account's role (a listener keeps or gets `listener_id`; other roles drop it).
+/// Refused when it would leave no enabled admin account.
 pub async fn set_role(
     pool: &PgPool,
     name: &str,
@@ -152,23 +153,37 @@ pub async fn set_role(
         }
         (_, _) => None,
     };
-    let row: Option<AccountRow> = sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let admins = lock_admins(&mut tx).await?;
+    let row: Result<Option<AccountRow>, sqlx::Error> = sqlx::query_as(
         "UPDATE accounts AS a SET role = $2, listener_id = $3 WHERE a.name = $1
          RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
     )
     .bind(name)
     .bind(role.as_str())
     .bind(listener_id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(from_row)
-        .ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
+    .fetch_optional(&mut *tx)
+    .await;
+    let account = match row {
+        Ok(Some(row)) => from_row(row),
+        Ok(None) => return Err(AccountError::NoSuchAccount(name.to_owned())),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_listener") => {
+            return Err(AccountError::ListenerTaken(
+                listener_id.unwrap_or_default().to_owned(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    an_admin_remains(&mut tx, admins).await?;
+    tx.commit().await?;
+    Ok(account)
 }
 
 /// Disables or enables an account; a disabled account's sessions end and its tokens stop
-/// working.
+/// working. Disabling is refused when it would leave no enabled admin account.
 pub async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<(), AccountError> {
     let mut tx = pool.begin().await?;
+    let admins = lock_admins(&mut tx).await?;
     let id: Option<i64> = sqlx::query_scalar(
         "UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING account_id",
     )
@@ -178,12 +193,38 @@ pub async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<(
     .await?;
     let id = id.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))?;
     if disabled {
+        an_admin_remains(&mut tx, admins).await?;
         sqlx::query("DELETE FROM sessions WHERE account_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Locks the admin accounts' rows until the transaction ends, so that two changes cannot each
+/// take away one of the last two admins; answers how many of them are enabled.
+async fn lock_admins(tx: &mut sqlx::PgConnection) -> Result<usize, AccountError> {
+    let enabled: Vec<bool> =
+        sqlx::query_scalar("SELECT NOT disabled FROM accounts WHERE role = 'admin' FOR UPDATE")
+            .fetch_all(tx)
+            .await?;
+    Ok(enabled.into_iter().filter(|e| *e).count())
+}
+
+/// Refuses a change that took away the last enabled admin account. (A deployment with no
+/// admin account, run with the admin token, is left as it is.)
+async fn an_admin_remains(tx: &mut sqlx::PgConnection, before: usize) -> Result<(), AccountError> {
+    let after: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = 'admin' AND NOT disabled")
+            .fetch_one(tx)
+            .await?;
+    if before > 0 && after == 0 {
+        return Err(AccountError::Invalid(
+            "that would leave no enabled admin account".into(),
+        ));
+    }
     Ok(())
 }
 

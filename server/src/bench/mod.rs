@@ -1,20 +1,26 @@
 //! `soundlake bench ...`: commands that measure and print figures. Each run works on a fresh
 //! database (on `DATABASE_URL`'s server, or the embedded cluster) and a temporary lake.
 
+mod api;
 mod clusters;
 mod dashboards;
 mod import;
 mod ingest;
+mod peer;
 mod pipeline;
 mod recsys;
 mod rerank;
+mod served;
+mod soak;
 
+pub use api::{ApiBench, api};
 pub use clusters::clusters;
 pub use import::import;
 pub use ingest::{IngestBench, ingest};
-pub use pipeline::pipeline;
+pub use pipeline::{Peer, pipeline};
 pub use recsys::{Dataset, recsys};
 pub use rerank::{RerankBench, rerank};
+pub use soak::{SoakBench, soak};
 
 use std::time::Duration;
 
@@ -29,6 +35,7 @@ use crate::postgres::EmbeddedPostgres;
 /// The PostgreSQL server benchmarks create their databases on.
 pub struct BenchServer {
     server: PgConnectOptions,
+    url: String,
     _cluster: Option<EmbeddedPostgres>,
 }
 
@@ -46,8 +53,19 @@ impl BenchServer {
         };
         Ok(Self {
             server: parse_url(&url)?,
+            url,
             _cluster: cluster,
         })
+    }
+
+    /// The URL of database `name` on this server, for a process the benchmark starts.
+    pub fn database_url(&self, name: &str) -> String {
+        let (path, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
+        let (server, _) = path.rsplit_once('/').unwrap_or((path, ""));
+        match query {
+            "" => format!("{server}/{name}"),
+            query => format!("{server}/{name}?{query}"),
+        }
     }
 
     /// A new, migrated database named `name`.

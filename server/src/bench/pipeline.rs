@@ -17,6 +17,14 @@ use lakehouse::simulate::Simulation;
 use super::BenchServer;
 use crate::config::Config;
 
+/// Another engine doing the same bronze → gold work over the same files, timed beside
+/// soundlake's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Peer {
+    /// DuckDB (PyPI), run by `SOUNDLAKE_PYTHON` (a Python with `duckdb`), else `python3`.
+    Duckdb,
+}
+
 /// Listens one simulated user produces over 30 days at 20 a day (measured: 543 on average).
 const LISTENS_PER_USER_MONTH: f64 = 543.0;
 
@@ -36,11 +44,12 @@ pub async fn pipeline(
     listens: usize,
     tracks: usize,
     until: Option<Stage>,
+    peer: Option<Peer>,
 ) -> Result<()> {
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;
-    let outcome = measure(&pool, listens, tracks, until).await;
+    let outcome = measure(&pool, listens, tracks, until, peer).await;
     pool.close().await;
     server.drop_database(&name).await?;
     outcome
@@ -51,6 +60,7 @@ async fn measure(
     listens: usize,
     tracks: usize,
     until: Option<Stage>,
+    peer: Option<Peer>,
 ) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let lake = Lake::new(dir.path().join("lake"));
@@ -186,7 +196,59 @@ async fn measure(
     if figures.iter().any(|f| f.stage == Stage::GoldMarts) {
         super::dashboards::time_queries(pool).await?;
     }
+    if peer == Some(Peer::Duckdb) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let peer = super::peer::duckdb(&lake, &dir.path().join("duckdb"), threads).await?;
+        print_beside_peer(&figures, &peer);
+    }
     Ok(())
+}
+
+/// soundlake's silver listens and gold marts stages beside the peer's.
+fn print_beside_peer(figures: &[StageFigures], peer: &super::peer::PeerFigures) {
+    let seconds_of = |stage: Stage| {
+        figures
+            .iter()
+            .find(|f| f.stage == stage)
+            .map_or(0.0, |f| f.seconds)
+    };
+    let (silver, marts) = (
+        seconds_of(Stage::SilverListens),
+        seconds_of(Stage::GoldMarts),
+    );
+    println!();
+    println!(
+        "peer: {} over the same {} bronze listens ({} silver, {} quarantined; \
+         no Delta commit, no PostgreSQL load)",
+        peer.engine,
+        format_count(peer.bronze_rows),
+        format_count(peer.silver_rows),
+        format_count(peer.quarantined_rows)
+    );
+    println!(
+        "{:<28} {:>10} {:>10} {:>8}",
+        "", "soundlake", "peer", "ratio"
+    );
+    for (what, ours, theirs) in [
+        ("silver listens", silver, peer.seconds.silver_listens),
+        ("gold marts", marts, peer.seconds.gold_marts),
+        (
+            "silver listens + gold marts",
+            silver + marts,
+            peer.seconds.total,
+        ),
+    ] {
+        println!(
+            "{what:<28} {ours:>8.2} s {theirs:>8.2} s {:>7.2}×",
+            ours / theirs.max(1e-9)
+        );
+    }
+    let marts: Vec<String> = peer
+        .marts
+        .iter()
+        .map(|(name, m)| format!("{name} {:.2} s ({} rows)", m.seconds, format_count(m.rows)))
+        .collect();
+    println!("the peer's marts: {}", marts.join(", "));
 }
 
 fn megabytes(bytes: Option<u64>) -> String {

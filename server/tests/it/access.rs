@@ -341,6 +341,12 @@ async fn every_route_answers_each_kind_of_caller_as_its_rule_says() {
             Some(json!({"name": "bob", "disabled": false})),
             admins_fn,
         ),
+        (
+            "POST",
+            "/api/set_account_role".into(),
+            Some(json!({"name": "bob", "role": "listener", "listener_id": "user-00002"})),
+            admins_fn,
+        ),
         ("GET", "/api/my_tokens".into(), None, session_fn_or_token),
         (
             "POST",

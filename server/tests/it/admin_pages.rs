@@ -79,6 +79,47 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
         (&Value::from("business"), &Value::from(true))
     );
 
+    // A role changes from the next request on; the last enabled admin keeps theirs.
+    let change_role = |name: &'static str, role: &'static str, listener: &'static str| {
+        let admin = admin.clone();
+        let url = format!("{}/api/set_account_role", app.base);
+        async move {
+            let r = admin
+                .post(url)
+                .form(&[("name", name), ("role", role), ("listener_id", listener)])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = change_role("newbie", "listener", "user-00042").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = change_role("newbie", "listener", "").await;
+    assert_ne!(status, 200, "a listener needs a user id");
+    assert!(body.contains("user id"), "{body}");
+    let (status, body) = change_role("root", "business", "").await;
+    assert_ne!(status, 200, "the last admin was demoted");
+    assert!(body.contains("no enabled admin"), "{body}");
+    let (_, listed) = get("/api/accounts".into()).await;
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    let role_of = |name: &str| {
+        let account = listed.iter().find(|a| a["name"] == name).unwrap();
+        (account["role"].clone(), account["listener_id"].clone())
+    };
+    assert_eq!(role_of("newbie"), ("listener".into(), "user-00042".into()));
+    assert_eq!(role_of("root"), ("admin".into(), Value::Null));
+    let refused = admin
+        .post(format!("{}/api/set_account_disabled", app.base))
+        .form(&[("name", "root"), ("disabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !refused.status().is_success(),
+        "the last admin was disabled"
+    );
+
     let (status, page) = get("/admin?table=silver/tracks&version=0".into()).await;
     assert_eq!(status, 200);
     for part in [
