@@ -16,7 +16,7 @@ PY_LIBLISTENBRAINZ_VERSION=0.7.0
 PY_ADBC_FLIGHTSQL_VERSION=1.13.0
 PY_MOTO_VERSION=5.2.6
 PY_SCHEMATHESIS_VERSION=4.32.5
-SITE_ROOT="$CARGO_TARGET_DIR/site"
+SITE_ROOT="$CARGO_TARGET_DIR/site-debug"   # build_site sets it per profile
 BIN="$CARGO_TARGET_DIR/debug/soundlake"
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -55,19 +55,21 @@ ensure_postgres_binaries() {
   fi
 }
 
-# The browser app into $SITE_ROOT/pkg. `release` (what `run` serves) builds the size-optimised
+# The browser app into $SITE_ROOT/pkg, a folder per profile (so that the tests never replace
+# what a running `run` serves). `release` (what `run` serves) builds the size-optimised
 # profile and shrinks it with binaryen's wasm-opt; the tests build the debug profile, quicker
 # to compile. Either way every file is also written brotli- and gzip-compressed at the best
 # level, which the server sends instead of compressing per request.
 build_site() {
   local profile="${1:-debug}" cargo_profile=() wasm_dir=debug
+  SITE_ROOT="$CARGO_TARGET_DIR/site-$profile"
   if [ "$profile" = release ]; then cargo_profile=(--profile wasm-release); wasm_dir=wasm-release; fi
   say "building the browser app (wasm, $profile)"
   cargo build -p frontend --lib --target wasm32-unknown-unknown "${cargo_profile[@]}"
   if [ ! -f frontend/node_modules/echarts/dist/echarts.min.js ] ||
     [ ! -x frontend/node_modules/.bin/wasm-opt ]; then
     command -v npm >/dev/null || apt_install nodejs npm
-    (cd frontend && npm ci --no-audit --no-fund --silent)
+    (cd frontend && npm ci --include=dev --no-audit --no-fund --silent)
   fi
   local pkg="$SITE_ROOT/pkg"
   rm -rf "$pkg" && mkdir -p "$pkg"
@@ -86,7 +88,9 @@ build_site() {
     const fs = require("fs"), zlib = require("zlib"), path = require("path");
     const dir = process.argv[1], kb = (n) => (n / 1024).toFixed(0) + " KB";
     for (const name of fs.readdirSync(dir)) {
-      const file = path.join(dir, name), raw = fs.readFileSync(file);
+      const file = path.join(dir, name);
+      if (!fs.statSync(file).isFile()) continue;
+      const raw = fs.readFileSync(file);
       const br = zlib.brotliCompressSync(raw, { params: {
         [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
         [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });

@@ -1,7 +1,7 @@
 // Page timings in Chromium: for each role's page, the time to the first byte of the
-// server-rendered page and the time until the WASM app has hydrated it, as a returning
-// visitor sees them (the wasm and scripts already in the browser's cache), median and worst of
-// several loads. A measuring command, not a test:
+// server-rendered page and the time until the WASM app has hydrated it (for /for-you, until
+// its live list is connected), as a returning visitor sees them (the wasm and scripts in the
+// browser's cache, checked again with the server), median and worst of several loads. A measuring command, not a test:
 //
 //   SOUNDLAKE_E2E_URL=http://127.0.0.1:3000 SOUNDLAKE_E2E_ACCOUNTS=<data dir>/demo-accounts \
 //     npm run timings [-- LOADS]
@@ -15,6 +15,10 @@ const PAGES = [
   { path: '/admin', role: 'admin', ready: 'section.admin[data-hydrated="true"]' },
 ];
 const LOADS = Number(process.argv[2] ?? 10);
+if (!Number.isInteger(LOADS) || LOADS < 1 || LOADS > 1000) {
+  console.error(`LOADS must be a whole number from 1 to 1000, not ${process.argv[2]}`);
+  process.exit(2);
+}
 
 // One load of `path`: navigation to first byte, and navigation to `ready` present.
 async function load(page, path, ready) {

@@ -67,8 +67,8 @@ pub async fn add_account(
         .map_err(ServerFnError::new)
 }
 
-/// Changes an account's role (`listener` with the user id of its listens). The change holds
-/// from the account's next request; the last enabled admin keeps their role. Admins only.
+/// Changes an account's role (`listener` with the user id of its listens): its sessions end
+/// and its account tokens are revoked; the last enabled admin keeps their role. Admins only.
 #[server(endpoint = "set_account_role")]
 pub async fn set_account_role(
     name: String,
@@ -79,7 +79,7 @@ pub async fn set_account_role(
     let role = Role::parse(&role).ok_or_else(|| ServerFnError::new("no such role"))?;
     let listener_id = Some(listener_id.trim().to_owned()).filter(|l| !l.is_empty());
     keeper
-        .set_role(name, role, listener_id)
+        .set_role(name.trim().to_owned(), role, listener_id)
         .await
         .map_err(ServerFnError::new)
 }

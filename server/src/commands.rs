@@ -158,7 +158,7 @@ async fn prepare_and_serve(
     Ok(())
 }
 
-const DEMO_USERS: usize = 200;
+pub(crate) const DEMO_USERS: usize = 200;
 /// The simulated listener the demo's listener account is linked to.
 const DEMO_LISTENER: &str = app::types::DEFAULT_LISTENER;
 const DEMO_DAYS: u32 = 28;

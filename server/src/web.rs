@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Router, middleware};
 use leptos::config::{Env, LeptosOptions};
@@ -45,6 +46,55 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
+/// The largest body a server function takes (they are forms and small JSON).
+const SERVER_FN_MAX_BODY: usize = 64 * 1024;
+
+/// Server functions (`/api/{name}`; the REST API is `/api/v1`, with limits of its own) read
+/// their whole body: it is read here first, at most [`SERVER_FN_MAX_BODY`] bytes, else 413.
+async fn limit_server_fn_bodies(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/") || path.starts_with("/api/v1/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, SERVER_FN_MAX_BODY).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                .await
+        }
+        Err(_) => (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a server function's body is at most {SERVER_FN_MAX_BODY} bytes"),
+        )
+            .into_response(),
+    }
+}
+
+/// The site's files (`/pkg/…`) keep their names from one build to the next: browsers check
+/// them again before each use, and caches keep the brotli and gzip copies apart.
+async fn site_file_headers(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let is_site_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_site_file {
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        );
+        headers.append(
+            axum::http::header::VARY,
+            axum::http::HeaderValue::from_static("accept-encoding"),
+        );
+    }
+    response
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -83,14 +133,17 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn(site_file_headers))
+        .layer(middleware::from_fn(limit_server_fn_bodies))
         // Layers run from the last added: every request is identified, then pages are guarded.
         .layer(middleware::from_fn(auth::guard_pages))
         .layer(middleware::from_fn_with_state(auth_state, auth::identify))
         // Players send their token in ListenBrainz's way and expect its answers, errors
         // included: these routes find their caller themselves.
         .nest("/1", listenbrainz::router(rate_limit))
-        // Answers (pages, JSON, the wasm and js) compressed for clients that accept brotli or
-        // gzip, at a level quick enough to do per request; event streams are left alone.
+        // Answers (pages, JSON) compressed for clients that accept brotli or gzip, at a level
+        // quick enough to do per request; the site's files are sent as stored, compressed at
+        // build time; event streams are left alone.
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(4)))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

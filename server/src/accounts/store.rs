@@ -135,7 +135,8 @@ pub async fn set_password(pool: &PgPool, name: &str, new: &str) -> Result<(), Ac
 }
 
 /// Changes an account's role (a listener keeps or gets `listener_id`; other roles drop it).
-/// Refused when it would leave no enabled admin account.
+/// Refused when it would leave no enabled admin account. A changed role ends the account's
+/// sessions and revokes its account tokens, which acted with the old role's reach.
 pub async fn set_role(
     pool: &PgPool,
     name: &str,
@@ -155,6 +156,11 @@ pub async fn set_role(
     };
     let mut tx = pool.begin().await?;
     let admins = lock_admins(&mut tx).await?;
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT role FROM accounts WHERE name = $1 FOR UPDATE")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
     let row: Result<Option<AccountRow>, sqlx::Error> = sqlx::query_as(
         "UPDATE accounts AS a SET role = $2, listener_id = $3 WHERE a.name = $1
          RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
@@ -175,6 +181,19 @@ pub async fn set_role(
         Err(e) => return Err(e.into()),
     };
     an_admin_remains(&mut tx, admins).await?;
+    if previous.as_deref() != Some(role.as_str()) {
+        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account.account_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now()
+             WHERE account_id = $1 AND scope = 'account' AND revoked_at IS NULL",
+        )
+        .bind(account.account_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(account)
 }
@@ -206,10 +225,11 @@ pub async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<(
 /// Locks the admin accounts' rows until the transaction ends, so that two changes cannot each
 /// take away one of the last two admins; answers how many of them are enabled.
 async fn lock_admins(tx: &mut sqlx::PgConnection) -> Result<usize, AccountError> {
-    let enabled: Vec<bool> =
-        sqlx::query_scalar("SELECT NOT disabled FROM accounts WHERE role = 'admin' FOR UPDATE")
-            .fetch_all(tx)
-            .await?;
+    let enabled: Vec<bool> = sqlx::query_scalar(
+        "SELECT NOT disabled FROM accounts WHERE role = 'admin' ORDER BY account_id FOR UPDATE",
+    )
+    .fetch_all(tx)
+    .await?;
     Ok(enabled.into_iter().filter(|e| *e).count())
 }
 

@@ -15,17 +15,18 @@ use crate::config::Config;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiBench {
     /// Request rates to hold, one run each, in requests per second.
-    #[arg(long, value_delimiter = ',', default_value = "1000,2000,5000")]
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,5000",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rates: Vec<u32>,
     /// Seconds each rate is held.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=3_600))]
     pub seconds: u32,
     /// Connections the load generator keeps open.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connections: u32,
     /// Tracks in the served demo catalogue.
-    #[arg(long, default_value_t = 3_000)]
-    pub tracks: usize,
+    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub tracks: u64,
     /// The load generator (`cargo install oha --version 1.16.0 --locked`).
     #[arg(long, env = "SOUNDLAKE_OHA", default_value = "oha")]
     pub oha: String,
@@ -56,7 +57,7 @@ pub async fn api(config: &Config, bench: ApiBench) -> Result<()> {
             )
         })?;
     let settings = DemoSettings {
-        tracks: bench.tracks,
+        tracks: bench.tracks as usize,
         // One run trains the model at start; none competes with the load after it.
         pipeline_interval: 24 * 3600,
         // The load comes from one address: the per-address limit would answer it 429.
@@ -64,8 +65,8 @@ pub async fn api(config: &Config, bench: ApiBench) -> Result<()> {
     };
     let served = ServedDemo::start(config, settings).await?;
     let outcome = measure(&served, &bench, String::from_utf8_lossy(&version.stdout)).await;
-    served.stop().await?;
-    outcome
+    let stopped = served.stop().await;
+    outcome.and(stopped)
 }
 
 async fn measure(
@@ -151,7 +152,7 @@ async fn warm_live_state(served: &ServedDemo) -> Result<usize> {
         bail!("the served demo has no tracks");
     };
     let now = chrono::Utc::now().to_rfc3339();
-    let events: Vec<Value> = (1..=200)
+    let events: Vec<Value> = (1..=crate::commands::DEMO_USERS)
         .map(|i| {
             json!({"user_id": format!("user-{i:05}"), "track_id": track.track_id,
                    "played_at": now, "ms_played": 30_000})

@@ -179,7 +179,7 @@ WHERE rejection IS NOT NULL
 # them from a TIMESTAMPTZ through the ICU calendar, several times slower. soundlake's
 # `AND NOT EXISTS (SELECT 1 FROM silver_event_ids AS s WHERE s.event_id = c.event_id)` is
 # spelled as the ANTI JOIN it is: DuckDB plans the NOT EXISTS beside the other condition as a
-# dependent join that copies every row (a second more at 1.7 million listens).
+# dependent join that copies every row.
 LISTENS_SQL = """
 SELECT
     c.event_id,

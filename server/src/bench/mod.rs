@@ -61,7 +61,12 @@ impl BenchServer {
     /// The URL of database `name` on this server, for a process the benchmark starts.
     pub fn database_url(&self, name: &str) -> String {
         let (path, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
-        let (server, _) = path.rsplit_once('/').unwrap_or((path, ""));
+        // `scheme://authority[/database]`: the part before the database's slash, if any.
+        let authority_at = path.find("://").map_or(0, |i| i + 3);
+        let server = match path[authority_at..].find('/') {
+            Some(slash) => &path[..authority_at + slash],
+            None => path,
+        };
         match query {
             "" => format!("{server}/{name}"),
             query => format!("{server}/{name}?{query}"),

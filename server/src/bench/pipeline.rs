@@ -46,6 +46,9 @@ pub async fn pipeline(
     until: Option<Stage>,
     peer: Option<Peer>,
 ) -> Result<()> {
+    if peer.is_some() && !Stage::up_to(until).contains(&Stage::GoldMarts) {
+        anyhow::bail!("--peer compares silver listens and the gold marts: run until gold_marts");
+    }
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;

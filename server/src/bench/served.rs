@@ -45,28 +45,15 @@ impl ServedDemo {
         let server = BenchServer::open(config)?;
         let database = format!("soundlake_bench_served_{}", std::process::id());
         let pool = server.fresh_database(&database).await?;
-        let data = tempfile::tempdir().context("creating a data folder")?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        let log = std::fs::File::create(data.path().join("serve.log"))?;
-        let child = Command::new(std::env::current_exe()?)
-            .arg("serve")
-            .env("DATABASE_URL", server.database_url(&database))
-            .env("SOUNDLAKE_DATA_DIR", data.path())
-            .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
-            .env("SOUNDLAKE_ADMIN_TOKEN", &token)
-            .env("SOUNDLAKE_DEMO_TRACKS", settings.tracks.to_string())
-            .env(
-                "SOUNDLAKE_PIPELINE_INTERVAL",
-                settings.pipeline_interval.max(1).to_string(),
-            )
-            .env("SOUNDLAKE_RATE_LIMIT", settings.rate_limit.to_string())
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("starting soundlake serve")?;
+        let spawned = spawn(&server, &database, settings);
+        let (child, port, token, data) = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                pool.close().await;
+                server.drop_database(&database).await?;
+                return Err(e);
+            }
+        };
         let mut served = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -102,6 +89,7 @@ impl ServedDemo {
         );
         Ok(reqwest::Client::builder()
             .default_headers(headers)
+            .timeout(Duration::from_secs(30))
             .build()?)
     }
 
@@ -161,6 +149,38 @@ impl Drop for ServedDemo {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `soundlake serve` over database `database` of `server`, in a new data folder, on a
+/// free port, with a new admin token.
+fn spawn(
+    server: &BenchServer,
+    database: &str,
+    settings: DemoSettings,
+) -> Result<(Child, u16, String, tempfile::TempDir)> {
+    let data = tempfile::tempdir().context("creating a data folder")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let log = std::fs::File::create(data.path().join("serve.log"))?;
+    let child = Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .env("DATABASE_URL", server.database_url(database))
+        .env("SOUNDLAKE_DATA_DIR", data.path())
+        .env("SOUNDLAKE_ADDR", format!("127.0.0.1:{port}"))
+        .env("SOUNDLAKE_ADMIN_TOKEN", &token)
+        .env("SOUNDLAKE_DEMO_TRACKS", settings.tracks.to_string())
+        .env(
+            "SOUNDLAKE_PIPELINE_INTERVAL",
+            settings.pipeline_interval.max(1).to_string(),
+        )
+        .env("SOUNDLAKE_RATE_LIMIT", settings.rate_limit.to_string())
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .context("starting soundlake serve")?;
+    Ok((child, port, token, data))
 }
 
 /// A process's resident memory, from `/proc/PID/status` (Linux).

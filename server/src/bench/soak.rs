@@ -21,20 +21,20 @@ use crate::stream::{StreamTarget, stream};
 #[derive(Debug, Clone, clap::Args)]
 pub struct SoakBench {
     /// Minutes to run.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1_440))]
     pub minutes: u64,
     /// Listens per second the simulator streams.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate: u32,
     /// Page and API reads per second.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub reads: u32,
     /// Seconds between scheduled pipeline runs.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: u64,
     /// Tracks in the served demo catalogue.
-    #[arg(long, default_value_t = 3_000)]
-    pub tracks: usize,
+    #[arg(long, default_value_t = 3_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub tracks: u64,
 }
 
 /// How often the server's memory is sampled.
@@ -67,17 +67,17 @@ struct Reads {
 
 pub async fn soak(config: &Config, bench: SoakBench) -> Result<()> {
     let settings = DemoSettings {
-        tracks: bench.tracks,
+        tracks: bench.tracks as usize,
         pipeline_interval: bench.interval,
         rate_limit: config.rate_limit,
     };
     let served = ServedDemo::start(config, settings).await?;
     let outcome = run(&served, &bench).await;
     if outcome.is_err() {
-        eprintln!("the server's log is in {}", served.data_dir().display());
+        eprintln!("the server's log:\n{}", served.log());
     }
-    served.stop().await?;
-    outcome
+    let stopped = served.stop().await;
+    outcome.and(stopped)
 }
 
 async fn run(served: &ServedDemo, bench: &SoakBench) -> Result<()> {
@@ -88,8 +88,8 @@ async fn run(served: &ServedDemo, bench: &SoakBench) -> Result<()> {
         url: served.base.clone(),
         token: served.token.clone(),
     };
-    // The demo's 200 listeners and as many new ones, each day of theirs repeated with a new
-    // seed when it is used up.
+    // The demo's listeners and as many new ones, each day of theirs repeated with a new seed
+    // when it is used up.
     let sim = Simulation::ending_today(400, 1, 20.0, 2026);
     let limit = u64::from(bench.rate) * length.as_secs();
     let rate = bench.rate;

@@ -27,7 +27,8 @@ pub enum UsersCommand {
     /// Set an account's password (SOUNDLAKE_PASSWORD, else generated and printed once); its
     /// sessions end.
     SetPassword { name: String },
-    /// Change an account's role.
+    /// Change an account's role: its sessions end and its account tokens are revoked.
+    /// Refused for the last enabled admin.
     SetRole {
         name: String,
         #[arg(long, value_parser = parse_role)]
@@ -35,7 +36,8 @@ pub enum UsersCommand {
         #[arg(long)]
         listener: Option<String>,
     },
-    /// Disable an account: its sessions end and its tokens stop working.
+    /// Disable an account: its sessions end and its tokens stop working. Refused for the last
+    /// enabled admin.
     Disable { name: String },
     /// Enable a disabled account.
     Enable { name: String },

@@ -4,6 +4,7 @@
 use serde_json::Value;
 use server::accounts::Role;
 use server::accounts::store::{NewAccount, create};
+use server::accounts::tokens::{self, Scope};
 
 use crate::support::{TestApp, browser, log_in};
 
@@ -79,6 +80,19 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
         (&Value::from("business"), &Value::from(true))
     );
 
+    // A server function reads at most 64 KiB of body, whoever sends it.
+    let oversized = admin
+        .post(format!("{}/api/add_account", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "name={}&role=business&listener_id=",
+            "a".repeat(100_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status().as_u16(), 413);
+
     // A role changes from the next request on; the last enabled admin keeps theirs.
     let change_role = |name: &'static str, role: &'static str, listener: &'static str| {
         let admin = admin.clone();
@@ -93,6 +107,42 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
+    // A changed role ends the account's sessions and revokes its account tokens.
+    let promoted = create(
+        &app.pool,
+        &NewAccount {
+            name: "promoted",
+            role: Role::Listener,
+            listener_id: Some("user-00007"),
+            password: PASSWORD,
+        },
+    )
+    .await
+    .unwrap();
+    let (_, player_token) = tokens::create(&app.pool, &promoted, "player", Scope::Account)
+        .await
+        .unwrap();
+    let promoted_session = browser(&app, &log_in(&app, "promoted", PASSWORD).await.unwrap());
+    let whoami = |client: reqwest::Client| {
+        let url = format!("{}/api/v1/session", app.base);
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(whoami(promoted_session.clone()).await, 200);
+    let (status, body) = change_role("promoted", "business", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(whoami(promoted_session).await, 401, "the session ended");
+    let by_token = reqwest::Client::new()
+        .get(format!("{}/api/v1/stats/daily", app.base))
+        .bearer_auth(&player_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_token.status().as_u16(),
+        401,
+        "the player's token was revoked"
+    );
+
     let (status, body) = change_role("newbie", "listener", "user-00042").await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = change_role("newbie", "listener", "").await;
