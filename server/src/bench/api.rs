@@ -74,13 +74,14 @@ async fn measure(
     bench: &ApiBench,
     oha_version: std::borrow::Cow<'_, str>,
 ) -> Result<()> {
-    let users = warm_live_state(served).await?;
     // Every demo listener's list, read in turn.
-    let urls = served.data_dir().join("recommendation-urls.txt");
-    let lines: Vec<String> = (1..=users)
+    let lists: Vec<String> = (1..=crate::commands::DEMO_USERS)
         .map(|i| format!("{}/api/v1/users/user-{i:05}/recommendations", served.base))
         .collect();
-    std::fs::write(&urls, lines.join("\n"))?;
+    warm_live_state(served, &lists).await?;
+    let urls = served.data_dir().join("recommendation-urls.txt");
+    std::fs::write(&urls, lists.join("\n"))?;
+    let users = lists.len();
     println!(
         "load generator: {}; {} listeners, each with a listen in their live state; \
          {} connections; {} s per rate",
@@ -145,8 +146,8 @@ async fn measure(
 }
 
 /// Posts one listen for each demo listener, so that every list read is re-ranked by a recent
-/// play, and reads each list once. Answers how many listeners.
-async fn warm_live_state(served: &ServedDemo) -> Result<usize> {
+/// play, and reads each of their `lists` once.
+async fn warm_live_state(served: &ServedDemo, lists: &[String]) -> Result<()> {
     let tracks = lakehouse::gold::tracks::simulation_tracks(&served.pool).await?;
     let Some(track) = tracks.first() else {
         bail!("the served demo has no tracks");
@@ -168,14 +169,13 @@ async fn warm_live_state(served: &ServedDemo) -> Result<usize> {
         bail!("posting the warm-up listens: {}", response.status());
     }
     // Each list read once, so that the load measures the steady state, not first reads.
-    for i in 1..=events.len() {
-        let url = format!("{}/api/v1/users/user-{i:05}/recommendations", served.base);
-        let status = client.get(&url).send().await?.status();
+    for url in lists {
+        let status = client.get(url).send().await?.status();
         if !status.is_success() {
             bail!("reading {url} before the load: {status}");
         }
     }
-    Ok(events.len())
+    Ok(())
 }
 
 fn read_report(target: u32, report: &Value) -> Result<RateFigures> {
