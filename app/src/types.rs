@@ -263,9 +263,7 @@ pub fn format_percent(share: f64) -> String {
 
 #[cfg(feature = "ssr")]
 mod from_gold {
-    use std::collections::BTreeMap;
-
-    use lakehouse::gold::clusters::{ClusterRow, KScoreRow, MapPoint, SegmentRow};
+    use lakehouse::gold::clusters::{Centroid, ClusterRow, KScoreRow, MapPoint, SegmentRow};
     use lakehouse::gold::recommendations::{ModelMetricRow, ModelVersionRow, RecommendationRow};
     use lakehouse::gold::tracks::{GenreCountRow, TrackDetailRow, TrackSummaryRow};
     use serde_json::Value;
@@ -288,7 +286,7 @@ mod from_gold {
     impl From<ModelMetricRow> for FamilyMetrics {
         fn from(r: ModelMetricRow) -> Self {
             Self {
-                params: params_of(&r.params),
+                params: params_of(&r.params.0),
                 model: r.model,
                 chosen: r.chosen,
                 validation_ndcg: r.validation_ndcg,
@@ -314,14 +312,8 @@ mod from_gold {
                 items: v.items,
                 interactions: v.interactions,
                 train_secs: v.train_secs,
-                skip: v
-                    .skip_metrics
-                    .as_deref()
-                    .and_then(|text| serde_json::from_str(text).ok()),
-                diversity: v
-                    .diversity
-                    .as_deref()
-                    .and_then(|text| serde_json::from_str(text).ok()),
+                skip: v.skip_metrics.map(|m| m.0.into()),
+                diversity: v.diversity.map(|d| d.0.into()),
                 families: metrics.into_iter().map(Into::into).collect(),
             }
         }
@@ -333,8 +325,8 @@ mod from_gold {
                 cluster_id: r.cluster_id,
                 label: r.label,
                 size: r.size,
-                centroid: centroid_of(&r.centroid),
-                top_genres: serde_json::from_str(&r.top_genres).unwrap_or_default(),
+                centroid: centroid_of(r.centroid.0),
+                top_genres: r.top_genres.0,
             }
         }
     }
@@ -368,24 +360,48 @@ mod from_gold {
                 segment_id: r.segment_id,
                 label: r.label,
                 size: r.size,
-                centroid: centroid_of(&r.centroid),
+                centroid: centroid_of(r.centroid.0),
             }
         }
     }
 
-    /// A centroid (JSON text: `{"energy": 0.71, ...}`) as (feature, value) pairs by feature
-    /// name; empty when the text is not such an object.
-    fn centroid_of(text: &str) -> Vec<(String, f64)> {
-        serde_json::from_str::<BTreeMap<String, f64>>(text)
-            .unwrap_or_default()
+    /// A centroid as (feature, value) pairs by feature name, without the features that had
+    /// no value.
+    fn centroid_of(centroid: Centroid) -> Vec<(String, f64)> {
+        centroid
             .into_iter()
+            .filter_map(|(feature, value)| Some((feature, value?)))
             .collect()
     }
 
-    /// A model's settings (JSON text) as (name, value) pairs: an object's fields, or a
-    /// hybrid's `[[{"model": ..}, weight], ..]` as (component, weight).
-    fn params_of(text: &str) -> Vec<(String, String)> {
-        match serde_json::from_str(text).unwrap_or(Value::Null) {
+    impl From<lakehouse::ml::skip_model::SkipMetrics> for SkipMetrics {
+        fn from(m: lakehouse::ml::skip_model::SkipMetrics) -> Self {
+            Self {
+                auc: m.auc,
+                log_loss: m.log_loss,
+                base_log_loss: m.base_log_loss,
+                base_rate: m.base_rate,
+                test_rows: m.test_rows as u64,
+            }
+        }
+    }
+
+    impl From<lakehouse::ml::diversity::Diversity> for ListDiversity {
+        fn from(d: lakehouse::ml::diversity::Diversity) -> Self {
+            Self {
+                lists: d.lists,
+                sound: d.sound,
+                artists: d.artists,
+                mean_popularity_rank: d.mean_popularity_rank,
+                popularity_rank_share: d.popularity_rank_share,
+            }
+        }
+    }
+
+    /// A model's settings as (name, value) pairs: an object's fields, or a hybrid's
+    /// `[[{"model": ..}, weight], ..]` as (component, weight).
+    fn params_of(params: &Value) -> Vec<(String, String)> {
+        match params {
             Value::Null => Vec::new(),
             Value::Object(fields) => fields.iter().map(|(k, v)| (k.clone(), short(v))).collect(),
             Value::Array(parts) => parts
@@ -398,7 +414,7 @@ mod from_gold {
                     _ => (String::new(), short(part)),
                 })
                 .collect(),
-            other => vec![(String::new(), short(&other))],
+            other => vec![(String::new(), short(other))],
         }
     }
 
@@ -485,15 +501,18 @@ mod from_gold {
                     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                     .collect()
             };
-            assert_eq!(params_of("null"), pairs(&[]));
+            let json = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+            assert_eq!(params_of(&Value::Null), pairs(&[]));
             assert_eq!(
-                params_of(r#"{"factors": 64, "similarity": {"Cosine": {"shrink": 10.0}}}"#),
+                params_of(&json(
+                    r#"{"factors": 64, "similarity": {"Cosine": {"shrink": 10.0}}}"#
+                )),
                 pairs(&[("factors", "64"), ("similarity", "Cosine(shrink=10.0)")])
             );
             assert_eq!(
-                params_of(
+                params_of(&json(
                     r#"[[{"model": "item_knn", "params": {"k": 100}}, 0.7], [{"model": "popularity"}, 0.3]]"#
-                ),
+                )),
                 pairs(&[("item_knn", "0.7"), ("popularity", "0.3")])
             );
         }
@@ -504,13 +523,16 @@ mod from_gold {
                 segment_id: 2,
                 label: "energetic · danceable".to_owned(),
                 size: 40,
-                centroid: r#"{"valence": 0.5, "energy": 0.71}"#.to_owned(),
+                centroid: sqlx::types::Json(Centroid::from([
+                    ("valence".to_owned(), Some(0.5)),
+                    ("energy".to_owned(), Some(0.71)),
+                    ("liveness".to_owned(), None),
+                ])),
             });
             assert_eq!(
                 segment.centroid,
                 [("energy".to_owned(), 0.71), ("valence".to_owned(), 0.5)]
             );
-            assert!(centroid_of("null").is_empty());
         }
     }
 }

@@ -109,7 +109,8 @@ pub async fn refresh_catalog(lake: &Lake, pool: &PgPool) -> Result<CatalogRefres
     if let Some(report) = &silver {
         let loaded = lake_loads::loaded_version(pool, tracks_load::TARGET).await?;
         if loaded != Some(report.tracks_version) {
-            gold_tracks = Some(load_gold_tracks(lake, pool, report.tracks_version).await?);
+            gold_tracks =
+                Some(tracks_load::load_from_silver(lake, pool, report.tracks_version).await?);
         }
     }
     Ok(CatalogRefreshReport {
@@ -118,32 +119,6 @@ pub async fn refresh_catalog(lake: &Lake, pool: &PgPool) -> Result<CatalogRefres
         gold_tracks,
         gold_time: started.elapsed(),
     })
-}
-
-/// Loads silver tracks into gold when gold does not hold the current silver version. Returns
-/// the silver version and the tracks loaded, or `None` when there was nothing to load.
-pub async fn sync_gold_tracks(lake: &Lake, pool: &PgPool) -> Result<Option<(i64, u64)>> {
-    let Some(silver) = lake.existing_table(silver::tracks::TABLE).await? else {
-        return Ok(None);
-    };
-    let version = silver.version().unwrap_or_default() as i64;
-    if lake_loads::loaded_version(pool, tracks_load::TARGET).await? == Some(version) {
-        return Ok(None);
-    }
-    let rows = load_gold_tracks(lake, pool, version).await?;
-    Ok(Some((version, rows)))
-}
-
-async fn load_gold_tracks(lake: &Lake, pool: &PgPool, version: i64) -> Result<u64> {
-    let table = silver::tracks::TABLE;
-    let mut delta = lake.table(table).await?;
-    delta
-        .load_version(version as u64)
-        .await
-        .map_err(|e| crate::error::LakehouseError::delta(table.qualified(), e))?;
-    let sql = format!("SELECT * FROM {}", table.sql_name());
-    let batches = lake.query_table(table, &delta, &sql).await?;
-    tracks_load::load_tracks(pool, &batches, &table.qualified(), version).await
 }
 
 /// Reads and parses every file on a blocking thread, in parallel across the machine's cores.

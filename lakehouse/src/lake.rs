@@ -1,19 +1,13 @@
 //! The lake: where each Delta table lives (a local folder or an object store), opening
-//! tables, and DataFusion sessions.
+//! tables, and registering them in DataFusion sessions (see [`crate::query`] for the sessions
+//! and for running SQL).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::ScalarValue;
-use datafusion::datasource::MemTable;
-use datafusion::execution::TaskContext;
-use datafusion::physical_plan::display::DisplayableExecutionPlan;
-use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
-use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use deltalake::logstore::object_store::path::Path as ObjectPath;
 use deltalake::logstore::object_store::{
     Error as ObjectStoreError, ObjectStoreExt, PutMode, PutOptions,
@@ -22,78 +16,7 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
 use crate::error::{LakehouseError, Result};
-
-/// DataFusion settings soundlake's sessions start from:
-/// - strings are plain `Utf8` (not views), so query results can be written back to Delta and
-///   read by other engines without surprises;
-/// - a join whose smaller side has up to 2 million rows or 256 MiB (the track catalogue, the
-///   few repeated event ids) builds one hash table from it, instead of redistributing both
-///   sides across the cores (which costs the larger side, 10 million listens say, a copy).
-pub const SESSION_DEFAULTS: [(&str, &str); 4] = [
-    (
-        "datafusion.execution.parquet.schema_force_view_types",
-        "false",
-    ),
-    (
-        "datafusion.sql_parser.map_string_types_to_utf8view",
-        "false",
-    ),
-    (
-        "datafusion.optimizer.hash_join_single_partition_threshold",
-        "268435456",
-    ),
-    (
-        "datafusion.optimizer.hash_join_single_partition_threshold_rows",
-        "2000000",
-    ),
-];
-
-/// The session settings every session starts from, read from the environment once.
-static BASE_SESSION_CONFIG: LazyLock<BaseSessionConfig> = LazyLock::new(BaseSessionConfig::read);
-
-/// DataFusion's settings from `DATAFUSION_*` variables, with [`SESSION_DEFAULTS`] for those
-/// the environment does not set.
-struct BaseSessionConfig {
-    config: SessionConfig,
-    /// `false` when a variable was malformed and the environment is ignored.
-    environment_read: bool,
-}
-
-impl BaseSessionConfig {
-    fn read() -> Self {
-        let (mut config, environment_read) = match SessionConfig::from_env() {
-            Ok(config) => (config, true),
-            Err(e) => {
-                tracing::warn!("DataFusion settings from the environment ignored: {e}");
-                (SessionConfig::new(), false)
-            }
-        };
-        for (key, value) in SESSION_DEFAULTS {
-            set_unless_in_env(&mut config, environment_read, key, value);
-        }
-        Self {
-            config,
-            environment_read,
-        }
-    }
-}
-
-/// Sets `key` in `config`, unless the environment (when it was read) sets it.
-fn set_unless_in_env(config: &mut SessionConfig, environment_read: bool, key: &str, value: &str) {
-    let variable = key.to_uppercase().replace('.', "_");
-    if !(environment_read && std::env::var_os(variable).is_some()) {
-        config
-            .options_mut()
-            .set(key, value)
-            .expect("a known setting");
-    }
-}
-
-/// How many Delta writers per core a partitioned write of an ordered result runs, each fed its
-/// own range of the rows (see [`materialize_sorted_shares`] and [`crate::partitioned_write`]).
-/// With one per core, a core idles whenever the other's writer still has days left; several
-/// per core keep both busy to the end.
-pub const DELTA_WRITERS_PER_CORE: usize = 4;
+use crate::query::{Params, collect_sql_with, new_session};
 
 /// A lake table: its layer and name, e.g. `silver/tracks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -315,7 +238,7 @@ impl Lake {
         }
     }
 
-    /// A DataFusion session with soundlake's settings ([`SESSION_DEFAULTS`]). DataFusion's
+    /// A DataFusion session with soundlake's settings ([`SESSION_DEFAULTS`](crate::query::SESSION_DEFAULTS)). DataFusion's
     /// settings, these included, can be changed with `DATAFUSION_*` environment variables
     /// (for example `DATAFUSION_EXECUTION_BATCH_SIZE=16384`).
     pub fn session(&self) -> SessionContext {
@@ -325,12 +248,7 @@ impl Lake {
     /// Like [`Lake::session`], with `settings` (DataFusion keys and values) on top of the
     /// defaults. The environment still has the last word.
     pub fn session_with(&self, settings: &[(&str, &str)]) -> SessionContext {
-        let base = &*BASE_SESSION_CONFIG;
-        let mut config = base.config.clone();
-        for (key, value) in settings {
-            set_unless_in_env(&mut config, base.environment_read, key, value);
-        }
-        SessionContext::new_with_config(config)
+        new_session(settings)
     }
 
     /// Runs `sql` over `delta` alone, registered under the table's SQL name (`layer_name`).
@@ -403,201 +321,6 @@ pub async fn recorded_version(
         .transaction_version(&delta.log_store(), app_id)
         .await
         .map_err(delta_error)
-}
-
-/// Values of a query's named parameters (`$name` in its SQL).
-pub type Params<'a> = &'a [(&'a str, ScalarValue)];
-
-/// Runs `sql` in `ctx` and collects its result; `context` names the query in errors.
-pub async fn collect_sql(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-) -> Result<Vec<RecordBatch>> {
-    collect_sql_with(ctx, context, sql, &[]).await
-}
-
-/// Like [`collect_sql`], with values for the query's named parameters.
-pub async fn collect_sql_with(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<Vec<RecordBatch>> {
-    let (_, batches) = collect_with_schema(ctx, context, sql, params).await?;
-    Ok(batches)
-}
-
-async fn collect_with_schema(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let (schema, partitions) = collect_partitions(ctx, context, sql, params).await?;
-    Ok((schema, partitions.into_iter().flatten().collect()))
-}
-
-/// Runs `sql` with `params` and collects each of its plan's output partitions.
-async fn collect_partitions(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
-    let (plan, task) = physical_plan(ctx, context, sql, params).await?;
-    run_partitions(context, plan, task).await
-}
-
-/// The plan DataFusion runs for `sql` with `params`, and the context to run it in.
-async fn physical_plan(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>)> {
-    let query_error = |e| LakehouseError::query(context, e);
-    let mut frame = ctx.sql(sql).await.map_err(query_error)?;
-    if !params.is_empty() {
-        frame = frame
-            .with_param_values(params.to_vec())
-            .map_err(query_error)?;
-    }
-    let task = Arc::new(frame.task_ctx());
-    let plan = frame.create_physical_plan().await.map_err(query_error)?;
-    Ok((plan, task))
-}
-
-/// Runs `plan` and collects each of its output partitions.
-async fn run_partitions(
-    context: &str,
-    plan: Arc<dyn ExecutionPlan>,
-    task: Arc<TaskContext>,
-) -> Result<(SchemaRef, Vec<Vec<RecordBatch>>)> {
-    let partitions = collect_partitioned(Arc::clone(&plan), task)
-        .await
-        .map_err(|e| LakehouseError::query(context, e))?;
-    trace_plan(context, plan.as_ref());
-    Ok((plan.schema(), partitions))
-}
-
-/// Logs the executed plan with each operator's metrics (rows, time, memory) at trace level:
-/// `RUST_LOG=lakehouse::lake=trace` shows where a query spends its time.
-fn trace_plan(context: &str, plan: &dyn ExecutionPlan) {
-    if tracing::enabled!(tracing::Level::TRACE) {
-        let shown = DisplayableExecutionPlan::with_metrics(plan).indent(true);
-        tracing::trace!(query = context, "executed plan:\n{shown}");
-    }
-}
-
-/// Like [`collect_sql`], but always at least one batch: an empty one with the query's schema
-/// when it has no rows, so that writes (and overwrites) still know the schema.
-pub async fn collect_or_empty(
-    ctx: &SessionContext,
-    context: &str,
-    sql: &str,
-) -> Result<Vec<RecordBatch>> {
-    let (schema, mut batches) = collect_with_schema(ctx, context, sql, &[]).await?;
-    batches.retain(|b| b.num_rows() > 0);
-    if batches.is_empty() {
-        batches.push(RecordBatch::new_empty(schema));
-    }
-    Ok(batches)
-}
-
-/// Runs `sql` in `ctx` and registers its result there as the in-memory table `name`, in as
-/// many partitions as the session runs in parallel or as the query's plan has, whichever is
-/// more (so the queries that read it use every core). A result read by several queries, or
-/// several times by one, is computed once. Returns the number of rows.
-pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<usize> {
-    materialize_with(ctx, name, sql, &[]).await
-}
-
-/// Like [`materialize`], with values for the query's named parameters.
-pub async fn materialize_with(
-    ctx: &SessionContext,
-    name: &str,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<usize> {
-    let (schema, collected) = collect_partitions(ctx, name, sql, params).await?;
-    let partitions = target_partitions(ctx);
-    let collected = if collected.len() >= partitions {
-        collected
-    } else {
-        spread(collected.into_iter().flatten().collect(), partitions)
-    };
-    register_partitions(ctx, name, schema, collected)
-}
-
-/// Like [`materialize`], in `partitions` partitions, for a query that ends in `ORDER BY`:
-/// each core's sorted share of the result is kept as it is, spread over its part of the
-/// partitions (each a range of that share), instead of being merged with the other shares into
-/// one order on one core. Each partition is in order; together they are not. For a partitioned
-/// write, which needs each stream's rows grouped, not all rows in one order: merging 10 million
-/// listens by play time took up to 1.8 s on one core.
-pub async fn materialize_sorted_shares(
-    ctx: &SessionContext,
-    name: &str,
-    sql: &str,
-    partitions: usize,
-) -> Result<usize> {
-    let (mut plan, task) = physical_plan(ctx, name, sql, &[]).await?;
-    if let Some(merge) = plan.downcast_ref::<SortPreservingMergeExec>()
-        && merge.fetch().is_none()
-    {
-        plan = Arc::clone(merge.input());
-    }
-    let (schema, shares) = run_partitions(name, plan, task).await?;
-    let per_share = partitions.div_ceil(shares.len().max(1));
-    let collected = shares
-        .into_iter()
-        .flat_map(|share| spread(share, per_share))
-        .collect();
-    register_partitions(ctx, name, schema, collected)
-}
-
-/// Registers `batches` (at least one, for the schema) in `ctx` as the in-memory table `name`,
-/// spread over as many partitions as the session runs in parallel. Returns the number of rows.
-pub fn register_batches(
-    ctx: &SessionContext,
-    name: &str,
-    batches: Vec<RecordBatch>,
-) -> Result<usize> {
-    let schema = batches[0].schema();
-    let partitions = spread(batches, target_partitions(ctx));
-    register_partitions(ctx, name, schema, partitions)
-}
-
-/// How many partitions the session runs in parallel (one per core by default).
-pub fn target_partitions(ctx: &SessionContext) -> usize {
-    ctx.state().config().target_partitions().max(1)
-}
-
-/// `batches` in `parallel` partitions, each a run of consecutive batches, so that the
-/// partitions of an ordered result (listens by play time) hold different ranges of it.
-fn spread(batches: Vec<RecordBatch>, parallel: usize) -> Vec<Vec<RecordBatch>> {
-    let parallel = parallel.max(1);
-    let per_partition = batches.len().div_ceil(parallel).max(1);
-    let mut partitions = vec![Vec::new(); parallel];
-    for (i, batch) in batches.into_iter().enumerate() {
-        partitions[i / per_partition].push(batch);
-    }
-    partitions
-}
-
-fn register_partitions(
-    ctx: &SessionContext,
-    name: &str,
-    schema: SchemaRef,
-    partitions: Vec<Vec<RecordBatch>>,
-) -> Result<usize> {
-    let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
-    let query_error = |e| LakehouseError::query(name, e);
-    let table = MemTable::try_new(schema, partitions).map_err(query_error)?;
-    ctx.register_table(name, Arc::new(table))
-        .map_err(query_error)?;
-    Ok(rows)
 }
 
 /// The number of rows in a table at its latest version (0 when it was never written).

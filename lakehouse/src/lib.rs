@@ -15,6 +15,7 @@ pub mod ml;
 pub mod named_tables;
 pub mod partitioned_write;
 pub mod pipeline;
+pub mod query;
 pub mod silver;
 pub mod simulate;
 pub mod sources;

@@ -37,7 +37,7 @@ use tonic::{Request, Response, Status};
 
 use crate::accounts::Role;
 use crate::auth::{AuthState, identify_caller};
-use crate::shutdown::Shutdown;
+use crate::infra::shutdown::Shutdown;
 
 /// Queries running at once at most; more wait their turn.
 pub const CONCURRENT_QUERIES: usize = 4;

@@ -1,25 +1,21 @@
-//! The `soundlake` server: configuration, the gold database (external or embedded), the REST
-//! API, the web app's server side, and the commands of the `soundlake` binary.
+//! The `soundlake` server: the command line, the HTTP server (REST API, ListenBrainz API,
+//! server-rendered pages), the Flight SQL endpoint, and what they run on.
 
+/// Accounts, roles, sessions and API tokens in the gold database.
 pub mod accounts;
+/// The REST API under `/api/v1`.
 pub mod api;
+/// Who a request is from, and what it may reach.
 pub mod auth;
-pub mod bench;
+/// The `soundlake` command line.
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod database;
+/// The read-only Arrow Flight SQL endpoint over the lake.
 pub mod flight_sql;
-pub mod ingest;
+/// Configuration, the database, private files, shutdown.
+pub mod infra;
+/// ListenBrainz's API, for real players.
 pub mod listenbrainz;
-pub mod live;
-pub mod metrics;
-pub mod pipeline;
-pub mod pipeline_commands;
-pub mod postgres;
-pub mod private_file;
-pub mod shutdown;
-pub mod simulator;
-pub mod state;
-pub mod stream;
+/// Ingestion, live re-ranking, pipeline runs, the simulator's stream.
+pub mod services;
+/// The HTTP server: routes, state, metrics.
 pub mod web;

@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::DeltaTable;
 
 use crate::error::{LakehouseError, Result};
-use crate::ingest::Listen;
 use crate::lake::TableRef;
 
 /// Accepted listens.
@@ -95,48 +94,14 @@ pub fn rejected_schema() -> SchemaRef {
     ]))
 }
 
-fn micros(n: usize, at: DateTime<Utc>) -> ArrayRef {
+/// `n` copies of `at`, as a UTC timestamp column.
+pub(crate) fn micros(n: usize, at: DateTime<Utc>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from(vec![at.timestamp_micros(); n]).with_timezone("UTC"))
 }
 
-fn repeated(n: usize, text: &str) -> ArrayRef {
+/// `n` copies of `text`, as a text column.
+pub(crate) fn repeated(n: usize, text: &str) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(text, n)))
-}
-
-/// Accepted listens as one Arrow batch, stamped `ingested_at`.
-pub fn listens_batch(listens: &[&Listen], ingested_at: DateTime<Utc>) -> Result<RecordBatch> {
-    let n = listens.len();
-    let text = |f: fn(&Listen) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(listens.iter().map(|l| f(l))))
-    };
-    let optional = |f: fn(&Listen) -> Option<&str>| -> ArrayRef {
-        Arc::new(StringArray::from_iter(listens.iter().map(|l| f(l))))
-    };
-    let columns: Vec<ArrayRef> = vec![
-        text(|l| &l.event_id),
-        Arc::new(BooleanArray::from_iter(
-            listens.iter().map(|l| Some(l.event_id_assigned)),
-        )),
-        text(|l| &l.user_id),
-        text(|l| &l.track_id),
-        Arc::new(
-            TimestampMicrosecondArray::from_iter_values(
-                listens.iter().map(|l| l.played_at.timestamp_micros()),
-            )
-            .with_timezone("UTC"),
-        ),
-        Arc::new(Int64Array::from_iter_values(
-            listens.iter().map(|l| l.ms_played),
-        )),
-        optional(|l| l.end_reason.as_deref()),
-        Arc::new(BooleanArray::from_iter(listens.iter().map(|l| l.skipped))),
-        optional(|l| l.context_source.as_deref()),
-        optional(|l| l.context_device.as_deref()),
-        text(|l| &l.raw),
-        micros(n, ingested_at),
-        repeated(n, &ingested_at.format("%Y-%m-%d").to_string()),
-    ];
-    Ok(RecordBatch::try_new(listens_schema(), columns)?)
 }
 
 /// Refused events as one Arrow batch, stamped `received_at`.

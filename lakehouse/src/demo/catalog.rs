@@ -7,7 +7,7 @@ use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Gamma, Normal};
 
-use super::genre_profiles::{GENRE_PROFILES, GenreProfile, Stat};
+use super::genre_profiles::{GenreProfile, Stat, genre_profiles};
 use super::names;
 use crate::error::{LakehouseError, Result};
 
@@ -68,9 +68,10 @@ impl DemoCatalog {
     /// Generates the catalogue: one row per (track, genre), as the real dataset lists it.
     pub fn generate(&self) -> Vec<DemoTrack> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let genres = GENRE_PROFILES.len();
+        let profiles = genre_profiles();
+        let genres = profiles.len();
         let mut rows = Vec::with_capacity(self.tracks + self.tracks / 5);
-        for (index, profile) in GENRE_PROFILES.iter().enumerate() {
+        for (index, profile) in profiles.iter().enumerate() {
             // Spread the tracks evenly: every genre gets tracks / genres, give or take one.
             let in_genre = self.tracks * (index + 1) / genres - self.tracks * index / genres;
             let artists = artist_pool(&mut rng, in_genre / 4 + 1);
@@ -82,9 +83,9 @@ impl DemoCatalog {
                 let track = generate_track(&mut rng, profile, artist, &artists);
                 if rng.gen_bool(self.multi_genre_share) {
                     // Listed again under a neighbouring genre, as the real data does.
-                    let neighbour = &GENRE_PROFILES[(index + 1) % genres];
+                    let neighbour = &profiles[(index + 1) % genres];
                     rows.push(DemoTrack {
-                        genre: neighbour.genre,
+                        genre: &neighbour.genre,
                         ..track.clone()
                     });
                 }
@@ -111,7 +112,7 @@ fn artist_pool(rng: &mut ChaCha8Rng, count: usize) -> Vec<Artist> {
 
 fn generate_track(
     rng: &mut ChaCha8Rng,
-    profile: &GenreProfile,
+    profile: &'static GenreProfile,
     artist: &Artist,
     others: &[Artist],
 ) -> DemoTrack {
@@ -150,7 +151,7 @@ fn generate_track(
         valence: unit(rng, profile.valence),
         tempo: round_to(normal(rng, profile.tempo), 3),
         time_signature,
-        genre: profile.genre,
+        genre: &profile.genre,
     }
 }
 
@@ -291,7 +292,7 @@ mod tests {
         let ids: HashSet<_> = rows.iter().map(|r| r.track_id.as_str()).collect();
         let genres: HashSet<_> = rows.iter().map(|r| r.genre).collect();
         assert_eq!(ids.len(), 2_280);
-        assert_eq!(genres.len(), GENRE_PROFILES.len());
+        assert_eq!(genres.len(), genre_profiles().len());
         let repeated = rows.len() - ids.len();
         assert!(
             (150..=550).contains(&repeated),
@@ -307,7 +308,7 @@ mod tests {
         }
         .generate();
         for genre in ["classical", "edm", "hip-hop"] {
-            let profile = GENRE_PROFILES.iter().find(|p| p.genre == genre).unwrap();
+            let profile = genre_profiles().iter().find(|p| p.genre == genre).unwrap();
             let in_genre: Vec<_> = rows.iter().filter(|r| r.genre == genre).collect();
             let mean = |f: fn(&DemoTrack) -> f64| {
                 in_genre.iter().map(|r| f(r)).sum::<f64>() / in_genre.len() as f64

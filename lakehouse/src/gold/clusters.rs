@@ -1,8 +1,11 @@
 //! Track clusters, the 2-D map and listener segments in gold: published whole, read by the
 //! API and the dashboards.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::json;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 
 use super::copy_text::CopyTextWriter;
@@ -158,16 +161,19 @@ pub struct ClusterRow {
     pub cluster_id: i16,
     pub label: String,
     pub size: i32,
-    /// JSON text: {"energy": 0.71, ...}.
-    pub centroid: String,
-    /// JSON text: [["rock", 812], ...].
-    pub top_genres: String,
+    /// Mean audio features by name, in their own units (`null` for one that had no value).
+    pub centroid: Json<Centroid>,
+    /// The commonest genres with their track counts, commonest first.
+    pub top_genres: Json<Vec<(String, i64)>>,
 }
+
+/// Mean audio features by name, as stored (JSON `{"energy": 0.71, ...}`).
+pub type Centroid = BTreeMap<String, Option<f64>>;
 
 /// Every cluster, largest first.
 pub async fn list_clusters(pool: &PgPool) -> Result<Vec<ClusterRow>> {
     Ok(sqlx::query_as(
-        "SELECT cluster_id, label, size, centroid::text AS centroid, top_genres::text AS top_genres
+        "SELECT cluster_id, label, size, centroid, top_genres
          FROM track_clusters ORDER BY size DESC, cluster_id",
     )
     .fetch_all(pool)
@@ -197,14 +203,14 @@ pub struct SegmentRow {
     pub segment_id: i16,
     pub label: String,
     pub size: i32,
-    /// JSON text: {"energy": 0.71, ...} in the features' own units.
-    pub centroid: String,
+    /// Mean audio features of the segment's listeners' plays, in their own units.
+    pub centroid: Json<Centroid>,
 }
 
 /// Every listener segment, largest first.
 pub async fn list_segments(pool: &PgPool) -> Result<Vec<SegmentRow>> {
     Ok(sqlx::query_as(
-        "SELECT segment_id, label, size, centroid::text AS centroid
+        "SELECT segment_id, label, size, centroid
          FROM user_segments ORDER BY size DESC, segment_id",
     )
     .fetch_all(pool)

@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
-use super::top_items::top_items;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, Params, collect_sql, collect_sql_with, count_rows_of, materialize_with};
+use crate::lake::{Lake, count_rows_of};
+use crate::query::{Params, collect_sql, collect_sql_with, materialize_with};
 use crate::silver;
 
 /// The target name recorded in `lake_loads`.
@@ -120,7 +120,7 @@ pub async fn refresh(
         });
     }
     let ctx = lake.session();
-    ctx.register_udaf(top_items());
+    crate::query::functions::register(&ctx);
     lake.register(&ctx, silver::listens::TABLE, &silver).await?;
     let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;
     let started = std::time::Instant::now();

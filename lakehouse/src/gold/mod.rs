@@ -11,7 +11,6 @@ pub mod model_publish;
 pub mod now_playing;
 pub mod recommendations;
 pub mod stats;
-pub mod top_items;
 pub mod tracks;
 pub mod tracks_load;
 

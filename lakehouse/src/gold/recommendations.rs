@@ -2,9 +2,13 @@
 //! registry with its metrics, and listeners' feedback.
 
 use serde::Serialize;
+use serde_json::Value;
 use sqlx::PgPool;
+use sqlx::types::Json;
 
 use crate::error::Result;
+use crate::ml::diversity::Diversity;
+use crate::ml::skip_model::SkipMetrics;
 
 /// One recommendation with the track's catalogue data.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -144,35 +148,43 @@ async fn by_listeners(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<S
     .await?)
 }
 
-/// A model version with its figures.
+/// A model version as the registry records it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelVersionRow {
     pub model_version: i64,
     pub run_id: Option<i64>,
+    /// The family it serves.
     pub model: String,
-    /// JSON text.
-    pub params: String,
+    /// The family's settings.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Json<Value>,
     pub trained_at: chrono::DateTime<chrono::Utc>,
+    /// The `silver/listens` version it was trained on.
     pub silver_version: i64,
     pub users: i64,
     pub items: i64,
     pub interactions: i64,
     pub train_secs: f64,
-    /// JSON text, when the skip model was trained.
-    pub skip_metrics: Option<String>,
-    /// JSON text (`ml::diversity::Diversity`), for versions that recorded it.
-    pub diversity: Option<String>,
+    /// The skip model's held-out figures, when it was trained.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<SkipMetrics>))]
+    pub skip_metrics: Option<Json<SkipMetrics>>,
+    /// How varied its lists are, for versions that recorded it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Diversity>))]
+    pub diversity: Option<Json<Diversity>>,
     pub is_current: bool,
 }
 
-/// One family's offline figures for a version.
+/// One family's offline figures for a version, at k = 10.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelMetricRow {
     pub model_version: i64,
     pub model: String,
     pub chosen: bool,
-    /// JSON text.
-    pub params: String,
+    /// The family's settings.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Json<Value>,
     pub validation_ndcg: f64,
     pub ndcg: f64,
     pub recall: f64,
@@ -187,9 +199,8 @@ pub struct ModelMetricRow {
 /// The newest `limit` model versions, newest first.
 pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersionRow>> {
     Ok(sqlx::query_as(
-        "SELECT model_version, run_id, model, params::text AS params, trained_at, silver_version,
-                users, items, interactions, train_secs, skip_metrics::text AS skip_metrics,
-                diversity::text AS diversity, is_current
+        "SELECT model_version, run_id, model, params, trained_at, silver_version, users, items,
+                interactions, train_secs, skip_metrics, diversity, is_current
          FROM model_versions ORDER BY model_version DESC LIMIT $1",
     )
     .bind(limit)
@@ -200,7 +211,7 @@ pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersion
 /// The figures of the given versions.
 pub async fn list_metrics(pool: &PgPool, versions: &[i64]) -> Result<Vec<ModelMetricRow>> {
     Ok(sqlx::query_as(
-        "SELECT model_version, model, chosen, params::text AS params, validation_ndcg, ndcg,
+        "SELECT model_version, model, chosen, params, validation_ndcg, ndcg,
                 recall, precision, map, coverage, train_secs, eval_secs, test_users
          FROM model_metrics WHERE model_version = ANY($1)
          ORDER BY model_version DESC, ndcg DESC",

@@ -1,5 +1,5 @@
 //! Loading silver tracks into gold `tracks` and `genres`, in one transaction that readers
-//! do not wait for.
+//! do not wait for, whenever gold does not hold the current silver version.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -9,6 +9,8 @@ use sqlx::{AssertSqlSafe, PgPool};
 use super::copy_text::CopyTextWriter;
 use super::lake_loads;
 use crate::error::{LakehouseError, Result};
+use crate::lake::Lake;
+use crate::silver;
 
 /// The gold target name recorded in `lake_loads`.
 pub const TARGET: &str = "tracks";
@@ -34,6 +36,33 @@ const CREATE_NEXT: &str = "CREATE TABLE tracks_next (LIKE tracks INCLUDING ALL E
 const DELETE_GENRES: &str = "DELETE FROM genres";
 const FILL_GENRES: &str = "INSERT INTO genres (genre, track_count)
     SELECT genre, count(*) FROM tracks_next, unnest(genres) AS genre GROUP BY genre";
+
+/// Loads silver tracks into gold when gold does not hold the current silver version. Returns
+/// the silver version and the tracks loaded, or `None` when there was nothing to load.
+pub async fn sync_from_silver(lake: &Lake, pool: &PgPool) -> Result<Option<(i64, u64)>> {
+    let Some(silver) = lake.existing_table(silver::tracks::TABLE).await? else {
+        return Ok(None);
+    };
+    let version = silver.version().unwrap_or_default() as i64;
+    if lake_loads::loaded_version(pool, TARGET).await? == Some(version) {
+        return Ok(None);
+    }
+    let rows = load_from_silver(lake, pool, version).await?;
+    Ok(Some((version, rows)))
+}
+
+/// Loads version `version` of silver tracks into gold. Returns the number of tracks loaded.
+pub async fn load_from_silver(lake: &Lake, pool: &PgPool, version: i64) -> Result<u64> {
+    let table = silver::tracks::TABLE;
+    let mut delta = lake.table(table).await?;
+    delta
+        .load_version(version as u64)
+        .await
+        .map_err(|e| LakehouseError::delta(table.qualified(), e))?;
+    let sql = format!("SELECT * FROM {}", table.sql_name());
+    let batches = lake.query_table(table, &delta, &sql).await?;
+    load_tracks(pool, &batches, &table.qualified(), version).await
+}
 
 /// Replaces gold's catalogue with the given silver tracks, atomically: readers see the old
 /// catalogue or the new one, and keep reading the old one while the new one is built. Records

@@ -1,6 +1,7 @@
 //! Listening events into bronze: validation of each event, and a group-committing writer that
 //! acknowledges an event only once it is committed to `bronze/listens`.
 
+mod bronze_rows;
 mod import;
 mod listen;
 mod writer;

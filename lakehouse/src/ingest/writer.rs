@@ -165,7 +165,7 @@ impl Tables {
                 .map_err(commit_error)?;
         }
         if !accepted.is_empty() {
-            let batch = listens::listens_batch(&accepted, now).map_err(commit_error)?;
+            let batch = super::bronze_rows::listens_batch(&accepted, now).map_err(commit_error)?;
             let version = open(&mut self.listens, lake, LISTENS)
                 .await
                 .map_err(commit_error)?

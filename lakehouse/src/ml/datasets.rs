@@ -11,6 +11,29 @@ use super::models::content::ItemFeatures;
 use crate::demo::{DemoCatalog, DemoTrack};
 use crate::simulate::{self, SimTrack, Simulation};
 
+/// A catalogue track as the ML stage sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogTrack {
+    pub track_id: String,
+    pub name: String,
+    pub primary_artist: String,
+    pub primary_genre: String,
+    pub genres: Vec<String>,
+    /// In `ml::clusters::FEATURES` order.
+    pub features: [f64; 9],
+}
+
+/// Listeners' interactions, with every catalogue track declared as an item (in `tracks`
+/// order, so item `i` is `tracks[i]`), and the (listener, track) pairs that were mostly
+/// skipped.
+#[derive(Debug, Clone)]
+pub struct ListenData {
+    pub interactions: Interactions,
+    /// (user, item) pairs whose weight is not positive.
+    pub skipped_pairs: Vec<(u32, u32)>,
+    pub listens: i64,
+}
+
 /// What a fully played listen adds to a (listener, track) weight.
 pub const PLAY_WEIGHT: f64 = 1.0;
 /// What a skip adds: a negative signal. A track mostly skipped ends at or below zero and is

@@ -9,6 +9,8 @@
 
 /// A version's figures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct Diversity {
     /// Lists of two or more tracks measured.
     pub lists: usize,

@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::datasets::CatalogTrack;
 use super::interactions::Interactions;
-use super::lake_data::CatalogTrack;
 use super::models::item_knn::ItemKnn;
 use super::models::popularity::Popularity;
 use super::models::{History, Recommender, top_k};

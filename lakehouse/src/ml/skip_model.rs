@@ -23,7 +23,8 @@ pub struct SkipRow {
 }
 
 /// The held-out figures.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkipMetrics {
     /// Area under the ROC curve on the newest listens (0.5 is guessing).
     pub auc: f64,
@@ -31,7 +32,10 @@ pub struct SkipMetrics {
     /// The log-loss of always predicting the training skip rate.
     pub base_log_loss: f64,
     pub base_rate: f64,
+    /// Listens trained on and tested on (versions from before they were recorded: 0).
+    #[serde(default)]
     pub train_rows: usize,
+    #[serde(default)]
     pub test_rows: usize,
 }
 

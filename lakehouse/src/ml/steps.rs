@@ -1,5 +1,5 @@
 //! The ML stage's steps, each timed with the peak memory it reached, so that a run (and
-//! `soundlake bench pipeline`) shows where the stage's time and memory go as the lake grows.
+//! `soundlake-bench pipeline`) shows where the stage's time and memory go as the lake grows.
 
 use std::time::Instant;
 

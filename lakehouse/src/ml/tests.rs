@@ -7,9 +7,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::MlError;
+use super::datasets::CatalogTrack;
 use super::evaluate::{EvalOptions, evaluate, measure, preferred};
 use super::interactions::{Interactions, InteractionsBuilder, RowAppender};
-use super::lake_data::CatalogTrack;
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
 use super::models::hybrid::{exposure, exposure_damping};

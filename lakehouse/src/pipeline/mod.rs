@@ -9,6 +9,9 @@
 //! failed run changes nothing that the next run would not redo. Start a run with [`begin`]
 //! (which takes the pipeline or says who holds it) and carry it out with [`PipelineRun::execute`].
 
+pub mod cadence;
+pub mod ml_inputs;
+pub mod ml_stage;
 mod runs;
 mod stages;
 
@@ -44,7 +47,7 @@ pub struct RunOptions {
     /// succeeds; the stages after it catch up in the next full run.
     pub until: Option<Stage>,
     /// When the ML stage retrains the model (`--full` always does).
-    pub retrain: crate::ml::cadence::Retrain,
+    pub retrain: cadence::Retrain,
 }
 
 /// A stage's figures, as recorded.
@@ -225,7 +228,7 @@ pub async fn has_work(
     lake: &Lake,
     pool: &PgPool,
     policy: &MaintenancePolicy,
-    retrain: crate::ml::cadence::Retrain,
+    retrain: cadence::Retrain,
 ) -> Result<bool> {
     stages::has_work(lake, pool, policy, retrain).await
 }

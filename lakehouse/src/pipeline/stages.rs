@@ -9,7 +9,7 @@ use crate::error::{LakehouseError, Result};
 use crate::gold::{lake_loads, marts};
 use crate::lake::Lake;
 use crate::maintenance::{self, MaintenancePolicy};
-use crate::{bronze, catalog, ml, silver};
+use crate::{bronze, silver};
 
 /// A pipeline stage. The ML stage slots in after `gold_marts` the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -103,7 +103,7 @@ pub(super) async fn run_stage(
             gold_marts(lake, pool, options.full, failure).await
         }
         Stage::Ml => {
-            let options = ml::stage::StageOptions {
+            let options = super::ml_stage::StageOptions {
                 run_id: Some(run_id),
                 force: options.full,
                 retrain: options.retrain,
@@ -201,7 +201,7 @@ async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
 }
 
 async fn gold_tracks(lake: &Lake, pool: &PgPool) -> Result<StageOutcome> {
-    match catalog::sync_gold_tracks(lake, pool).await? {
+    match crate::gold::tracks_load::sync_from_silver(lake, pool).await? {
         Some((version, rows)) => Ok(StageOutcome {
             did_work: true,
             rows_in: rows as i64,
@@ -248,8 +248,12 @@ async fn gold_marts(
     })
 }
 
-async fn ml(lake: &Lake, pool: &PgPool, options: ml::stage::StageOptions) -> Result<StageOutcome> {
-    let report = ml::stage::run(lake, pool, options).await?;
+async fn ml(
+    lake: &Lake,
+    pool: &PgPool,
+    options: super::ml_stage::StageOptions,
+) -> Result<StageOutcome> {
+    let report = super::ml_stage::run(lake, pool, options).await?;
     let read = versions(&[("silver/listens", report.silver_version)]);
     let clustered = report
         .clustered_tracks_version
@@ -341,7 +345,7 @@ pub(super) async fn has_work(
     lake: &Lake,
     pool: &PgPool,
     policy: &MaintenancePolicy,
-    retrain: ml::cadence::Retrain,
+    retrain: super::cadence::Retrain,
 ) -> Result<bool> {
     if !silver::tracks::is_current(lake).await? {
         return Ok(true);
@@ -368,7 +372,7 @@ pub(super) async fn has_work(
             // A model behind silver is work only once the retrain policy says so.
             if lake_loads::loaded_version(pool, crate::gold::model_publish::TARGET).await?
                 != silver_version
-                && ml::cadence::deferral(lake, &silver_listens, pool, retrain)
+                && super::cadence::deferral(lake, &silver_listens, pool, retrain)
                     .await?
                     .is_none()
             {

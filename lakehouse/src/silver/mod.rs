@@ -1,10 +1,7 @@
 //! Silver: typed, validated, deduplicated tables built from bronze with DataFusion SQL. The SQL
 //! lives in `silver/sql/*.sql`.
 
-mod functions;
 pub mod listens;
-mod listens_checks;
-mod recheck;
 pub mod tracks;
 
 use std::collections::BTreeMap;
@@ -15,7 +12,7 @@ use datafusion::arrow::datatypes::DataType;
 
 /// The generation of silver's checks, recorded by each silver table in its commits: a table
 /// built by an older soundlake, with fewer checks, is checked again on the next run (tracks
-/// rebuilt, listens' stored rows checked, see [`listens_checks`]). Raised whenever a check is
+/// rebuilt, listens' stored rows checked, see [`listens`]). Raised whenever a check is
 /// added that rows already in silver could fail.
 pub(crate) const CHECKS: i64 = 1;
 

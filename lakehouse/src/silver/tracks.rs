@@ -12,10 +12,10 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
-use super::functions;
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::{Lake, TableRef, collect_or_empty, recorded_version};
+use crate::lake::{Lake, TableRef, recorded_version};
+use crate::query::collect_or_empty;
 
 /// One row per track.
 pub const TABLE: TableRef = TableRef::new("silver", "tracks");
@@ -86,7 +86,7 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
 
     let started = std::time::Instant::now();
     let ctx = lake.session();
-    functions::register(&ctx);
+    crate::query::functions::register(&ctx);
     lake.register(&ctx, bronze::tracks::TABLE, &bronze_table)
         .await?;
     // Typed once, in memory: both the tracks and the quarantine query read it.

@@ -3,7 +3,6 @@
 //! database of its own.
 
 mod catalog_import;
-mod catalog_real_data;
 mod gold_search;
 mod hostile_text;
 mod ingest_writer;
@@ -12,5 +11,6 @@ mod ml;
 mod named_tables;
 mod object_store;
 mod pipeline;
+mod real_data;
 mod simulate_backfill;
 mod support;

@@ -244,27 +244,6 @@ async fn disliked_tracks_and_artists_leave_the_next_version() {
     env.finish().await;
 }
 
-/// HetRec 2011 Last.fm 2K beside the checkout, read as any user–item–weight file is.
-#[test]
-fn hetrec_reads_as_a_user_item_weight_table() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/raw/hetrec2011-lastfm-2k/user_artists.dat");
-    let data = lakehouse::ml::interactions::Interactions::read_delimited(&path)
-        .unwrap_or_else(|e| panic!("HetRec at {}: {e}", path.display()));
-    // The counts of the dataset's readme.
-    assert_eq!(data.n_users(), 1_892);
-    assert_eq!(data.n_items(), 17_632);
-    assert_eq!(data.nnz(), 92_834);
-    let split = lakehouse::ml::split::holdout(&data, 0.2, 5, 42);
-    let held: usize = split.test.iter().map(|(_, items)| items.len()).sum();
-    assert_eq!(held + split.train.nnz(), 92_834);
-    assert!(
-        split.test.len() > 1_850,
-        "{} listeners evaluated",
-        split.test.len()
-    );
-}
-
 fn few_len(history: &[lakehouse::ingest::Listen]) -> usize {
     history.len() / 50
 }
@@ -283,7 +262,7 @@ fn renamed(listens: &[lakehouse::ingest::Listen], prefix: &str) -> Vec<lakehouse
 
 #[tokio::test]
 async fn the_schedule_retrains_once_silver_has_grown_by_its_share_and_a_manual_run_always_does() {
-    use lakehouse::ml::cadence::Retrain;
+    use lakehouse::pipeline::cadence::Retrain;
 
     let env = TestEnv::new().await;
     let tracks = demo_catalogue(&env, 300).await;

@@ -45,6 +45,6 @@ pub async fn create_if_none(
     }
     let path = data_dir.join("demo-accounts");
     let _ = std::fs::remove_file(&path);
-    crate::private_file::create(&path, &text)?;
+    crate::infra::private_file::create(&path, &text)?;
     Ok(Some(text))
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use lakehouse::lake::TableRef;
 use serde::Serialize;
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The health report.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

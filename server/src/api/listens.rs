@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 
 use super::ApiError;
 use crate::auth::Caller;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// Events one JSON request may carry; NDJSON bodies may carry more.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;

@@ -2,11 +2,14 @@
 //! `{"error": {"code": ..., "message": ...}}`.
 
 pub mod admin;
+mod clusters;
 mod error;
 pub mod extract;
 mod health;
 mod lake;
+mod limit;
 mod listens;
+mod models;
 pub mod openapi;
 mod pipeline;
 pub mod protection;
@@ -27,7 +30,7 @@ use utoipa_axum::routes;
 pub use error::ApiError;
 
 use crate::auth;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The `/api/v1` routes, each within the limits of [`protection`], every error answered with
 /// the error body; and their OpenAPI document, built from the same routes.
@@ -74,10 +77,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::for_user))
         .routes(routes!(recommendations::events))
         .routes(routes!(recommendations::feedback))
-        .routes(routes!(recommendations::clusters))
-        .routes(routes!(recommendations::cluster_map))
-        .routes(routes!(recommendations::segments))
-        .routes(routes!(recommendations::models))
+        .routes(routes!(clusters::clusters))
+        .routes(routes!(clusters::cluster_map))
+        .routes(routes!(clusters::segments))
+        .routes(routes!(models::models))
         .routes(routes!(stats::daily))
         .routes(routes!(stats::top))
         .routes(routes!(stats::genre_mix))

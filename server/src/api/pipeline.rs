@@ -15,8 +15,8 @@ use sqlx::PgPool;
 use super::ApiError;
 use super::admin::Admin;
 use super::extract::{Path, Query};
-use crate::pipeline::Pipelines;
-use crate::shutdown::Shutdown;
+use crate::infra::shutdown::Shutdown;
+use crate::services::runs::Pipelines;
 
 /// Options of `POST /pipeline/runs` (a JSON body; every field may be left out).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -1,49 +1,25 @@
-//! Recommendations: a listener's live list (and its server-sent events), feedback, similar
-//! tracks, clusters, and the model registry.
+//! Recommendations: a listener's live list (and its server-sent events), their feedback, and
+//! similar tracks.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::types::{ClusterInsights, ListDiversity, ListenerSegment, SkipMetrics, TrackMapPoint};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures::Stream;
-use lakehouse::gold::clusters as gold_clusters;
-use lakehouse::gold::recommendations::{
-    self as gold_recs, FeedbackRow, ModelMetricRow, ModelVersionRow, SimilarRow,
-};
+use lakehouse::gold::recommendations::{self as gold_recs, FeedbackRow, SimilarRow};
 use lakehouse::gold::tracks as gold_tracks;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::PgPool;
 
 use super::ApiError;
 use super::extract::{self, FreeText, Id, Path, Query};
-use crate::accounts::Role;
+use super::limit::{LimitParams, limit};
 use crate::auth::Caller;
-use crate::live::{LiveList, LiveRecommendations};
-use crate::shutdown::Shutdown;
-
-/// `limit`: how many to answer with; each route says its default and most.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct LimitParams {
-    #[param(minimum = 1)]
-    limit: Option<usize>,
-}
-
-fn limit(params: LimitParams, default: usize, max: usize) -> Result<usize, ApiError> {
-    let limit = params.limit.unwrap_or(default);
-    if !(1..=max).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be from 1 to {max}"
-        )));
-    }
-    Ok(limit)
-}
+use crate::infra::shutdown::Shutdown;
+use crate::services::live::{LiveList, LiveRecommendations};
 
 /// `GET /users/{id}/recommendations?limit=N` (default 20, at most 50): the current list,
 /// re-ranked by the listener's latest plays. 404 when no model was published yet. Who: the
@@ -224,200 +200,4 @@ pub async fn similar(
         track_id: track_id.into_string(),
         items,
     }))
-}
-
-/// `GET /clusters`: the track clusters (profile, label, size), largest first, and the
-/// silhouette of every k. Who: business users and admins.
-#[utoipa::path(
-    get,
-    path = "/clusters",
-    tag = "models",
-    security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "The clusters and the k tried.", body = ClusterInsights)),
-)]
-pub async fn clusters(
-    caller: Caller,
-    State(pool): State<PgPool>,
-) -> Result<Json<ClusterInsights>, ApiError> {
-    caller.require(&[Role::Business, Role::Admin])?;
-    let clusters = gold_clusters::list_clusters(&pool).await?;
-    let k_scores = gold_clusters::list_k_scores(&pool).await?;
-    Ok(Json(ClusterInsights {
-        clusters: clusters.into_iter().map(Into::into).collect(),
-        k_scores: k_scores.into_iter().map(Into::into).collect(),
-    }))
-}
-
-/// A sample of the catalogue's map.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TrackMap {
-    pub points: Vec<TrackMapPoint>,
-}
-
-/// `GET /clusters/map?limit=N` (default 2,000, at most 20,000): a fixed sample of tracks with
-/// their cluster and position on the 2-D map. Who: business users and admins.
-#[utoipa::path(
-    get,
-    path = "/clusters/map",
-    tag = "models",
-    security(("bearer" = []), ("session" = [])),
-    params(LimitParams),
-    responses((status = 200, description = "The sample (the same tracks on every call).", body = TrackMap)),
-)]
-pub async fn cluster_map(
-    caller: Caller,
-    State(pool): State<PgPool>,
-    Query(params): Query<LimitParams>,
-) -> Result<Json<TrackMap>, ApiError> {
-    caller.require(&[Role::Business, Role::Admin])?;
-    let limit = limit(params, 2_000, 20_000)?;
-    let points = gold_clusters::map_sample(&pool, limit as i64).await?;
-    Ok(Json(TrackMap {
-        points: points.into_iter().map(Into::into).collect(),
-    }))
-}
-
-/// The listener segments, largest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Segments {
-    pub segments: Vec<ListenerSegment>,
-}
-
-/// `GET /segments`: listener segments by taste (label, size, centroid). Who: business users and
-/// admins.
-#[utoipa::path(
-    get,
-    path = "/segments",
-    tag = "models",
-    security(("bearer" = []), ("session" = [])),
-    responses((status = 200, description = "The segments.", body = Segments)),
-)]
-pub async fn segments(
-    caller: Caller,
-    State(pool): State<PgPool>,
-) -> Result<Json<Segments>, ApiError> {
-    caller.require(&[Role::Business, Role::Admin])?;
-    let segments = gold_clusters::list_segments(&pool).await?;
-    Ok(Json(Segments {
-        segments: segments.into_iter().map(Into::into).collect(),
-    }))
-}
-
-/// Model versions, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ModelVersions {
-    pub items: Vec<ModelVersion>,
-}
-
-/// A model version as the registry records it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ModelVersion {
-    pub model_version: i64,
-    pub run_id: Option<i64>,
-    /// The family it serves.
-    pub model: String,
-    /// The family's settings, by name.
-    pub params: Value,
-    pub trained_at: chrono::DateTime<chrono::Utc>,
-    /// The `silver/listens` version it was trained on.
-    pub silver_version: i64,
-    pub users: i64,
-    pub items: i64,
-    pub interactions: i64,
-    pub train_secs: f64,
-    pub skip_metrics: Option<SkipMetrics>,
-    pub diversity: Option<ListDiversity>,
-    pub is_current: bool,
-    /// Every family's offline figures at k = 10.
-    pub metrics: Vec<FamilyFigures>,
-}
-
-/// One family's offline figures for a version.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FamilyFigures {
-    pub model: String,
-    pub chosen: bool,
-    pub params: Value,
-    pub validation_ndcg: f64,
-    pub ndcg: f64,
-    pub recall: f64,
-    pub precision: f64,
-    pub map: f64,
-    pub coverage: f64,
-    pub train_secs: f64,
-    pub eval_secs: f64,
-    pub test_users: i64,
-}
-
-/// `GET /models?limit=N` (default 10, at most 100): model versions, newest first, each with
-/// its offline metrics per model family. Who: business users and admins.
-#[utoipa::path(
-    get,
-    path = "/models",
-    tag = "models",
-    security(("bearer" = []), ("session" = [])),
-    params(LimitParams),
-    responses((status = 200, description = "The versions.", body = ModelVersions)),
-)]
-pub async fn models(
-    caller: Caller,
-    State(pool): State<PgPool>,
-    Query(params): Query<LimitParams>,
-) -> Result<Json<ModelVersions>, ApiError> {
-    caller.require(&[Role::Business, Role::Admin])?;
-    let limit = limit(params, 10, 100)?;
-    let versions = gold_recs::list_versions(&pool, limit as i64).await?;
-    let ids: Vec<i64> = versions.iter().map(|v| v.model_version).collect();
-    let metrics = gold_recs::list_metrics(&pool, &ids).await?;
-    let items = versions
-        .into_iter()
-        .map(|v| model_version(v, &metrics))
-        .collect();
-    Ok(Json(ModelVersions { items }))
-}
-
-fn model_version(v: ModelVersionRow, metrics: &[ModelMetricRow]) -> ModelVersion {
-    let metrics = metrics
-        .iter()
-        .filter(|m| m.model_version == v.model_version)
-        .map(|m| FamilyFigures {
-            model: m.model.clone(),
-            chosen: m.chosen,
-            params: parse(&m.params),
-            validation_ndcg: m.validation_ndcg,
-            ndcg: m.ndcg,
-            recall: m.recall,
-            precision: m.precision,
-            map: m.map,
-            coverage: m.coverage,
-            train_secs: m.train_secs,
-            eval_secs: m.eval_secs,
-            test_users: m.test_users,
-        })
-        .collect();
-    ModelVersion {
-        model_version: v.model_version,
-        run_id: v.run_id,
-        model: v.model,
-        params: parse(&v.params),
-        trained_at: v.trained_at,
-        silver_version: v.silver_version,
-        users: v.users,
-        items: v.items,
-        interactions: v.interactions,
-        train_secs: v.train_secs,
-        skip_metrics: v.skip_metrics.as_deref().and_then(typed),
-        diversity: v.diversity.as_deref().and_then(typed),
-        is_current: v.is_current,
-        metrics,
-    }
-}
-
-/// A JSON column read as its type; `None` when it does not hold one.
-fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
-    serde_json::from_str(text).ok()
-}
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
 }

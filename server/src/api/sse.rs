@@ -9,7 +9,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc::{self, Sender};
 
-use crate::shutdown::Shutdown;
+use crate::infra::shutdown::Shutdown;
 
 /// How many events may wait for a slow client.
 const BUFFER: usize = 16;

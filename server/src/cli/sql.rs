@@ -10,13 +10,13 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use lakehouse::named_tables;
 
-use crate::config::Config;
+use crate::infra::config::Config;
 
 /// The longest statement taken.
 const MAX_SQL_BYTES: usize = 100_000;
 
 #[derive(Debug, Args)]
-pub struct SqlCommand {
+pub struct SqlArgs {
     /// One statement, e.g. "SELECT count(*) FROM silver.listens". `SHOW TABLES` lists the
     /// tables; `silver.\"listens@v3\"` is a table at version 3.
     statement: String,
@@ -35,7 +35,7 @@ enum Format {
     Json,
 }
 
-pub async fn run(config: &Config, command: SqlCommand) -> Result<()> {
+pub async fn run(config: &Config, command: SqlArgs) -> Result<()> {
     anyhow::ensure!(
         command.statement.len() <= MAX_SQL_BYTES,
         "the statement is longer than {MAX_SQL_BYTES} bytes"

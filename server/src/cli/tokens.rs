@@ -1,13 +1,19 @@
 //! `soundlake tokens ...`: API tokens for scripts and players.
 
 use anyhow::Result;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use crate::accounts::tokens::{self, Scope};
-use crate::config::Config;
-use crate::database::Database;
+use crate::infra::config::Config;
+use crate::infra::database::Database;
 
 /// API tokens (Authorization: Bearer <token>).
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    #[command(subcommand)]
+    what: TokensCommand,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
     /// Create a token for account NAME and print it once. `--scope ingest` (admins only) makes
@@ -30,9 +36,9 @@ fn parse_scope(name: &str) -> Result<Scope, String> {
     Scope::parse(name).ok_or_else(|| format!("no scope `{name}`: account or ingest"))
 }
 
-pub async fn run(config: &Config, command: TokensCommand) -> Result<()> {
+pub async fn run(config: &Config, args: TokensArgs) -> Result<()> {
     let database = Database::open(config).await?;
-    let result = execute(&database.pool, command).await;
+    let result = execute(&database.pool, args.what).await;
     database.close().await;
     result
 }

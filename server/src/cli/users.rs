@@ -1,14 +1,20 @@
 //! `soundlake users ...`: accounts for real deployments.
 
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use crate::accounts::store::{self, NewAccount};
 use crate::accounts::{Role, secret};
-use crate::config::Config;
-use crate::database::Database;
+use crate::infra::config::Config;
+use crate::infra::database::Database;
 
 /// Accounts: one role each (listener, business, admin).
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(subcommand)]
+    what: UsersCommand,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
     /// Create an account. The password is read from SOUNDLAKE_PASSWORD, else generated and
@@ -55,9 +61,9 @@ fn password() -> (String, bool) {
     }
 }
 
-pub async fn run(config: &Config, command: UsersCommand) -> Result<()> {
+pub async fn run(config: &Config, args: UsersArgs) -> Result<()> {
     let database = Database::open(config).await?;
-    let result = execute(&database.pool, command).await;
+    let result = execute(&database.pool, args.what).await;
     database.close().await;
     result
 }

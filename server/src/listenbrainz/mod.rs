@@ -21,7 +21,7 @@ pub use error::LbError;
 pub use submit::SOURCE;
 
 use crate::api::protection::RateLimit;
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// The routes, to be served under `/1`.
 pub fn router(rate_limit: RateLimit) -> Router<AppState> {

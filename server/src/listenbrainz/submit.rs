@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::error::LbError;
 use super::submission::{self, ALLOWED_SKEW_SECONDS, ListenType, SubmittedListen};
 use super::token::{Listener, require_listener};
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// Where these listens came from, in bronze (`context_source`, rejected events' `source`).
 pub const SOURCE: &str = "listenbrainz";

@@ -260,17 +260,17 @@ async fn the_simulator_streams_listens_into_a_running_server_at_its_rate() {
     )
     .await
     .unwrap();
-    let target = server::stream::StreamTarget {
+    let target = server::cli::simulate::stream::StreamTarget {
         url: app.base.clone(),
         token,
     };
     let started = std::time::Instant::now();
-    let report = server::stream::stream(&target, 400, sim, &tracks, Some(250))
+    let report = server::cli::simulate::stream::stream(&target, 400, sim, &tracks, Some(250))
         .await
         .unwrap();
     assert_eq!(
         report,
-        server::stream::StreamReport {
+        server::cli::simulate::stream::StreamReport {
             sent: 250,
             accepted: 250,
             failed: 0

@@ -1,6 +1,6 @@
 //! The private PostgreSQL cluster started when no DATABASE_URL is set.
 
-use server::postgres::EmbeddedPostgres;
+use server::infra::embedded_postgres::EmbeddedPostgres;
 use sqlx::Connection;
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
-use server::live::LiveRecommendations;
+use server::services::live::LiveRecommendations;
 
 use crate::support::{TestApp, track_ids};
 

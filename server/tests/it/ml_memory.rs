@@ -1,4 +1,4 @@
-//! The ML stage's memory at a size CI can afford: `soundlake bench pipeline` over a million
+//! The ML stage's memory at a size CI can afford: `soundlake-bench pipeline` over a million
 //! simulated listens in a process of its own, and each ML step's peak resident memory read
 //! from the table it prints.
 

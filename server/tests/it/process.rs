@@ -195,10 +195,12 @@ async fn with_postgres_stopped_ingest_goes_on_health_says_degraded_and_everythin
     let root = deployment.data.path().join("postgres");
     let cluster = {
         let root = root.clone();
-        tokio::task::spawn_blocking(move || server::postgres::EmbeddedPostgres::start(&root, None))
-            .await
-            .unwrap()
-            .expect("attaching to the server's cluster")
+        tokio::task::spawn_blocking(move || {
+            server::infra::embedded_postgres::EmbeddedPostgres::start(&root, None)
+        })
+        .await
+        .unwrap()
+        .expect("attaching to the server's cluster")
     };
     let cluster = tokio::task::spawn_blocking(move || {
         cluster.shut_down().expect("stopping PostgreSQL");
@@ -234,7 +236,8 @@ async fn with_postgres_stopped_ingest_goes_on_health_says_degraded_and_everythin
 
     drop(cluster);
     let restarted = tokio::task::spawn_blocking(move || {
-        server::postgres::EmbeddedPostgres::start(&root, None).expect("restarting PostgreSQL")
+        server::infra::embedded_postgres::EmbeddedPostgres::start(&root, None)
+            .expect("restarting PostgreSQL")
     })
     .await
     .unwrap();

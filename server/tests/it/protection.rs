@@ -1,7 +1,7 @@
 //! Limits that keep one client from exhausting the server: requests per address, and a
 //! statement time limit on the database connections requests use.
 
-use server::state::AppState;
+use server::web::state::AppState;
 
 use crate::support::TestApp;
 
@@ -35,7 +35,7 @@ async fn a_request_handlers_statement_is_cancelled_after_the_time_limit() {
         ),
         app.pool.clone(),
         app.lake.clone(),
-        server::ingest::Ingest::start(app.lake.clone(), &app.pool)
+        server::services::ingest::Ingest::start(app.lake.clone(), &app.pool)
             .await
             .unwrap(),
         crate::support::ADMIN_TOKEN,

@@ -6,9 +6,9 @@ use lakehouse::Lake;
 use lakehouse::catalog::{demo_catalog_file, import_catalog};
 use lakehouse::demo::DemoCatalog;
 use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
-use server::ingest::Ingest;
-use server::state::AppState;
+use server::services::ingest::Ingest;
 use server::web;
+use server::web::state::AppState;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -44,7 +44,7 @@ pub struct TestApp {
     pub pool: PgPool,
     pub lake: Lake,
     /// The server's live recommendations, to look at the state they keep.
-    pub live: server::live::LiveRecommendations,
+    pub live: server::services::live::LiveRecommendations,
     database: String,
     dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,

@@ -1,0 +1,12 @@
+//! DataFusion plumbing: sessions with soundlake's settings, running SQL and collecting or
+//! materialising its result, and soundlake's own SQL functions.
+
+mod collect;
+pub mod functions;
+mod session;
+
+pub use collect::{
+    Params, collect_or_empty, collect_sql, collect_sql_with, materialize,
+    materialize_sorted_shares, materialize_with, register_batches,
+};
+pub use session::{DELTA_WRITERS_PER_CORE, SESSION_DEFAULTS, new_session, target_partitions};
