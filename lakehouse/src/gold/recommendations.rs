@@ -157,7 +157,7 @@ pub struct ModelVersionRow {
     /// The family it serves.
     pub model: String,
     /// The family's settings.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub params: Json<Value>,
     pub trained_at: chrono::DateTime<chrono::Utc>,
     /// The `silver/listens` version it was trained on.
@@ -183,7 +183,7 @@ pub struct ModelMetricRow {
     pub model: String,
     pub chosen: bool,
     /// The family's settings.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Value))]
     pub params: Json<Value>,
     pub validation_ndcg: f64,
     pub ndcg: f64,

@@ -14,10 +14,14 @@
 pub struct Diversity {
     /// Lists of two or more tracks measured.
     pub lists: usize,
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub sound: f64,
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub artists: f64,
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub mean_popularity_rank: f64,
     /// `mean_popularity_rank` over the number of tracks anyone played.
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub popularity_rank_share: f64,
 }
 

@@ -11,6 +11,7 @@ pub mod datasets;
 pub mod diversity;
 pub mod error;
 pub mod evaluate;
+pub mod figures_json;
 pub mod interactions;
 pub mod metrics;
 pub mod models;

@@ -27,10 +27,14 @@ pub struct SkipRow {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkipMetrics {
     /// Area under the ROC curve on the newest listens (0.5 is guessing).
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub auc: f64,
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub log_loss: f64,
     /// The log-loss of always predicting the training skip rate.
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub base_log_loss: f64,
+    #[serde(deserialize_with = "super::figures_json::f64_or_nan")]
     pub base_rate: f64,
     /// Listens trained on and tested on (versions from before they were recorded: 0).
     #[serde(default)]

@@ -293,6 +293,15 @@ pub async fn backfill(
 /// Events per submission when backfilling: large, so each Delta commit writes a big file.
 const CHUNK: usize = 100_000;
 
+/// A simulated listen as a player would send it to the ingest API, played at `played_at`
+/// (RFC 3339): what the simulator's streams post, from the command line or from `/admin`.
+pub fn player_event(listen: &Listen, played_at: &str) -> serde_json::Value {
+    serde_json::json!({"event_id": listen.event_id, "user_id": listen.user_id,
+        "track_id": listen.track_id, "played_at": played_at, "ms_played": listen.ms_played,
+        "end_reason": listen.end_reason, "skipped": listen.skipped,
+        "context": {"source": "simulator"}})
+}
+
 /// The hour of a listen, for tests and summaries.
 pub fn hour_of(listen: &Listen) -> u32 {
     listen.played_at.hour()

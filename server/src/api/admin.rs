@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::ApiError;
+use super::error::ApiError;
 use crate::accounts::Role;
 use crate::auth::Caller;
 

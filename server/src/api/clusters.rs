@@ -7,7 +7,7 @@ use lakehouse::gold::clusters as gold_clusters;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::Query;
 use super::limit::{LimitParams, limit};
 use crate::accounts::Role;

@@ -7,8 +7,8 @@ use lakehouse::lake_info::{self, TableInfo};
 use lakehouse::{Lake, LakehouseError};
 use serde::Deserialize;
 
-use super::ApiError;
 use super::admin::Admin;
+use super::error::ApiError;
 use super::extract::{Id, Path, Query};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -11,7 +11,7 @@ use lakehouse::ingest::{IngestError, Listen, ListenRules, parse_listen_text};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::ApiError;
+use super::error::ApiError;
 use crate::auth::Caller;
 use crate::web::state::AppState;
 

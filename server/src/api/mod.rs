@@ -3,7 +3,7 @@
 
 pub mod admin;
 mod clusters;
-mod error;
+pub mod error;
 pub mod extract;
 mod health;
 mod lake;

@@ -6,7 +6,7 @@ use lakehouse::gold::recommendations::{self as gold_recs, ModelMetricRow, ModelV
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::Query;
 use super::limit::{LimitParams, limit};
 use crate::accounts::Role;

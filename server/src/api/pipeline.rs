@@ -12,8 +12,8 @@ use lakehouse::pipeline::{self, Progress, RunOptions, RunRecord};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::ApiError;
 use super::admin::Admin;
+use super::error::ApiError;
 use super::extract::{Path, Query};
 use crate::infra::shutdown::Shutdown;
 use crate::services::runs::Pipelines;

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// The longest an API request may take to be answered (a stream's events may follow longer).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

@@ -14,7 +14,7 @@ use lakehouse::gold::tracks as gold_tracks;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::{self, FreeText, Id, Path, Query};
 use super::limit::{LimitParams, limit};
 use crate::auth::Caller;

@@ -14,7 +14,7 @@ use lakehouse::gold::stats::{self, StatsFilter, TopKind};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::Query;
 use crate::accounts::Role;
 use crate::auth::Caller;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::{Json, Path};
 use crate::accounts::tokens::{self, Scope, TokenInfo};
 use crate::accounts::{Account, AccountError};

@@ -7,7 +7,7 @@ use lakehouse::gold::tracks::{self as gold_tracks, TrackSearch};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::ApiError;
+use super::error::ApiError;
 use super::extract::{Id, Path, Query, SearchText};
 
 /// Query parameters of `GET /tracks`.

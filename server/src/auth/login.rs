@@ -18,7 +18,7 @@ use super::identify::{AuthState, session_cookie};
 use crate::accounts::sessions::{self, COOKIE, LIFETIME_SECS};
 use crate::accounts::store::{self, Login};
 use crate::accounts::{Account, Role};
-use crate::api::ApiError;
+use crate::api::error::ApiError;
 use crate::api::extract::Json;
 
 /// The browser's login and logout forms.

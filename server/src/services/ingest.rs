@@ -11,7 +11,7 @@ use lakehouse::ingest::{
 };
 use sqlx::PgPool;
 
-use crate::web::metrics::Metrics;
+use crate::infra::metrics::Metrics;
 
 /// Shared by every ingest request.
 #[derive(Clone)]

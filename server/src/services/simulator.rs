@@ -166,7 +166,7 @@ impl SimulatorStream {
                 let accepted: Vec<_> = chunk
                     .iter()
                     .filter_map(|l| {
-                        let event = crate::cli::simulate::stream::event_played_now(l, &now);
+                        let event = lakehouse::simulate::player_event(l, &now);
                         parse_listen_text(&event.to_string(), &rules).ok()
                     })
                     .collect();

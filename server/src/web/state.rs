@@ -7,12 +7,12 @@ use sqlx::PgPool;
 
 use crate::api::protection::RateLimit;
 use crate::auth::{AddressThrottle, AuthState};
+use crate::infra::metrics::Metrics;
 use crate::infra::shutdown::Shutdown;
 use crate::services::ingest::Ingest;
 use crate::services::live::LiveRecommendations;
 use crate::services::runs::Pipelines;
 use crate::services::simulator::SimulatorStream;
-use crate::web::metrics::Metrics;
 
 /// The server's shared state.
 #[derive(Clone, FromRef)]

@@ -13,8 +13,8 @@ fn the_ml_stage_stays_under_its_memory_bound_at_a_million_listens() {
     let url = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_soundlake"))
-        .args(["bench", "pipeline", "--listens", "1000000"])
+    let output = Command::new(env!("CARGO_BIN_EXE_soundlake-bench"))
+        .args(["pipeline", "--listens", "1000000"])
         .env("DATABASE_URL", url)
         .env("SOUNDLAKE_DATA_DIR", data.path())
         .output()

@@ -5,8 +5,8 @@
 -- Reads user_item_plays (user_item_plays.sql): the plays per listener and item for the three
 -- periods, whose end is `$as_of` (as_of.sql).
 --
--- `top_items(item, listens, n)` (gold/top_items) is the list of a group's n items with the
--- most listens, each with its rank: what `row_number() OVER (PARTITION BY user_id, kind
+-- `top_items(item, listens, n)` (query/functions/top_items) is the list of a group's n items
+-- with the most listens, each with its rank: what `row_number() OVER (PARTITION BY user_id, kind
 -- ORDER BY listens DESC, item) <= 10` keeps, without sorting every listener's every item.
 -- Spark SQL: rank with that window function; `explode` for `unnest`, `top.rank` for
 -- `top['rank']`. (DataFusion 55 keeps `tops`' unique key through `unnest` and would sort by it

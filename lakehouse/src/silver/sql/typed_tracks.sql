@@ -1,7 +1,7 @@
 -- Bronze catalogue rows with typed values and, for a row that cannot be used, the first rule
 -- it breaks (`rejection`, NULL for a good row). One output row per bronze row.
 --
--- `id_fault(text)` and `text_fault(text)` (silver/functions.rs) say why a value cannot be
+-- `id_fault(text)` and `text_fault(text)` (query/functions/scalar.rs) say why a value cannot be
 -- stored as an identifier (a control character, over 128 bytes) or as free text (a NUL, over
 -- 2,048 bytes), NULL when it can: gold keys tracks and genres by these values.
 WITH typed AS (

@@ -147,7 +147,7 @@ FROM numbered AS n
 LEFT JOIN silver_tracks AS t ON t.track_id = n.track_id
 """
 
-# soundlake's touched_days (silver/listens.rs): the day partitions the good listens fall in.
+# soundlake's touched_days (silver/listens/check.rs): the day partitions the good listens fall in.
 TOUCHED_DAYS_SQL = """
 SELECT count(DISTINCT CAST(played_at AS DATE))
 FROM checked_listens
@@ -282,8 +282,8 @@ SELECT DISTINCT
 FROM silver_listens
 """
 
-# user_tops.sql. soundlake's `top_items(item, listens, 10)` aggregate (gold/top_items) keeps
-# each group's 10 items with the most listens, ties to the smaller item, ranked from 1, without
+# user_tops.sql. soundlake's `top_items(item, listens, 10)` aggregate
+# (query/functions/top_items) keeps each group's 10 items with the most listens, ties to the smaller item, ranked from 1, without
 # sorting every row. DuckDB's `min_by(value, key, 10)` does the same when the key is
 # (-listens, item): the 10 smallest keys, smallest first; the rank is the position in the list.
 # A group with no row passing the FILTER gets NULL instead of an empty list: unnest gives no
@@ -561,7 +561,7 @@ def register_inputs(con, manifest):
 
 
 def silver_listens(con, out_dir):
-    """soundlake's silver listens build (silver/listens.rs: check, then write the quarantine
+    """soundlake's silver listens build (silver/listens/: check, then write the quarantine
     and the listens). Returns (bronze rows read, listens written, rows quarantined)."""
     con.execute(ID_FAULT_MACRO)
     bronze_rows = materialize(con, "bronze_listens_new", NEW_BRONZE_LISTENS_SQL)

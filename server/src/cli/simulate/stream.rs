@@ -7,9 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use app::types::format_count;
 use chrono::Utc;
-use lakehouse::ingest::Listen;
-use lakehouse::simulate::{SimTrack, Simulation, simulate};
-use serde_json::{Value, json};
+use lakehouse::simulate::{SimTrack, Simulation, player_event, simulate};
+use serde_json::Value;
 
 /// How often a batch is sent.
 const TICK: Duration = Duration::from_millis(100);
@@ -29,14 +28,6 @@ pub struct StreamTarget {
     /// The server's base URL.
     pub url: String,
     pub token: String,
-}
-
-/// A simulated listen as a player would send it, played at `now` (RFC 3339).
-pub fn event_played_now(listen: &Listen, now: &str) -> Value {
-    json!({"event_id": listen.event_id, "user_id": listen.user_id, "track_id": listen.track_id,
-           "played_at": now, "ms_played": listen.ms_played,
-           "end_reason": listen.end_reason, "skipped": listen.skipped,
-           "context": {"source": "simulator"}})
 }
 
 /// Streams listens from `sim` (repeating it with the next seed when it runs out) to
@@ -90,8 +81,7 @@ pub async fn stream(
             let chunk = &chunk[..chunk.len().min((limit - sent) as usize)];
             let now = Utc::now().to_rfc3339();
             for request in chunk.chunks(1_000) {
-                let events: Vec<Value> =
-                    request.iter().map(|l| event_played_now(l, &now)).collect();
+                let events: Vec<Value> = request.iter().map(|l| player_event(l, &now)).collect();
                 sent += events.len() as u64;
                 let request = client.post(&endpoint).bearer_auth(&target.token);
                 match request.json(&events).send().await {
