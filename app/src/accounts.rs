@@ -20,8 +20,20 @@ pub struct AccountRow {
     pub disabled: bool,
 }
 
+/// Why the server refused an account operation: the HTTP status its server function answers
+/// with (400 invalid input, 404 no such account, 409 a conflict such as a name taken or the
+/// last enabled admin, 503 the database not answering) and what to tell the admin.
 #[cfg(feature = "ssr")]
-use crate::types::ServerAnswer as Answer;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+}
+
+/// What an [`AccountKeeper`] answers with: a result later, or a refusal.
+#[cfg(feature = "ssr")]
+pub type Answer<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, Refusal>> + Send>>;
 
 /// The server's accounts, as far as the admin page goes.
 #[cfg(feature = "ssr")]
@@ -44,10 +56,27 @@ fn keeper() -> Result<Accounts, ServerFnError> {
     Ok(expect_context::<Accounts>())
 }
 
+/// A refusal as the server function's answer: its status and message.
+#[cfg(feature = "ssr")]
+fn refused<T>(refusal: Refusal) -> Result<T, ServerFnError> {
+    let status = http::StatusCode::from_u16(refusal.status)
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    crate::server_fns::refuse(status, &refusal.message)
+}
+
+/// A role named by the form, else 400.
+#[cfg(feature = "ssr")]
+fn role_named(name: &str) -> Result<Role, ServerFnError> {
+    match Role::parse(name) {
+        Some(role) => Ok(role),
+        None => crate::server_fns::refuse(http::StatusCode::BAD_REQUEST, "no such role"),
+    }
+}
+
 /// Every account, by name. Admins only.
 #[server(input = GetUrl, endpoint = "accounts")]
 pub async fn list_accounts() -> Result<Vec<AccountRow>, ServerFnError> {
-    keeper()?.list().await.map_err(ServerFnError::new)
+    keeper()?.list().await.or_else(refused)
 }
 
 /// A new account (`role` is `listener`, `business` or `admin`; a listener names the user id
@@ -59,12 +88,12 @@ pub async fn add_account(
     listener_id: String,
 ) -> Result<String, ServerFnError> {
     let keeper = keeper()?;
-    let role = Role::parse(&role).ok_or_else(|| ServerFnError::new("no such role"))?;
+    let role = role_named(&role)?;
     let listener_id = Some(listener_id.trim().to_owned()).filter(|l| !l.is_empty());
     keeper
         .add(name.trim().to_owned(), role, listener_id)
         .await
-        .map_err(ServerFnError::new)
+        .or_else(refused)
 }
 
 /// Changes an account's role (`listener` with the user id of its listens): its sessions end
@@ -76,12 +105,12 @@ pub async fn set_account_role(
     listener_id: String,
 ) -> Result<(), ServerFnError> {
     let keeper = keeper()?;
-    let role = Role::parse(&role).ok_or_else(|| ServerFnError::new("no such role"))?;
+    let role = role_named(&role)?;
     let listener_id = Some(listener_id.trim().to_owned()).filter(|l| !l.is_empty());
     keeper
         .set_role(name.trim().to_owned(), role, listener_id)
         .await
-        .map_err(ServerFnError::new)
+        .or_else(refused)
 }
 
 /// Disables (`disabled` true: its sessions and tokens stop working) or enables an account.
@@ -91,7 +120,7 @@ pub async fn set_account_disabled(name: String, disabled: bool) -> Result<(), Se
     keeper()?
         .set_disabled(name, disabled)
         .await
-        .map_err(ServerFnError::new)
+        .or_else(refused)
 }
 
 /// The accounts section of `/admin`.

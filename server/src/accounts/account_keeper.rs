@@ -1,8 +1,8 @@
 //! The accounts as the admin page's server functions reach them
 //! ([`app::accounts::AccountKeeper`]).
 
-use app::accounts::{AccountKeeper, AccountRow};
-use app::types::{Role, ServerAnswer as Answer};
+use app::accounts::{AccountKeeper, AccountRow, Answer};
+use app::types::Role;
 use sqlx::PgPool;
 
 use super::store::{self, NewAccount};
@@ -19,7 +19,7 @@ impl AccountKeeper for DatabaseAccounts {
         Box::pin(async move {
             Ok(store::list(&pool)
                 .await
-                .map_err(AccountError::for_people)?
+                .map_err(AccountError::refusal)?
                 .into_iter()
                 .map(|a| AccountRow {
                     name: a.name,
@@ -45,7 +45,7 @@ impl AccountKeeper for DatabaseAccounts {
                 },
             )
             .await
-            .map_err(AccountError::for_people)?;
+            .map_err(AccountError::refusal)?;
             Ok(password)
         })
     }
@@ -56,7 +56,7 @@ impl AccountKeeper for DatabaseAccounts {
             store::set_role(&pool, &name, role, listener_id.as_deref())
                 .await
                 .map(|_| ())
-                .map_err(AccountError::for_people)
+                .map_err(AccountError::refusal)
         })
     }
 
@@ -65,7 +65,7 @@ impl AccountKeeper for DatabaseAccounts {
         Box::pin(async move {
             store::set_disabled(&pool, &name, disabled)
                 .await
-                .map_err(AccountError::for_people)
+                .map_err(AccountError::refusal)
         })
     }
 }

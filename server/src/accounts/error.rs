@@ -11,6 +11,8 @@ pub enum AccountError {
     NameTaken(String),
     #[error("listener {0:?} is linked to another account already")]
     ListenerTaken(String),
+    #[error("that would leave no enabled admin account")]
+    LastAdmin,
     #[error("an account holds at most {0} live tokens")]
     TooManyTokens(usize),
     #[error("hashing a password failed: {0}")]
@@ -20,6 +22,28 @@ pub enum AccountError {
 }
 
 impl AccountError {
+    /// The HTTP status a request that failed this way is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AccountError::Invalid(_) => 400,
+            AccountError::NoSuchAccount(_) => 404,
+            AccountError::NameTaken(_)
+            | AccountError::ListenerTaken(_)
+            | AccountError::LastAdmin
+            | AccountError::TooManyTokens(_) => 409,
+            AccountError::Hashing(_) => 500,
+            AccountError::Database(_) => 503,
+        }
+    }
+
+    /// The refusal the admin page's server functions answer with.
+    pub fn refusal(self) -> app::accounts::Refusal {
+        app::accounts::Refusal {
+            status: self.status(),
+            message: self.for_people(),
+        }
+    }
+
     /// What to tell the person who asked: the error itself, except a database failure, which
     /// goes to the log and is told as the database not answering.
     pub fn for_people(self) -> String {

@@ -241,9 +241,7 @@ async fn an_admin_remains(tx: &mut sqlx::PgConnection, before: usize) -> Result<
             .fetch_one(tx)
             .await?;
     if before > 0 && after == 0 {
-        return Err(AccountError::Invalid(
-            "that would leave no enabled admin account".into(),
-        ));
+        return Err(AccountError::LastAdmin);
     }
     Ok(())
 }

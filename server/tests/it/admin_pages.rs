@@ -145,12 +145,29 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
 
     let (status, body) = change_role("newbie", "listener", "user-00042").await;
     assert_eq!(status, 200, "{body}");
+    // Refusals answer with their kind's status and say why.
     let (status, body) = change_role("newbie", "listener", "").await;
-    assert_ne!(status, 200, "a listener needs a user id");
+    assert_eq!(status, 400, "a listener needs a user id: {body}");
     assert!(body.contains("user id"), "{body}");
     let (status, body) = change_role("root", "business", "").await;
-    assert_ne!(status, 200, "the last admin was demoted");
+    assert_eq!(status, 409, "the last admin was demoted: {body}");
     assert!(body.contains("no enabled admin"), "{body}");
+    let (status, body) = change_role("nobody", "business", "").await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = change_role("newbie", "superuser", "").await;
+    assert_eq!(status, 400, "{body}");
+    let again = admin
+        .post(format!("{}/api/add_account", app.base))
+        .form(&[
+            ("name", "newbie"),
+            ("role", "business"),
+            ("listener_id", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 409, "a name is taken once");
+    assert!(again.text().await.unwrap().contains("exists already"));
     let (_, listed) = get("/api/accounts".into()).await;
     let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
     let role_of = |name: &str| {
@@ -165,8 +182,9 @@ async fn an_admin_reads_the_lake_back_in_time_and_manages_accounts() {
         .send()
         .await
         .unwrap();
-    assert!(
-        !refused.status().is_success(),
+    assert_eq!(
+        refused.status().as_u16(),
+        409,
         "the last admin was disabled"
     );
 
