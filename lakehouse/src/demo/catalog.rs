@@ -10,6 +10,7 @@ use rand_distr::{Gamma, Normal};
 use super::genre_profiles::{GenreProfile, Stat, genre_profiles};
 use super::names;
 use crate::error::{LakehouseError, Result};
+use crate::sources::catalog_csv::SPOTIFY_TRACKS_HEADER;
 
 /// The shape of a demo catalogue. The same settings always give the same tracks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,28 +213,7 @@ pub fn write_demo_catalog_csv(path: &Path, catalog: &DemoCatalog) -> Result<usiz
         source,
     };
     writer
-        .write_record([
-            "track_id",
-            "artists",
-            "album_name",
-            "track_name",
-            "popularity",
-            "duration_ms",
-            "explicit",
-            "danceability",
-            "energy",
-            "key",
-            "loudness",
-            "mode",
-            "speechiness",
-            "acousticness",
-            "instrumentalness",
-            "liveness",
-            "valence",
-            "tempo",
-            "time_signature",
-            "track_genre",
-        ])
+        .write_record(SPOTIFY_TRACKS_HEADER)
         .map_err(csv_error)?;
     for t in &rows {
         let explicit = if t.explicit { "True" } else { "False" };

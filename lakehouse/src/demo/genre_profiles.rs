@@ -13,6 +13,7 @@ use datafusion::prelude::CsvReadOptions;
 
 use crate::error::{LakehouseError, Result};
 use crate::query::{collect_sql, new_session};
+use crate::sources::catalog_csv::SPOTIFY_TRACKS_HEADER;
 
 /// Mean, standard deviation, minimum and maximum of one feature within one genre.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,30 +64,6 @@ pub const STATS: [(&str, usize); 11] = [
 const SHARE_DECIMALS: usize = 3;
 /// Columns of the file: the genre, four per statistic, three shares and twelve keys' shares.
 const COLUMNS: usize = 1 + 4 * STATS.len() + 3 + 12;
-
-/// The columns of the Spotify Tracks Dataset, read as text.
-const DATASET_COLUMNS: [&str; 20] = [
-    "track_id",
-    "artists",
-    "album_name",
-    "track_name",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "track_genre",
-];
 
 const EMBEDDED: &str = include_str!("genre_profiles.csv");
 const PROFILES_SQL: &str = include_str!("genre_profiles.sql");
@@ -231,7 +208,7 @@ pub fn to_csv(profiles: &[GenreProfile]) -> String {
 pub async fn compute(path: &Path) -> Result<Vec<GenreProfile>> {
     let ctx = new_session(&[]);
     let schema = Schema::new(
-        DATASET_COLUMNS
+        SPOTIFY_TRACKS_HEADER
             .iter()
             .map(|name| Field::new(*name, DataType::Utf8, true))
             .collect::<Vec<_>>(),

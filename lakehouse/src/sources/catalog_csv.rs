@@ -41,6 +41,31 @@ pub const RAW_COLUMNS: [&str; 22] = [
 /// The number of raw text columns.
 pub const RAW_WIDTH: usize = RAW_COLUMNS.len();
 
+/// The header of the Spotify Tracks Dataset's files, in their order (the form the demo
+/// catalogue is written in, and the columns its genre profiles are computed from).
+pub const SPOTIFY_TRACKS_HEADER: [&str; 20] = [
+    "track_id",
+    "artists",
+    "album_name",
+    "track_name",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "time_signature",
+    "track_genre",
+];
+
 /// A supported catalogue schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogFormat {
