@@ -22,7 +22,8 @@ pub struct AccountRow {
 
 /// Why the server refused an account operation: the HTTP status its server function answers
 /// with (400 invalid input, 404 no such account, 409 a conflict such as a name taken or the
-/// last enabled admin, 503 the database not answering) and what to tell the admin.
+/// last enabled admin, 500 a password that could not be hashed, 503 the database not
+/// answering) and what to tell the admin.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {

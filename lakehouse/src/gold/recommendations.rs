@@ -205,7 +205,27 @@ pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersion
     )
     .bind(limit)
     .fetch_all(pool)
-    .await?)
+    .await
+    .map(|rows: Vec<ModelVersionRow>| {
+        rows.into_iter()
+            .map(ModelVersionRow::with_finite_figures)
+            .collect()
+    })?)
+}
+
+impl ModelVersionRow {
+    /// The version with its skip model's and diversity figures only when every one of them is
+    /// a number: a figure that was not finite when written was stored as `null`, and such a
+    /// record is left out as if it had not been recorded.
+    fn with_finite_figures(mut self) -> Self {
+        if self.skip_metrics.as_ref().is_some_and(|m| !m.0.is_finite()) {
+            self.skip_metrics = None;
+        }
+        if self.diversity.as_ref().is_some_and(|d| !d.0.is_finite()) {
+            self.diversity = None;
+        }
+        self
+    }
 }
 
 /// The figures of the given versions.
@@ -375,4 +395,46 @@ pub async fn popular_list(pool: &PgPool, limit: i64) -> Result<Vec<Recommendatio
     .bind(limit)
     .fetch_all(pool)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_keeps_its_figures_only_when_they_are_numbers() {
+        let skip = SkipMetrics {
+            auc: f64::NAN,
+            log_loss: 0.6,
+            base_log_loss: 0.65,
+            base_rate: 0.3,
+            train_rows: 10,
+            test_rows: 5,
+        };
+        let diversity = Diversity {
+            lists: 3,
+            sound: 1.2,
+            artists: 0.9,
+            mean_popularity_rank: 40.0,
+            popularity_rank_share: 0.2,
+        };
+        let version = ModelVersionRow {
+            model_version: 1,
+            run_id: None,
+            model: "popularity".into(),
+            params: Json(Value::Null),
+            trained_at: chrono::Utc::now(),
+            silver_version: 0,
+            users: 1,
+            items: 1,
+            interactions: 1,
+            train_secs: 0.1,
+            skip_metrics: Some(Json(skip)),
+            diversity: Some(Json(diversity)),
+            is_current: true,
+        }
+        .with_finite_figures();
+        assert_eq!(version.skip_metrics, None, "a NaN figure drops the record");
+        assert_eq!(version.diversity, Some(Json(diversity)));
+    }
 }

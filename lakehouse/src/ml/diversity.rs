@@ -25,6 +25,20 @@ pub struct Diversity {
     pub popularity_rank_share: f64,
 }
 
+impl Diversity {
+    /// Whether every figure is a number (not NaN nor infinite).
+    pub fn is_finite(&self) -> bool {
+        [
+            self.sound,
+            self.artists,
+            self.mean_popularity_rank,
+            self.popularity_rank_share,
+        ]
+        .iter()
+        .all(|x| x.is_finite())
+    }
+}
+
 /// What the figures are measured against: each item's standardised features, primary artist
 /// (any id) and popularity rank (1-based; 0 for items nobody played).
 pub struct DiversityBasis {

@@ -43,6 +43,15 @@ pub struct SkipMetrics {
     pub test_rows: usize,
 }
 
+impl SkipMetrics {
+    /// Whether every figure is a number (not NaN nor infinite).
+    pub fn is_finite(&self) -> bool {
+        [self.auc, self.log_loss, self.base_log_loss, self.base_rate]
+            .iter()
+            .all(|x| x.is_finite())
+    }
+}
+
 const FEATURES: usize = 15;
 /// Prior strength of the smoothed skip rates (in listens).
 const PRIOR: f64 = 10.0;

@@ -41,8 +41,9 @@ pub const RAW_COLUMNS: [&str; 22] = [
 /// The number of raw text columns.
 pub const RAW_WIDTH: usize = RAW_COLUMNS.len();
 
-/// The header of the Spotify Tracks Dataset's files, in their order (the form the demo
-/// catalogue is written in, and the columns its genre profiles are computed from).
+/// The header of the Spotify Tracks Dataset's per-genre files (`by_genre/*.csv`; its single
+/// `dataset.csv` has an unnamed index column first): the form the demo catalogue is written
+/// in, and the columns its genre profiles are computed from.
 pub const SPOTIFY_TRACKS_HEADER: [&str; 20] = [
     "track_id",
     "artists",
