@@ -23,11 +23,25 @@ use crate::infra::config::Config;
 #[derive(Debug, Parser)]
 #[command(name = "soundlake", version)]
 pub struct Cli {
+    #[command(flatten)]
+    config: ConfigFile,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// `--config FILE`, the option soundlake's binaries read their configuration with.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFile {
     /// A TOML configuration file (default: ./soundlake.toml when present).
     #[arg(long, global = true, env = "SOUNDLAKE_CONFIG")]
     config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
+}
+
+impl ConfigFile {
+    /// The configuration: defaults, then the file, then the environment.
+    pub fn load(&self) -> Result<Config> {
+        Config::load(self.config.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,7 +72,7 @@ impl Cli {
     /// Runs the command, with the configuration `--config` names (else the defaults and the
     /// environment).
     pub async fn run(self) -> Result<()> {
-        let config = Config::load(self.config.as_deref())?;
+        let config = self.config.load()?;
         match self.command {
             Command::Serve(args) => serve::run(&config, args).await,
             Command::Import(args) => import::run(&config, args).await,

@@ -18,14 +18,13 @@ pub use table::{PARTITIONS, QUARANTINE, SilverListensReport, TABLE, read_version
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use deltalake::DeltaTable;
-use deltalake::operations::write::SchemaMode;
 
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
 use crate::lake::Lake;
 use crate::silver;
 use check::{SESSION_SETTINGS, check};
-use table::{LISTENS_SQL, commit_properties, save_mode, write_listens_of};
+use table::{LISTENS_SQL, save_mode, write_listens_of, write_quarantine_rows};
 
 /// Brings silver listens up to date with bronze. With `full`, rebuilds both tables from the
 /// whole of bronze (after a catalogue change, say) instead of reading only what is new.
@@ -154,17 +153,14 @@ async fn write_quarantine(
     if !full && read_version(&table, QUARANTINE).await? == Some(bronze_version) {
         return Ok(table);
     }
-    let mut builder = table
-        .write(batches)
-        .with_save_mode(save_mode(full))
-        .with_table_name(QUARANTINE.sql_name())
-        .with_commit_properties(commit_properties("quarantine listens", bronze_version));
-    if full {
-        builder = builder.with_schema_mode(SchemaMode::Overwrite);
-    }
-    builder
-        .await
-        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
+    write_quarantine_rows(
+        table,
+        batches,
+        save_mode(full),
+        "quarantine listens",
+        bronze_version,
+    )
+    .await
 }
 
 /// Writes the result of `listens.sql` into `silver/listens` in one commit. Returns the table

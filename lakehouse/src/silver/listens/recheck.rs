@@ -10,12 +10,11 @@
 
 use datafusion::arrow::array::RecordBatch;
 use deltalake::DeltaTable;
-use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 
 use super::check::check;
 use super::table::{
-    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, commit_properties, write_listens_of,
+    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, write_listens_of, write_quarantine_rows,
 };
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
@@ -78,7 +77,14 @@ pub(super) async fn unknown_tracks(
     report.duplicates += checked.rows_read.saturating_sub(released + rejected_again);
     register_batches(&ctx, "listens_quarantine", checked.rejected)?;
     let kept = collect_or_empty(&ctx, "quarantine after a re-check", QUARANTINE_AFTER_SQL).await?;
-    let quarantine = replace_quarantine(quarantine, kept, version).await?;
+    let quarantine = write_quarantine_rows(
+        quarantine,
+        kept,
+        SaveMode::Overwrite,
+        "re-check quarantined listens",
+        version,
+    )
+    .await?;
 
     report.rechecked += rechecked;
     report.released += released;
@@ -87,23 +93,4 @@ pub(super) async fn unknown_tracks(
     report.quarantine_version = quarantine.version().map(|v| v as i64);
     report.built = true;
     Ok(())
-}
-
-/// Replaces the quarantine's rows with `rows` in one commit.
-async fn replace_quarantine(
-    table: DeltaTable,
-    rows: Vec<RecordBatch>,
-    bronze_version: i64,
-) -> Result<DeltaTable> {
-    table
-        .write(rows)
-        .with_save_mode(SaveMode::Overwrite)
-        .with_schema_mode(SchemaMode::Overwrite)
-        .with_table_name(QUARANTINE.sql_name())
-        .with_commit_properties(commit_properties(
-            "re-check quarantined listens",
-            bronze_version,
-        ))
-        .await
-        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
 }

@@ -16,6 +16,7 @@ use deltalake::protocol::SaveMode;
 
 use super::table::{
     CHECKED_WITH, QUARANTINE, SilverListensReport, TABLE, commit_properties, read_version,
+    write_quarantine_rows,
 };
 use crate::error::{LakehouseError, Result};
 use crate::lake::{Lake, recorded_version};
@@ -54,7 +55,14 @@ pub(super) async fn stored_rows(lake: &Lake, report: &mut SilverListensReport) -
     if !ids.is_empty() {
         let quarantine = lake.table(QUARANTINE).await?;
         if !is_checked(&quarantine, QUARANTINE).await? {
-            append_quarantine(quarantine, faults.clone(), bronze_version).await?;
+            write_quarantine_rows(
+                quarantine,
+                faults.clone(),
+                SaveMode::Append,
+                "quarantine stored listens failing newer checks",
+                bronze_version,
+            )
+            .await?;
         }
         report.quarantined += ids.len();
         for (reason, n) in crate::silver::count_reasons(&faults)? {
@@ -76,23 +84,6 @@ fn event_ids(batches: &[RecordBatch]) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-async fn append_quarantine(
-    table: DeltaTable,
-    rows: Vec<RecordBatch>,
-    bronze_version: i64,
-) -> Result<DeltaTable> {
-    table
-        .write(rows)
-        .with_save_mode(SaveMode::Append)
-        .with_table_name(QUARANTINE.sql_name())
-        .with_commit_properties(commit_properties(
-            "quarantine stored listens failing newer checks",
-            bronze_version,
-        ))
-        .await
-        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
 }
 
 /// Deletes the listens `ids` from `silver/listens` and records the current checks, in one

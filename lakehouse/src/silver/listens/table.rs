@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::operations::write::SchemaMode;
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 
-use crate::error::Result;
+use crate::error::{LakehouseError, Result};
 use crate::lake::{TableRef, recorded_version};
 use crate::partitioned_write::PartitionedWrite;
 use crate::silver;
@@ -139,4 +141,26 @@ fn listens_file_properties() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .build()
+}
+
+/// Writes `rows` to the quarantine in one commit named `operation`: appended, or with
+/// [`SaveMode::Overwrite`] replacing its rows (and its schema).
+pub(super) async fn write_quarantine_rows(
+    table: DeltaTable,
+    rows: Vec<RecordBatch>,
+    mode: SaveMode,
+    operation: &str,
+    bronze_version: i64,
+) -> Result<DeltaTable> {
+    let mut builder = table
+        .write(rows)
+        .with_save_mode(mode)
+        .with_table_name(QUARANTINE.sql_name())
+        .with_commit_properties(commit_properties(operation, bronze_version));
+    if matches!(mode, SaveMode::Overwrite) {
+        builder = builder.with_schema_mode(SchemaMode::Overwrite);
+    }
+    builder
+        .await
+        .map_err(|e| LakehouseError::delta(QUARANTINE.qualified(), e))
 }

@@ -21,6 +21,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
 use lakehouse::pipeline::Stage;
+use server::cli::ConfigFile;
 use server::cli::pipeline::parse_stage;
 use server::infra::config::Config;
 use server::infra::embedded_postgres::EmbeddedPostgres;
@@ -35,9 +36,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "soundlake-bench", version)]
 struct Cli {
-    /// A TOML configuration file (default: ./soundlake.toml when present).
-    #[arg(long, global = true, env = "SOUNDLAKE_CONFIG")]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigFile,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,7 +133,7 @@ enum Command {
 async fn main() -> Result<()> {
     server::cli::init_logging();
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let config = cli.config.load()?;
     match cli.command {
         Command::Import { path, runs } => import::import(&config, &path, runs).await,
         Command::Pipeline {
