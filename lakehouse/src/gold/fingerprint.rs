@@ -9,7 +9,7 @@ use crate::error::Result;
 /// Each table and the rows of it the fingerprint covers. The catalogue and every mart row for
 /// row; of the current model, who has lists, similar tracks and a segment, and how many (a
 /// retrained model is not bit for bit the same: floating-point sums run in parallel).
-const COVERED: [(&str, &str); 16] = [
+const COVERED: [(&str, &str); 18] = [
     ("tracks", "SELECT track_id, name FROM tracks"),
     ("genres", "SELECT * FROM genres"),
     ("users", "SELECT * FROM users"),
@@ -24,6 +24,8 @@ const COVERED: [(&str, &str); 16] = [
     ("hourly_activity", "SELECT * FROM hourly_activity"),
     ("track_daily", "SELECT * FROM track_daily"),
     ("artist_daily", "SELECT * FROM artist_daily"),
+    ("track_day_leaders", "SELECT * FROM track_day_leaders"),
+    ("artist_day_leaders", "SELECT * FROM artist_day_leaders"),
     ("cohort_retention", "SELECT * FROM cohort_retention"),
     ("user_recent_listens", "SELECT * FROM user_recent_listens"),
     (

@@ -25,7 +25,7 @@ pub const TARGET: &str = "marts";
 /// Each mart: its gold table and the query over `silver_listens` that fills it. The query's
 /// column names are the table's. The largest, `user_tops`, comes first, so that the others
 /// are computed while it loads.
-pub const MARTS: [(&str, &str); 12] = [
+pub const MARTS: [(&str, &str); 14] = [
     ("user_tops", include_str!("sql/user_tops.sql")),
     ("track_daily", include_str!("sql/track_daily.sql")),
     ("users", include_str!("sql/users.sql")),
@@ -42,6 +42,14 @@ pub const MARTS: [(&str, &str); 12] = [
         include_str!("sql/genre_hourly_activity.sql"),
     ),
     ("artist_daily", include_str!("sql/artist_daily.sql")),
+    (
+        "track_day_leaders",
+        include_str!("sql/track_day_leaders.sql"),
+    ),
+    (
+        "artist_day_leaders",
+        include_str!("sql/artist_day_leaders.sql"),
+    ),
     ("cohort_retention", include_str!("sql/cohort_retention.sql")),
     (
         "user_recent_listens",
@@ -54,13 +62,17 @@ const AS_OF_SQL: &str = include_str!("sql/as_of.sql");
 
 /// Intermediate results several marts' queries read (or one reads several times): each is
 /// computed once per refresh, before the marts, and held in memory under its name.
-pub const STAGING: [(&str, &str); 3] = [
+pub const STAGING: [(&str, &str); 4] = [
     (
         "user_track_listens",
         include_str!("sql/user_track_listens.sql"),
     ),
     ("user_item_plays", include_str!("sql/user_item_plays.sql")),
     ("user_genre_weeks", include_str!("sql/user_genre_weeks.sql")),
+    (
+        "daily_track_plays",
+        include_str!("sql/daily_track_plays.sql"),
+    ),
 ];
 
 /// One computed mart, ready to publish.
@@ -139,12 +151,34 @@ pub async fn refresh(
     let rows_out = rows_out?;
     published?;
     tracing::debug!(elapsed = ?started.elapsed(), "published marts");
+    tidy_ranked_marts(pool).await;
     Ok(MartsReport {
         silver_version: Some(version),
         published: true,
         rows_in,
         rows_out,
     })
+}
+
+/// The marts the dashboards' top lists read (`stats/top_*_from_leaders.sql`).
+const RANKED_MARTS: [&str; 4] = [
+    "track_daily",
+    "artist_daily",
+    "track_day_leaders",
+    "artist_day_leaders",
+];
+
+/// Vacuums and analyses [`RANKED_MARTS`]. The top lists read them by index only, which needs
+/// the visibility map a vacuum sets, and the planner needs their new statistics. Autovacuum
+/// does both within minutes; done here, the lists are quick from the first read after a
+/// refresh. Gold is already published: a failure is only logged.
+async fn tidy_ranked_marts(pool: &PgPool) {
+    for table in RANKED_MARTS {
+        let vacuum = format!("VACUUM (ANALYZE) {table}");
+        if let Err(e) = sqlx::query(AssertSqlSafe(vacuum)).execute(pool).await {
+            tracing::warn!("vacuuming {table} after the marts' refresh: {e}");
+        }
+    }
 }
 
 /// The end of the marts' periods (`$as_of`): the newest listen in silver.

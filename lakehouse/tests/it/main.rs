@@ -3,6 +3,7 @@
 //! database of its own.
 
 mod catalog_import;
+mod dashboard_tops;
 mod gold_search;
 mod hostile_text;
 mod ingest_writer;

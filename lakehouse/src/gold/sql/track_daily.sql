@@ -1,10 +1,7 @@
 -- gold track_daily: listens and skips per UTC day and track, with the genre its listens were
 -- enriched with: the top tracks of any date range and genre.
-SELECT
-    make_date(year, month, day) AS day,
-    track_id,
-    primary_genre AS genre,
-    count(*) AS listens,
-    sum(CASE WHEN is_skip THEN 1 ELSE 0 END) AS skips
-FROM silver_listens
-GROUP BY year, month, day, track_id, primary_genre
+--
+-- Reads daily_track_plays (daily_track_plays.sql).
+SELECT day, track_id, genre, sum(listens) AS listens, sum(skips) AS skips
+FROM daily_track_plays
+GROUP BY day, track_id, genre

@@ -282,6 +282,19 @@ SELECT DISTINCT
 FROM silver_listens
 """
 
+# daily_track_plays.sql (staging)
+DAILY_TRACK_PLAYS_SQL = """
+SELECT
+    make_date(year, month, day) AS day,
+    track_id,
+    primary_artist,
+    primary_genre AS genre,
+    count(*) AS listens,
+    sum(CASE WHEN is_skip THEN 1 ELSE 0 END) AS skips
+FROM silver_listens
+GROUP BY year, month, day, track_id, primary_artist, primary_genre
+"""
+
 # user_tops.sql. soundlake's `top_items(item, listens, 10)` aggregate
 # (query/functions/top_items) keeps each group's 10 items with the most listens, ties to the smaller item, ranked from 1, without
 # sorting every row. DuckDB's `min_by(value, key, 10)` does the same when the key is
@@ -321,14 +334,9 @@ ORDER BY r.user_id, r.period, r.kind, rank
 
 # track_daily.sql
 TRACK_DAILY_SQL = """
-SELECT
-    make_date(year, month, day) AS day,
-    track_id,
-    primary_genre AS genre,
-    count(*) AS listens,
-    sum(CASE WHEN is_skip THEN 1 ELSE 0 END) AS skips
-FROM silver_listens
-GROUP BY year, month, day, track_id, primary_genre
+SELECT day, track_id, genre, sum(listens) AS listens, sum(skips) AS skips
+FROM daily_track_plays
+GROUP BY day, track_id, genre
 """
 
 # users.sql
@@ -418,13 +426,51 @@ GROUP BY primary_genre, year, month, day, hour
 
 # artist_daily.sql
 ARTIST_DAILY_SQL = """
-SELECT
-    make_date(year, month, day) AS day,
-    primary_artist AS artist,
-    primary_genre AS genre,
-    count(*) AS listens
-FROM silver_listens
-GROUP BY year, month, day, primary_artist, primary_genre
+SELECT day, primary_artist AS artist, genre, sum(listens) AS listens
+FROM daily_track_plays
+GROUP BY day, primary_artist, genre
+"""
+
+# track_day_leaders.sql
+TRACK_DAY_LEADERS_SQL = """
+WITH per_day AS (
+    SELECT day, track_id, sum(listens) AS listens
+    FROM daily_track_plays
+    GROUP BY day, track_id
+),
+ranked AS (
+    SELECT
+        day,
+        row_number() OVER (PARTITION BY day ORDER BY listens DESC, track_id) AS place,
+        track_id,
+        listens,
+        count(*) OVER (PARTITION BY day) AS tracks_that_day
+    FROM per_day
+)
+SELECT day, place, track_id, listens, tracks_that_day
+FROM ranked
+WHERE place <= 2000
+"""
+
+# artist_day_leaders.sql
+ARTIST_DAY_LEADERS_SQL = """
+WITH per_day AS (
+    SELECT day, primary_artist AS artist, sum(listens) AS listens
+    FROM daily_track_plays
+    GROUP BY day, primary_artist
+),
+ranked AS (
+    SELECT
+        day,
+        row_number() OVER (PARTITION BY day ORDER BY listens DESC, artist) AS place,
+        artist,
+        listens,
+        count(*) OVER (PARTITION BY day) AS artists_that_day
+    FROM per_day
+)
+SELECT day, place, artist, listens, artists_that_day
+FROM ranked
+WHERE place <= 2000
 """
 
 # cohort_retention.sql
@@ -469,6 +515,7 @@ STAGING = [
     ("user_track_listens", USER_TRACK_LISTENS_SQL),
     ("user_item_plays", USER_ITEM_PLAYS_SQL),
     ("user_genre_weeks", USER_GENRE_WEEKS_SQL),
+    ("daily_track_plays", DAILY_TRACK_PLAYS_SQL),
 ]
 
 # MARTS in lakehouse/src/gold/marts.rs, in its order.
@@ -483,6 +530,8 @@ MARTS = [
     ("hourly_activity", HOURLY_ACTIVITY_SQL),
     ("genre_hourly_activity", GENRE_HOURLY_ACTIVITY_SQL),
     ("artist_daily", ARTIST_DAILY_SQL),
+    ("track_day_leaders", TRACK_DAY_LEADERS_SQL),
+    ("artist_day_leaders", ARTIST_DAY_LEADERS_SQL),
     ("cohort_retention", COHORT_RETENTION_SQL),
     ("user_recent_listens", USER_RECENT_LISTENS_SQL),
 ]

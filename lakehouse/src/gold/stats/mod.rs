@@ -7,6 +7,10 @@ use sqlx::PgPool;
 
 use crate::error::Result;
 
+mod top;
+
+pub use top::{TopEntry, TopKind, top, top_from_leaders, top_ranked_in_full};
+
 /// What the dashboards show: the days `from` to `to` (inclusive), every genre or one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsFilter {
@@ -73,94 +77,6 @@ pub async fn daily_activity(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<D
                 hours_played,
             },
         )
-        .collect())
-}
-
-/// One entry of a top list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopEntry {
-    /// The track id, the artist or the genre.
-    pub id: String,
-    /// What people read: the track's name, else the id.
-    pub name: String,
-    /// A track's artists, joined.
-    pub detail: Option<String>,
-    pub listens: i64,
-}
-
-/// What a top list ranks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopKind {
-    Track,
-    Artist,
-    Genre,
-}
-
-impl TopKind {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "track" => Some(TopKind::Track),
-            "artist" => Some(TopKind::Artist),
-            "genre" => Some(TopKind::Genre),
-            _ => None,
-        }
-    }
-}
-
-/// The `limit` most listened tracks, artists or genres of the range (ties to the smaller id).
-pub async fn top(
-    pool: &PgPool,
-    filter: &StatsFilter,
-    kind: TopKind,
-    limit: i64,
-) -> Result<Vec<TopEntry>> {
-    let query = match kind {
-        TopKind::Track => {
-            "SELECT d.track_id, coalesce(t.name, d.track_id),
-                    array_to_string(t.artists, ', '), d.listens
-             FROM (
-                 SELECT track_id, sum(listens)::bigint AS listens
-                 FROM track_daily
-                 WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
-                 GROUP BY track_id
-                 ORDER BY listens DESC, track_id
-                 LIMIT $4
-             ) AS d
-             LEFT JOIN tracks AS t USING (track_id)
-             ORDER BY d.listens DESC, d.track_id"
-        }
-        TopKind::Artist => {
-            "SELECT artist, artist, NULL::text, sum(listens)::bigint AS listens
-             FROM artist_daily
-             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
-             GROUP BY artist
-             ORDER BY listens DESC, artist
-             LIMIT $4"
-        }
-        TopKind::Genre => {
-            "SELECT genre, genre, NULL::text, sum(listens)::bigint AS listens
-             FROM genre_daily
-             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
-             GROUP BY genre
-             ORDER BY listens DESC, genre
-             LIMIT $4"
-        }
-    };
-    let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(query)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(filter.genre.as_deref())
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, detail, listens)| TopEntry {
-            id,
-            name,
-            detail,
-            listens,
-        })
         .collect())
 }
 

@@ -1,0 +1,160 @@
+//! The dashboards' top lists: the most listened tracks, artists or genres of a date range and
+//! genre. Over every genre, tracks and artists are many, so their lists are first looked for
+//! among each day's leaders, which gold keeps (`track_day_leaders`, `artist_day_leaders`);
+//! every track (artist) of the range is ranked only when the leaders cannot decide the list
+//! (see `top_tracks_from_leaders.sql`). One genre's are few enough to rank in full.
+
+use sqlx::PgPool;
+
+use super::StatsFilter;
+use crate::error::Result;
+
+/// One entry of a top list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopEntry {
+    /// The track id, the artist or the genre.
+    pub id: String,
+    /// What people read: the track's name, else the id.
+    pub name: String,
+    /// A track's artists, joined.
+    pub detail: Option<String>,
+    pub listens: i64,
+}
+
+/// What a top list ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopKind {
+    Track,
+    Artist,
+    Genre,
+}
+
+impl TopKind {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "track" => Some(TopKind::Track),
+            "artist" => Some(TopKind::Artist),
+            "genre" => Some(TopKind::Genre),
+            _ => None,
+        }
+    }
+}
+
+/// Each day's leaders looked at per place of the list: the more, the likelier they decide.
+const LEADERS_PER_PLACE: i64 = 20;
+/// The leaders gold keeps per day (`track_day_leaders.sql`, `artist_day_leaders.sql`).
+const LEADERS_KEPT: i64 = 2_000;
+
+/// The `limit` most listened tracks, artists or genres of the range (ties to the smaller id).
+pub async fn top(
+    pool: &PgPool,
+    filter: &StatsFilter,
+    kind: TopKind,
+    limit: i64,
+) -> Result<Vec<TopEntry>> {
+    match top_from_leaders(pool, filter, kind, limit).await? {
+        Some(list) => Ok(list),
+        None => top_ranked_in_full(pool, filter, kind, limit).await,
+    }
+}
+
+/// The top list found among each day's leaders, or `None` when they cannot decide it, and
+/// for one genre's list or a list of genres, which are ranked in full.
+pub async fn top_from_leaders(
+    pool: &PgPool,
+    filter: &StatsFilter,
+    kind: TopKind,
+    limit: i64,
+) -> Result<Option<Vec<TopEntry>>> {
+    let sql = match (kind, &filter.genre) {
+        (TopKind::Track, None) => include_str!("top_tracks_from_leaders.sql"),
+        (TopKind::Artist, None) => include_str!("top_artists_from_leaders.sql"),
+        _ => return Ok(None),
+    };
+    let leaders = limit.saturating_mul(LEADERS_PER_PLACE).min(LEADERS_KEPT);
+    let rows: Vec<(String, String, Option<String>, i64, i64)> = sqlx::query_as(sql)
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(limit)
+        .bind(leaders)
+        .fetch_all(pool)
+        .await?;
+    let listens: Vec<i64> = rows.iter().map(|row| row.3).collect();
+    let most_for_others = rows.first().map_or(0, |row| row.4);
+    if !leaders_decide(&listens, most_for_others, limit) {
+        return Ok(None);
+    }
+    Ok(Some(
+        rows.into_iter()
+            .map(|(id, name, detail, listens, _)| TopEntry {
+                id,
+                name,
+                detail,
+                listens,
+            })
+            .collect(),
+    ))
+}
+
+/// Whether the list found among the days' leaders (`listens`, most first) is the exact top
+/// list, given that no other entry has more than `most_for_others` listens in the range: no
+/// other entry had a listen at all, or the list is full and its last entry has more.
+fn leaders_decide(listens: &[i64], most_for_others: i64, limit: i64) -> bool {
+    most_for_others == 0
+        || (listens.len() as i64 == limit && listens.last().is_some_and(|&l| l > most_for_others))
+}
+
+/// The same list as [`top`], found by ranking every track, artist or genre of the range.
+pub async fn top_ranked_in_full(
+    pool: &PgPool,
+    filter: &StatsFilter,
+    kind: TopKind,
+    limit: i64,
+) -> Result<Vec<TopEntry>> {
+    let query = match (kind, &filter.genre) {
+        (TopKind::Track, None) => sqlx::query_as(include_str!("top_tracks.sql")),
+        (TopKind::Artist, None) => sqlx::query_as(include_str!("top_artists.sql")),
+        (TopKind::Genre, None) => sqlx::query_as(include_str!("top_genres.sql")),
+        (TopKind::Track, Some(_)) => sqlx::query_as(include_str!("top_tracks_of_genre.sql")),
+        (TopKind::Artist, Some(_)) => sqlx::query_as(include_str!("top_artists_of_genre.sql")),
+        (TopKind::Genre, Some(_)) => sqlx::query_as(include_str!("top_genres_of_genre.sql")),
+    };
+    let query = query.bind(filter.from).bind(filter.to);
+    let query = match &filter.genre {
+        None => query.bind(limit),
+        Some(genre) => query.bind(genre.as_str()).bind(limit),
+    };
+    let rows: Vec<(String, String, Option<String>, i64)> = query.fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, detail, listens)| TopEntry {
+            id,
+            name,
+            detail,
+            listens,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaders_decide;
+
+    #[test]
+    fn leaders_decide_when_no_other_entry_was_listened() {
+        assert!(leaders_decide(&[], 0, 10));
+        assert!(leaders_decide(&[5, 3], 0, 10));
+    }
+
+    #[test]
+    fn leaders_decide_when_the_full_list_ends_above_every_other_entry() {
+        assert!(leaders_decide(&[90, 40, 21], 20, 3));
+    }
+
+    #[test]
+    fn leaders_do_not_decide_a_tie_or_a_short_list() {
+        assert!(!leaders_decide(&[90, 40, 20], 20, 3));
+        assert!(!leaders_decide(&[90, 40, 19], 20, 3));
+        assert!(!leaders_decide(&[90, 40], 20, 3));
+    }
+}
