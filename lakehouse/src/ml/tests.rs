@@ -151,6 +151,7 @@ fn every_model_beats_random_on_planted_structure() {
         ModelSpec::ItemKnn(ItemKnnParams::default()),
         ModelSpec::UserKnn(Default::default()),
         ModelSpec::Als(Default::default()),
+        ModelSpec::Ease(Default::default()),
         ModelSpec::Content,
     ] {
         let model = spec.fit(&split.train, Some(&features));

@@ -80,6 +80,7 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
         [
             "als",
             "content",
+            "ease",
             "hybrid",
             "item_knn",
             "popularity",
@@ -174,7 +175,7 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
     );
     assert_eq!(
         env.scalar("SELECT count(*) FROM model_metrics m JOIN model_versions v USING (model_version) WHERE v.is_current").await,
-        7
+        8
     );
     env.finish().await;
 }

@@ -275,6 +275,7 @@ async fn similar_tracks_clusters_and_models_are_served() {
         "rp3beta",
         "user_knn",
         "als",
+        "ease",
         "content",
         "hybrid",
     ] {

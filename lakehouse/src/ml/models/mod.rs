@@ -3,6 +3,8 @@
 
 pub mod als;
 pub mod content;
+pub mod ease;
+mod fit;
 pub mod hybrid;
 pub mod item_knn;
 pub mod popularity;
@@ -14,7 +16,7 @@ use super::interactions::Interactions;
 /// A trained model.
 pub trait Recommender: Send + Sync {
     /// Writes a score for every item into `scores` (one slot per item, zeroed by the caller);
-    /// higher is better. `user` is the listener's row in the training matrix and `history`
+    /// higher is better, and a non-finite score means the model does not score that item. `user` is the listener's row in the training matrix and `history`
     /// their (item, weight) pairs.
     fn score(&self, user: u32, history: History<'_>, scores: &mut [f32]);
 }

@@ -1,15 +1,9 @@
 //! A model and its settings, as chosen by evaluation and recorded with each model version.
 
-use std::sync::Arc;
-
-use super::Recommender;
-use super::als::{Als, AlsParams};
-use super::content::{Content, ItemFeatures};
-use super::hybrid::Hybrid;
-use super::item_knn::{ItemKnn, ItemKnnParams, Similarity};
-use super::popularity::Popularity;
-use super::user_knn::{UserKnn, UserKnnParams};
-use crate::ml::interactions::Interactions;
+use super::als::AlsParams;
+use super::ease::EaseParams;
+use super::item_knn::{ItemKnnParams, Similarity};
+use super::user_knn::UserKnnParams;
 
 /// Which model, with which settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -19,6 +13,7 @@ pub enum ModelSpec {
     ItemKnn(ItemKnnParams),
     UserKnn(UserKnnParams),
     Als(AlsParams),
+    Ease(EaseParams),
     /// Needs item features; without them it scores nothing.
     Content,
     Hybrid(HybridParams),
@@ -55,6 +50,7 @@ impl ModelSpec {
             },
             ModelSpec::UserKnn(_) => "user_knn",
             ModelSpec::Als(_) => "als",
+            ModelSpec::Ease(_) => "ease",
             ModelSpec::Content => "content",
             ModelSpec::Hybrid(_) => "hybrid",
         }
@@ -67,23 +63,5 @@ impl ModelSpec {
             .get("params")
             .cloned()
             .unwrap_or(serde_json::Value::Null)
-    }
-
-    /// Trains this model on `train`.
-    pub fn fit(
-        &self,
-        train: &Interactions,
-        features: Option<&ItemFeatures>,
-    ) -> Arc<dyn Recommender> {
-        match self {
-            ModelSpec::Popularity => Arc::new(Popularity::fit(train)),
-            ModelSpec::ItemKnn(p) => Arc::new(ItemKnn::fit(train, p)),
-            ModelSpec::UserKnn(p) => Arc::new(UserKnn::fit(train, p)),
-            ModelSpec::Als(p) => Arc::new(Als::fit(train, p)),
-            ModelSpec::Content => Arc::new(Content::fit(features.cloned().unwrap_or_default())),
-            ModelSpec::Hybrid(params) => Arc::new(Hybrid::assemble(params, train, |part| {
-                Some(part.fit(train, features))
-            })),
-        }
     }
 }
