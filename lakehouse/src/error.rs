@@ -53,6 +53,15 @@ pub enum LakehouseError {
     /// The gold database refused a statement.
     #[error("gold database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A commit could not be flushed to disk: it may be in the table's log and yet not
+    /// durable, and the page cache can no longer be trusted to hold what later flushes would
+    /// write (a failed fsync forgets the failure), so the writer must stop.
+    #[error("delta table {table}: a commit could not be flushed to disk: {source}")]
+    NotDurable {
+        table: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Migrations of the gold database failed.
     #[error("gold migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -74,7 +83,7 @@ pub enum LakehouseError {
     NotFound(String),
     /// Training or evaluating a model failed.
     #[error("machine learning: {0}")]
-    Ml(#[from] crate::ml::MlError),
+    Ml(#[from] MlError),
 }
 
 /// The engine's result type.
@@ -109,4 +118,32 @@ impl LakehouseError {
             source,
         }
     }
+}
+
+/// What can go wrong while reading interactions, training or evaluating models.
+#[derive(Debug, thiserror::Error)]
+pub enum MlError {
+    /// An interactions file could not be read.
+    #[error("read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of an interactions file that is not `user, item[, weight]`.
+    #[error("{path}:{line}: {reason}")]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    /// There is not enough data to do what was asked.
+    #[error("not enough data: {0}")]
+    NotEnoughData(String),
+    /// A linfa algorithm failed.
+    #[error("{algorithm}: {reason}")]
+    Algorithm {
+        algorithm: &'static str,
+        reason: String,
+    },
 }

@@ -81,3 +81,68 @@ impl From<lakehouse::LakehouseError> for ApiError {
         Self::internal(error)
     }
 }
+
+/// An account operation's failure, answered with the status it names
+/// ([`crate::accounts::AccountError::status`]); a database failure as 503 with `Retry-After`,
+/// its details logged.
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(error: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        let code = match &error {
+            AccountError::Invalid(_) => "bad_request",
+            AccountError::NoSuchAccount(_) => "not_found",
+            AccountError::NameTaken(_) | AccountError::ListenerTaken(_) => "conflict",
+            AccountError::LastAdmin => "last_admin",
+            AccountError::TooManyTokens(_) => "too_many_tokens",
+            AccountError::Hashing(_) => return Self::internal(error),
+            AccountError::Database(_) => "unavailable",
+        };
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5);
+        ApiError {
+            retry_after,
+            ..Self::new(status, code, error.for_people())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::ApiError;
+    use crate::accounts::AccountError;
+
+    #[test]
+    fn account_errors_answer_the_status_they_name() {
+        let answered = |e: AccountError| {
+            let e = ApiError::from(e);
+            (e.status, e.code, e.retry_after)
+        };
+        assert_eq!(
+            answered(AccountError::Invalid("name is empty".into())),
+            (StatusCode::BAD_REQUEST, "bad_request", None)
+        );
+        assert_eq!(
+            answered(AccountError::NoSuchAccount("ana".into())),
+            (StatusCode::NOT_FOUND, "not_found", None)
+        );
+        assert_eq!(
+            answered(AccountError::TooManyTokens(20)),
+            (StatusCode::CONFLICT, "too_many_tokens", None)
+        );
+        assert_eq!(
+            answered(AccountError::Database(sqlx::Error::PoolTimedOut)),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Some(5))
+        );
+    }
+
+    #[test]
+    fn a_database_failure_is_told_without_its_details() {
+        let e = ApiError::from(AccountError::Database(sqlx::Error::Protocol(
+            "secret detail".into(),
+        )));
+        assert!(!e.message.contains("secret detail"), "{}", e.message);
+    }
+}

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// `axum::extract::Path`, refused with a JSON error.
 #[derive(Debug, FromRequestParts)]

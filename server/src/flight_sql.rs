@@ -95,7 +95,7 @@ impl LakeFlightSql {
 }
 
 /// An API error as a gRPC status.
-fn status_of(error: crate::api::error::ApiError) -> Status {
+fn status_of(error: crate::error::ApiError) -> Status {
     match error.status.as_u16() {
         401 => Status::unauthenticated(error.message),
         403 => Status::permission_denied(error.message),

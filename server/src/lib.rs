@@ -9,6 +9,10 @@ pub mod api;
 pub mod auth;
 /// The `soundlake` command line.
 pub mod cli;
+/// Errors as the HTTP API answers them: a status and a JSON body with a stable code.
+pub mod error;
+/// Request extractors that parse what a client sends and refuse it with the API's errors.
+pub mod extract;
 /// The read-only Arrow Flight SQL endpoint over the lake.
 pub mod flight_sql;
 /// Configuration, the database, private files, shutdown.
@@ -17,5 +21,7 @@ pub mod infra;
 pub mod listenbrainz;
 /// Ingestion, live re-ranking, pipeline runs, the simulator's stream.
 pub mod services;
-/// The HTTP server: routes, state, metrics.
+/// What every request handler can reach: the database, the lake, the services.
+pub mod state;
+/// The HTTP server: routes and metrics.
 pub mod web;

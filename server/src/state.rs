@@ -5,9 +5,9 @@ use lakehouse::Lake;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use crate::api::protection::RateLimit;
 use crate::auth::{AddressThrottle, AuthState};
 use crate::infra::metrics::Metrics;
+use crate::infra::rate_limit::RateLimit;
 use crate::infra::shutdown::Shutdown;
 use crate::services::ingest::Ingest;
 use crate::services::live::LiveRecommendations;

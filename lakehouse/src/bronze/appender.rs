@@ -55,6 +55,8 @@ pub struct Appender {
     next_version: u64,
     /// A checkpoint is being written.
     checkpointing: Arc<AtomicBool>,
+    /// A drill: the commits left before flushing a log entry fails ([`Self::fail_flush_after`]).
+    commits_before_flush_fails: Option<u64>,
 }
 
 impl Appender {
@@ -66,9 +68,17 @@ impl Appender {
             log: None,
             next_version: 0,
             checkpointing: Arc::default(),
+            commits_before_flush_fails: None,
         };
         appender.reload().await?;
         Ok(appender)
+    }
+
+    /// A drill for what a failed fsync does to the writer: after `commits` commits to the
+    /// existing table (the commit that creates it is not counted), the next commit's log entry
+    /// is written but flushing it to disk fails.
+    pub fn fail_flush_after(&mut self, commits: u64) {
+        self.commits_before_flush_fails = Some(commits);
     }
 
     async fn reload(&mut self) -> Result<()> {
@@ -131,6 +141,7 @@ impl Appender {
             match written {
                 Ok(()) => {
                     self.next_version = version + 1;
+                    self.flush_drill()?;
                     if let Some(dir) = self.lake.local_table_dir(self.name) {
                         let entry = format!("_delta_log/{version:020}.json");
                         durable::sync(dir, vec![entry])
@@ -149,11 +160,23 @@ impl Appender {
         }
     }
 
-    fn sync_error(&self, error: std::io::Error) -> LakehouseError {
-        LakehouseError::delta(
-            self.name.qualified(),
-            DeltaTableError::Generic(format!("flushing the commit to disk: {error}")),
-        )
+    fn sync_error(&self, source: std::io::Error) -> LakehouseError {
+        LakehouseError::NotDurable {
+            table: self.name.qualified(),
+            source,
+        }
+    }
+
+    /// Fails as a failed flush would, when the drill says this commit's flush fails.
+    fn flush_drill(&mut self) -> Result<()> {
+        match self.commits_before_flush_fails {
+            Some(0) => Err(self.sync_error(std::io::Error::other("flush failure drill"))),
+            Some(left) => {
+                self.commits_before_flush_fails = Some(left - 1);
+                Ok(())
+            }
+            None => Ok(()),
+        }
     }
 
     /// Writes `batch` without its partition column as Parquet files in its partition's

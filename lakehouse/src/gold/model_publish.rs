@@ -158,10 +158,14 @@ impl VersionWriter {
         .await
     }
 
-    /// Records how varied the lists written are (`diversity`, JSON), makes the version current,
-    /// drops older versions' lists, and records the silver version it was trained on. Returns
-    /// its number.
-    pub async fn finish(self, tx: &mut PgConnection, diversity: &serde_json::Value) -> Result<i64> {
+    /// Records how varied the lists written are (`diversity`, JSON; `None`: not measured),
+    /// makes the version current, drops older versions' lists, and records the silver version
+    /// it was trained on. Returns its number.
+    pub async fn finish(
+        self,
+        tx: &mut PgConnection,
+        diversity: Option<&serde_json::Value>,
+    ) -> Result<i64> {
         sqlx::query("UPDATE model_versions SET is_current = false WHERE is_current")
             .execute(&mut *tx)
             .await?;
@@ -170,7 +174,7 @@ impl VersionWriter {
              WHERE model_version = $1",
         )
         .bind(self.id)
-        .bind(diversity.to_string())
+        .bind(diversity.map(|d| d.to_string()))
         .execute(&mut *tx)
         .await?;
         for table in ["recommendations", "similar_tracks"] {

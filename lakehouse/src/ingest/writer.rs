@@ -1,6 +1,8 @@
 //! Group commit: many requests share one Delta commit, and each is acknowledged only after
 //! the commit that holds its events.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -21,6 +23,9 @@ pub struct WriterSettings {
     pub linger: Duration,
     /// Submissions that may wait; beyond that, submitters are told to come back later.
     pub queue: usize,
+    /// A drill: after this many commits to an existing table, flushing the next one to disk
+    /// fails (see [`IngestError::NotDurable`]).
+    pub fail_flush_after: Option<u64>,
 }
 
 impl Default for WriterSettings {
@@ -29,6 +34,7 @@ impl Default for WriterSettings {
             max_events: 50_000,
             linger: Duration::from_millis(5),
             queue: 512,
+            fail_flush_after: None,
         }
     }
 }
@@ -42,9 +48,18 @@ pub enum IngestError {
     /// The writer task has ended (the server is shutting down).
     #[error("the ingest writer has stopped")]
     Stopped,
+    /// The writer stopped after a commit could not be flushed to disk; it takes listens again
+    /// once soundlake restarts.
+    #[error("ingest has stopped after a failed flush to disk; it resumes when soundlake restarts")]
+    Halted,
     /// The Delta commit failed; nothing of this submission was acknowledged.
     #[error("committing to bronze failed: {0}")]
     Commit(String),
+    /// A commit could not be flushed to disk. Its events may or may not be in bronze, and the
+    /// writer has stopped: nothing more is acknowledged until soundlake restarts and reads
+    /// the lake from disk again.
+    #[error("bronze could not be flushed to disk; ingest stops until soundlake restarts: {0}")]
+    NotDurable(String),
 }
 
 /// Proof that a submission is committed.
@@ -64,19 +79,28 @@ struct Submission {
 #[derive(Debug, Clone)]
 pub struct IngestWriter {
     queue: mpsc::Sender<Submission>,
+    /// Set when the writer stopped after a failed flush ([`IngestError::Halted`]).
+    halted: Arc<AtomicBool>,
 }
 
 impl IngestWriter {
     /// Starts the writer task on the current Tokio runtime.
     pub fn start(lake: Lake, settings: WriterSettings) -> Self {
         let (queue, submissions) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(run(lake, settings, submissions));
-        Self { queue }
+        let halted = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(lake, settings, submissions, Arc::clone(&halted)));
+        Self { queue, halted }
     }
 
     /// Submissions waiting for the writer.
     pub fn waiting(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Whether the writer stopped after a failed flush to disk: it takes no more submissions
+    /// until soundlake restarts.
+    pub fn halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
     }
 
     /// Submits events and waits until they are committed.
@@ -94,16 +118,30 @@ impl IngestWriter {
             })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => IngestError::Busy,
-                mpsc::error::TrySendError::Closed(_) => IngestError::Stopped,
+                mpsc::error::TrySendError::Closed(_) => self.stopped_error(),
             })?;
-        committed.await.map_err(|_| IngestError::Stopped)?
+        committed.await.map_err(|_| self.stopped_error())?
+    }
+
+    fn stopped_error(&self) -> IngestError {
+        if self.halted() {
+            IngestError::Halted
+        } else {
+            IngestError::Stopped
+        }
     }
 }
 
-async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiver<Submission>) {
+async fn run(
+    lake: Lake,
+    settings: WriterSettings,
+    mut submissions: mpsc::Receiver<Submission>,
+    halted: Arc<AtomicBool>,
+) {
     let mut tables = Tables {
         listens: None,
         rejected: None,
+        fail_flush_after: settings.fail_flush_after,
     };
     while let Some(first) = submissions.recv().await {
         let deadline = Instant::now() + settings.linger;
@@ -124,9 +162,24 @@ async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiv
         if let Err(error) = &result {
             tracing::error!("ingest commit failed: {error}");
         }
+        let not_durable = matches!(result, Err(IngestError::NotDurable(_)));
+        if not_durable {
+            // After a failed fsync the kernel may have dropped the unwritten pages and
+            // forgotten the error: a later flush that succeeds would prove nothing. Stop
+            // acknowledging; a restart reads the lake back from disk.
+            tracing::error!("the ingest writer stops: bronze could not be flushed to disk");
+            halted.store(true, Ordering::Release);
+            submissions.close();
+        }
         for submission in group {
             // A submitter that stopped waiting still has its events committed.
             let _ = submission.done.send(result.clone());
+        }
+        if not_durable {
+            while let Some(waiting) = submissions.recv().await {
+                let _ = waiting.done.send(Err(IngestError::Halted));
+            }
+            return;
         }
     }
 }
@@ -136,6 +189,7 @@ async fn run(lake: Lake, settings: WriterSettings, mut submissions: mpsc::Receiv
 struct Tables {
     listens: Option<Appender>,
     rejected: Option<Appender>,
+    fail_flush_after: Option<u64>,
 }
 
 impl Tables {
@@ -145,7 +199,10 @@ impl Tables {
         group: &[Submission],
     ) -> Result<IngestReceipt, IngestError> {
         let now = Utc::now();
-        let commit_error = |e: crate::LakehouseError| IngestError::Commit(e.to_string());
+        let commit_error = |e: crate::LakehouseError| match e {
+            crate::LakehouseError::NotDurable { .. } => IngestError::NotDurable(e.to_string()),
+            other => IngestError::Commit(other.to_string()),
+        };
         let accepted: Vec<&Listen> = group.iter().flat_map(|s| &s.listens).collect();
         let refused: Vec<&RejectedListen> = group.iter().flat_map(|s| &s.rejected).collect();
         let mut receipt = IngestReceipt {
@@ -157,7 +214,7 @@ impl Tables {
         // commit can store those twice on retry, which changes no listen.
         if !refused.is_empty() {
             let batch = listens::rejected_batch(&refused, now).map_err(commit_error)?;
-            open(&mut self.rejected, lake, REJECTED)
+            open(&mut self.rejected, lake, REJECTED, self.fail_flush_after)
                 .await
                 .map_err(commit_error)?
                 .append(batch)
@@ -166,7 +223,7 @@ impl Tables {
         }
         if !accepted.is_empty() {
             let batch = super::bronze_rows::listens_batch(&accepted, now).map_err(commit_error)?;
-            let version = open(&mut self.listens, lake, LISTENS)
+            let version = open(&mut self.listens, lake, LISTENS, self.fail_flush_after)
                 .await
                 .map_err(commit_error)?
                 .append(batch)
@@ -183,10 +240,17 @@ async fn open<'a>(
     slot: &'a mut Option<Appender>,
     lake: &Lake,
     table: crate::lake::TableRef,
+    fail_flush_after: Option<u64>,
 ) -> crate::Result<&'a mut Appender> {
     let appender = match slot.take() {
         Some(appender) => appender,
-        None => Appender::open(lake, table).await?,
+        None => {
+            let mut appender = Appender::open(lake, table).await?;
+            if let Some(commits) = fail_flush_after {
+                appender.fail_flush_after(commits);
+            }
+            appender
+        }
     };
     Ok(slot.insert(appender))
 }

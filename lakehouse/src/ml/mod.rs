@@ -9,7 +9,6 @@
 pub mod clusters;
 pub mod datasets;
 pub mod diversity;
-pub mod error;
 pub mod evaluate;
 pub mod figures_json;
 pub mod interactions;
@@ -21,7 +20,7 @@ pub mod skip_model;
 pub mod split;
 pub mod steps;
 
-pub use error::MlError;
+pub use crate::error::MlError;
 
 #[cfg(test)]
 mod tests;

@@ -180,8 +180,11 @@ async fn run_steps(
         items: tracks.len() as i64,
         interactions: trained.data.nnz() as i64,
         train_secs: trained.train_secs,
+        // A figure that is no number (too few skips to measure) would be stored as a JSON
+        // null no reader takes: the record is left out, as unmeasured.
         skip_metrics: trained
             .skip_metrics
+            .filter(SkipMetrics::is_finite)
             .and_then(|m| serde_json::to_value(m).ok()),
         spec: serde_json::to_value(&trained.spec).unwrap_or_default(),
         evaluation: match (earlier, &trained.evaluation) {
@@ -222,12 +225,11 @@ async fn run_steps(
         similar += lists.iter().map(|(_, l)| l.len()).sum::<usize>();
         writer.write_similar(&mut tx, &lists).await?;
     }
-    let id = writer
-        .finish(
-            &mut tx,
-            &serde_json::to_value(diversity).unwrap_or_default(),
-        )
-        .await?;
+    let recorded = diversity
+        .is_finite()
+        .then(|| serde_json::to_value(diversity).ok())
+        .flatten();
+    let id = writer.finish(&mut tx, recorded.as_ref()).await?;
     tx.commit().await?;
     clock.stop();
     report.model_version = Some(id);

@@ -67,3 +67,35 @@ async fn when_the_refused_events_cannot_be_stored_no_listen_is_stored_and_a_retr
     assert_eq!(rows(&lake, LISTENS).await, 4);
     assert_eq!(rows(&lake, REJECTED).await, 2);
 }
+
+#[tokio::test]
+async fn after_a_commit_that_cannot_be_flushed_to_disk_the_writer_acknowledges_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::new(dir.path());
+    let settings = WriterSettings {
+        fail_flush_after: Some(1),
+        ..WriterSettings::default()
+    };
+    let writer = IngestWriter::start(lake.clone(), settings);
+    // The first commit creates the table; the second is flushed; the third's flush fails.
+    for n in 0..2 {
+        writer.submit(vec![listen(n)], Vec::new()).await.unwrap();
+    }
+    assert!(!writer.halted());
+    let failed = writer.submit(vec![listen(2)], Vec::new()).await;
+    assert!(
+        matches!(failed, Err(IngestError::NotDurable(_))),
+        "{failed:?}"
+    );
+    assert!(writer.halted(), "the writer still takes submissions");
+    let after = writer.submit(vec![listen(3)], Vec::new()).await;
+    assert_eq!(after, Err(IngestError::Halted));
+    // What was acknowledged is there, and nothing was written after the failure.
+    let stored = rows(&lake, LISTENS).await;
+    assert!((2..=3).contains(&stored), "{stored} listens in bronze");
+
+    // A writer started again (as a restart does) reads the lake back and takes listens.
+    let restarted = IngestWriter::start(lake.clone(), WriterSettings::default());
+    restarted.submit(vec![listen(3)], Vec::new()).await.unwrap();
+    assert_eq!(rows(&lake, LISTENS).await, stored + 1);
+}

@@ -4,9 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::error::ApiError;
 use crate::accounts::Role;
 use crate::auth::Caller;
+use crate::error::ApiError;
 
 /// Proof that the caller is an admin; extracting it refuses other requests with 401 (no
 /// credential) or 403 (another role).

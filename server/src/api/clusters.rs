@@ -7,11 +7,11 @@ use lakehouse::gold::clusters as gold_clusters;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::Query;
 use super::limit::{LimitParams, limit};
 use crate::accounts::Role;
 use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::Query;
 
 /// `GET /clusters`: the track clusters (profile, label, size), largest first, and the
 /// silhouette of every k. Who: business users and admins.

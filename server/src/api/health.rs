@@ -1,4 +1,5 @@
-//! `GET /health`: is the database reachable, what does the lake hold, which version runs.
+//! `GET /health`: is the database reachable, what does the lake hold, does ingest take
+//! listens, which version runs.
 
 use axum::Json;
 use axum::extract::State;
@@ -6,7 +7,7 @@ use axum::http::StatusCode;
 use lakehouse::lake::TableRef;
 use serde::Serialize;
 
-use crate::web::state::AppState;
+use crate::state::AppState;
 
 /// The health report.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -16,6 +17,16 @@ pub struct Health {
     version: &'static str,
     database: DatabaseHealth,
     lake: LakeHealth,
+    ingest: IngestHealth,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct IngestHealth {
+    /// `false` once the writer has stopped (a commit could not be flushed to disk): listens
+    /// are refused until soundlake restarts.
+    ok: bool,
+    /// Submissions waiting for the next commit.
+    waiting: usize,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -46,14 +57,15 @@ const TABLES: [TableRef; 3] = [
     lakehouse::silver::tracks::QUARANTINE,
 ];
 
-/// Checks the database and the lake; 200 when both are fine, 503 otherwise. Who: anyone.
+/// Checks the database, the lake and the ingest writer; 200 when all are fine, 503 otherwise.
+/// Who: anyone.
 #[utoipa::path(
     get,
     path = "/health",
     tag = "service",
     responses(
-        (status = 200, description = "The database and the lake answer.", body = Health),
-        (status = 503, description = "The database or the lake does not answer.", body = Health),
+        (status = 200, description = "The database and the lake answer, and ingest takes listens.", body = Health),
+        (status = 503, description = "The database or the lake does not answer, or ingest has stopped.", body = Health),
     ),
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
@@ -87,7 +99,12 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             }
         }
     }
-    let ok = database.ok && lake.ok;
+    let writer = &state.ingest.writer;
+    let ingest = IngestHealth {
+        ok: !writer.halted(),
+        waiting: writer.waiting(),
+    };
+    let ok = database.ok && lake.ok && ingest.ok;
     let status = if ok {
         StatusCode::OK
     } else {
@@ -98,6 +115,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
         version: env!("CARGO_PKG_VERSION"),
         database,
         lake,
+        ingest,
     };
     (status, Json(health))
 }

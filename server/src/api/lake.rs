@@ -8,8 +8,8 @@ use lakehouse::{Lake, LakehouseError};
 use serde::Deserialize;
 
 use super::admin::Admin;
-use super::error::ApiError;
-use super::extract::{Id, Path, Query};
+use crate::error::ApiError;
+use crate::extract::{Id, Path, Query};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

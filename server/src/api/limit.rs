@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// `limit`: how many to answer with; each route says its default and most.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

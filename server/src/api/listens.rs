@@ -11,9 +11,9 @@ use lakehouse::ingest::{IngestError, Listen, ListenRules, parse_listen_text};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::error::ApiError;
 use crate::auth::Caller;
-use crate::web::state::AppState;
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Events one JSON request may carry; NDJSON bodies may carry more.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1_000;
@@ -32,9 +32,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub struct ListenEvent {
     /// The client's id for the event, so that a retry is not counted twice (assigned when
     /// left out).
-    event_id: Option<super::extract::Id>,
-    user_id: super::extract::Id,
-    track_id: super::extract::Id,
+    event_id: Option<crate::extract::Id>,
+    user_id: crate::extract::Id,
+    track_id: crate::extract::Id,
     /// When the track started, RFC 3339; not before 2000 nor in the future.
     #[schema(format = DateTime)]
     played_at: String,
@@ -62,8 +62,8 @@ pub enum ListenEvents {
 #[allow(dead_code)]
 pub struct ListenContext {
     /// The player or service, e.g. `navidrome`.
-    source: Option<super::extract::Id>,
-    device: Option<super::extract::Id>,
+    source: Option<crate::extract::Id>,
+    device: Option<crate::extract::Id>,
 }
 
 /// The answer to an ingest request.
@@ -269,6 +269,11 @@ fn ingest_error(error: IngestError) -> ApiError {
             retry_after: Some(1),
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string())
         },
-        IngestError::Commit(_) => ApiError::internal(error),
+        IngestError::Halted => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ingest_stopped",
+            error.to_string(),
+        ),
+        IngestError::Commit(_) | IngestError::NotDurable(_) => ApiError::internal(error),
     }
 }

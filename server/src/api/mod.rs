@@ -3,8 +3,6 @@
 
 pub mod admin;
 mod clusters;
-pub mod error;
-pub mod extract;
 mod health;
 mod lake;
 mod limit;
@@ -27,14 +25,14 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-pub use error::ApiError;
-
 use crate::auth;
-use crate::web::state::AppState;
+use crate::error::ApiError;
+use crate::infra::rate_limit::RateLimit;
+use crate::state::AppState;
 
 /// The `/api/v1` routes, each within the limits of [`protection`], every error answered with
 /// the error body; and their OpenAPI document, built from the same routes.
-pub fn router(rate_limit: protection::RateLimit) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn router(rate_limit: RateLimit) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut document) = routes().split_for_parts();
     openapi::ErrorAnswers.modify(&mut document);
     let routes =
@@ -44,7 +42,7 @@ pub fn router(rate_limit: protection::RateLimit) -> (Router<AppState>, utoipa::o
 
 /// `routes` within the limits of [`protection`]: a timeout, a concurrency limit that sheds
 /// load beyond it, and a rate per client address.
-pub fn protected(routes: Router<AppState>, rate_limit: protection::RateLimit) -> Router<AppState> {
+pub fn protected(routes: Router<AppState>, rate_limit: RateLimit) -> Router<AppState> {
     routes
         .layer(
             ServiceBuilder::new()

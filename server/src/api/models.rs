@@ -6,11 +6,11 @@ use lakehouse::gold::recommendations::{self as gold_recs, ModelMetricRow, ModelV
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::Query;
 use super::limit::{LimitParams, limit};
 use crate::accounts::Role;
 use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::Query;
 
 /// Model versions, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -12,7 +12,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::error::{ApiError, ErrorBody, ErrorDetail};
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn every_operation_lists_the_error_answers() {
-        let (_, document) = super::super::router(super::super::protection::RateLimit::new(0));
+        let (_, document) = super::super::router(crate::infra::rate_limit::RateLimit::new(0));
         let json = serde_json::to_value(&document).unwrap();
         let paths = json["paths"].as_object().unwrap();
         assert!(paths.len() >= 25, "{:?}", paths.keys());

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use super::admin::Admin;
-use super::error::ApiError;
-use super::extract::{Path, Query};
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::infra::shutdown::Shutdown;
 use crate::services::runs::Pipelines;
 
@@ -40,7 +40,7 @@ pub struct StartRun {
     request_body(content = Option<StartRun>, description = "Options; the body may be left out."),
     responses(
         (status = 202, description = "The run started.", body = StartedRun),
-        (status = 409, description = "A run is already going on.", body = super::error::ErrorBody),
+        (status = 409, description = "A run is already going on.", body = crate::error::ErrorBody),
     ),
 )]
 pub async fn start(

@@ -14,10 +14,10 @@ use lakehouse::gold::tracks as gold_tracks;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::{self, FreeText, Id, Path, Query};
 use super::limit::{LimitParams, limit};
 use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{self, FreeText, Id, Path, Query};
 use crate::infra::shutdown::Shutdown;
 use crate::services::live::{LiveList, LiveRecommendations};
 
@@ -128,7 +128,7 @@ const KINDS: [&str; 3] = ["like", "dislike", "do_not_recommend"];
     request_body = FeedbackRequest,
     responses(
         (status = 200, description = "Stored; the list as it is now.", body = LiveList),
-        (status = 422, description = "Not a feedback this route takes.", body = super::error::ErrorBody),
+        (status = 422, description = "Not a feedback this route takes.", body = crate::error::ErrorBody),
     ),
 )]
 pub async fn feedback(

@@ -14,10 +14,10 @@ use lakehouse::gold::stats::{self, StatsFilter, TopKind};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::Query;
 use crate::accounts::Role;
 use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::Query;
 
 /// The query parameters every stats route takes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::{Json, Path};
+use crate::accounts::Account;
 use crate::accounts::tokens::{self, Scope, TokenInfo};
-use crate::accounts::{Account, AccountError};
 use crate::auth::{Caller, Credential};
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
 
 /// A token as listed: never its secret.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -84,18 +84,6 @@ fn own_account(caller: &Caller) -> Result<&Account, ApiError> {
     }
 }
 
-fn account_error(error: AccountError) -> ApiError {
-    match error {
-        AccountError::Invalid(message) => ApiError::bad_request(message),
-        too_many @ AccountError::TooManyTokens(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "too_many_tokens",
-            too_many.to_string(),
-        ),
-        other => ApiError::internal(other),
-    }
-}
-
 /// `GET /tokens`: the caller's tokens, newest first.
 #[utoipa::path(
     get,
@@ -109,7 +97,7 @@ pub async fn list(
     State(pool): State<PgPool>,
 ) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
     let account = own_account(&caller)?;
-    let listed = tokens::list(&pool, account).await.map_err(account_error)?;
+    let listed = tokens::list(&pool, account).await?;
     Ok(axum::Json(
         listed.into_iter().map(TokenView::from).collect(),
     ))
@@ -124,7 +112,7 @@ pub async fn list(
     request_body = NewToken,
     responses(
         (status = 201, description = "The new token, with its secret shown this once.", body = CreatedToken),
-        (status = 409, description = "The account holds as many live tokens as it may.", body = super::error::ErrorBody),
+        (status = 409, description = "The account holds as many live tokens as it may.", body = crate::error::ErrorBody),
     ),
 )]
 pub async fn create(
@@ -139,9 +127,7 @@ pub async fn create(
             Scope::parse(name).ok_or_else(|| ApiError::bad_request("scope is account or ingest"))?
         }
     };
-    let (created, secret) = tokens::create(&pool, account, &new.name, scope)
-        .await
-        .map_err(account_error)?;
+    let (created, secret) = tokens::create(&pool, account, &new.name, scope).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {
@@ -167,10 +153,7 @@ pub async fn revoke(
     Path(token_id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let account = signed_in_account(&caller)?;
-    if tokens::revoke(&pool, account, token_id)
-        .await
-        .map_err(account_error)?
-    {
+    if tokens::revoke(&pool, account, token_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!(

@@ -7,8 +7,8 @@ use lakehouse::gold::tracks::{self as gold_tracks, TrackSearch};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::error::ApiError;
-use super::extract::{Id, Path, Query, SearchText};
+use crate::error::ApiError;
+use crate::extract::{Id, Path, Query, SearchText};
 
 /// Query parameters of `GET /tracks`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use crate::accounts::{Account, Role};
-use crate::api::error::ApiError;
+use crate::error::ApiError;
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use super::token_memory::TokenMemory;
 use crate::accounts::sessions::{self, COOKIE};
 use crate::accounts::tokens::{self, Scope};
 use crate::accounts::{Account, AccountError};
-use crate::api::error::ApiError;
+use crate::error::ApiError;
 
 /// What identifying a request needs.
 #[derive(Clone)]

@@ -18,8 +18,8 @@ use super::identify::{AuthState, session_cookie};
 use crate::accounts::sessions::{self, COOKIE, LIFETIME_SECS};
 use crate::accounts::store::{self, Login};
 use crate::accounts::{Account, Role};
-use crate::api::error::ApiError;
-use crate::api::extract::Json;
+use crate::error::ApiError;
+use crate::extract::Json;
 
 /// The browser's login and logout forms.
 pub fn routes<S>() -> Router<S>

@@ -19,8 +19,8 @@ use super::simulate::backfill;
 use crate::infra::config::Config;
 use crate::infra::database::Database;
 use crate::services::ingest::Ingest;
+use crate::state::AppState;
 use crate::web;
-use crate::web::state::AppState;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

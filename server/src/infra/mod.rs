@@ -7,4 +7,5 @@ pub mod database;
 pub mod embedded_postgres;
 pub mod metrics;
 pub mod private_file;
+pub mod rate_limit;
 pub mod shutdown;

@@ -20,8 +20,8 @@ use axum::routing::{get, post};
 pub use error::LbError;
 pub use submit::SOURCE;
 
-use crate::api::protection::RateLimit;
-use crate::web::state::AppState;
+use crate::infra::rate_limit::RateLimit;
+use crate::state::AppState;
 
 /// The routes, to be served under `/1`.
 pub fn router(rate_limit: RateLimit) -> Router<AppState> {

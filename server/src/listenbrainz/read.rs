@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::LbError;
 use super::token::{Listener, listener_of, require_listener};
-use crate::web::state::AppState;
+use crate::state::AppState;
 
 /// Listens a read returns when the client does not say.
 const DEFAULT_COUNT: usize = 25;

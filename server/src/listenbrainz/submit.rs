@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::error::LbError;
 use super::submission::{self, ALLOWED_SKEW_SECONDS, ListenType, SubmittedListen};
 use super::token::{Listener, require_listener};
-use crate::web::state::AppState;
+use crate::state::AppState;
 
 /// Where these listens came from, in bronze (`context_source`, rejected events' `source`).
 pub const SOURCE: &str = "listenbrainz";
@@ -96,7 +96,10 @@ async fn store(
             IngestError::Busy | IngestError::Stopped => {
                 LbError::unavailable("The server is busy; retry shortly.")
             }
-            IngestError::Commit(_) => LbError::internal(error),
+            IngestError::Halted => LbError::unavailable(
+                "Listens cannot be stored until the server is restarted; try again later.",
+            ),
+            IngestError::Commit(_) | IngestError::NotDurable(_) => LbError::internal(error),
         })?;
     // Durable now: the listener's live list may move.
     state.live.on_listens(played);

@@ -10,10 +10,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::accounts::Role;
-use crate::api::error::ApiError;
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::infra::metrics::Metrics;
-use crate::web::state::AppState;
+use crate::state::AppState;
 
 /// Counts and times each API request by the route it matched (a route layer: requests no
 /// route matched are not counted).

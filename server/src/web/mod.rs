@@ -1,7 +1,6 @@
 //! The HTTP server: REST API, server functions, server-rendered pages and static files.
 
 pub mod metrics;
-pub mod state;
 
 use std::path::Path;
 
@@ -17,8 +16,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::account_keeper::DatabaseAccounts;
 use crate::accounts::token_keeper::DatabaseTokens;
+use crate::state::AppState;
 use crate::{api, auth, listenbrainz};
-use state::AppState;
 
 /// The name of the built site's files: `pkg/soundlake.js`, `pkg/soundlake_bg.wasm`,
 /// `pkg/soundlake.css`.

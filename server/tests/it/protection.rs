@@ -1,7 +1,7 @@
 //! Limits that keep one client from exhausting the server: requests per address, and a
 //! statement time limit on the database connections requests use.
 
-use server::web::state::AppState;
+use server::state::AppState;
 
 use crate::support::TestApp;
 

@@ -7,8 +7,8 @@ use lakehouse::catalog::{demo_catalog_file, import_catalog};
 use lakehouse::demo::DemoCatalog;
 use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
 use server::services::ingest::Ingest;
+use server::state::AppState;
 use server::web;
-use server::web::state::AppState;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::{BenchServer, quantile};
 use server::infra::config::Config;
 use server::services::ingest::Ingest;
+use server::state::AppState;
 use server::web;
-use server::web::state::AppState;
 
 /// What to send.
 #[derive(Debug, Clone, Copy)]
