@@ -335,13 +335,23 @@ pub async fn count_rows(lake: &Lake, table: TableRef) -> Result<i64> {
 pub async fn count_rows_of(lake: &Lake, table: TableRef, delta: &DeltaTable) -> Result<i64> {
     let sql = format!("SELECT count(*) FROM {}", table.sql_name());
     let batches = lake.query_table(table, delta, &sql).await?;
-    let count = batches
+    Ok(first_i64(&batches))
+}
+
+/// The first value of the first column of a query's answer, as a count: 0 when there is none.
+pub fn first_i64(batches: &[RecordBatch]) -> i64 {
+    use datafusion::arrow::array::{Array, AsArray};
+    batches
         .first()
         .and_then(|b| {
             b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .as_primitive_opt::<datafusion::arrow::datatypes::Int64Type>()
         })
-        .map_or(0, |a| a.value(0));
-    Ok(count)
+        .map_or(0, |a| {
+            if a.is_empty() || a.is_null(0) {
+                0
+            } else {
+                a.value(0)
+            }
+        })
 }

@@ -33,6 +33,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 503 with `Retry-After`: a dependency (the database) does not answer for now.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!("request failed: {error}");
         Self::new(
@@ -88,21 +96,14 @@ impl From<lakehouse::LakehouseError> for ApiError {
 impl From<crate::accounts::AccountError> for ApiError {
     fn from(error: crate::accounts::AccountError) -> Self {
         use crate::accounts::AccountError;
-        let code = match &error {
-            AccountError::Invalid(_) => "bad_request",
-            AccountError::NoSuchAccount(_) => "not_found",
-            AccountError::NameTaken(_) | AccountError::ListenerTaken(_) => "conflict",
-            AccountError::LastAdmin => "last_admin",
-            AccountError::TooManyTokens(_) => "too_many_tokens",
-            AccountError::Hashing(_) => return Self::internal(error),
-            AccountError::Database(_) => "unavailable",
-        };
-        let status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5);
-        ApiError {
-            retry_after,
-            ..Self::new(status, code, error.for_people())
+        match error {
+            AccountError::Hashing(_) => Self::internal(error),
+            AccountError::Database(_) => Self::unavailable(error.for_people()),
+            other => {
+                let status = StatusCode::from_u16(other.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                Self::new(status, other.code(), other.for_people())
+            }
         }
     }
 }

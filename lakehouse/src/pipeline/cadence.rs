@@ -5,14 +5,12 @@
 //! older than a day; in between, the live re-ranker moves each list with every listen.
 
 use chrono::{DateTime, Duration, Utc};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Int64Type;
 use datafusion::scalar::ScalarValue;
 use deltalake::DeltaTable;
 use sqlx::PgPool;
 
 use crate::error::Result;
-use crate::lake::{Lake, count_rows_of};
+use crate::lake::{Lake, count_rows_of, first_i64};
 use crate::silver;
 
 /// When the ML stage retrains the model.
@@ -68,16 +66,7 @@ pub async fn deferral(
     let batches = lake
         .query_table_with(silver::listens::TABLE, listens, SINCE_SQL, &params)
         .await?;
-    let since = batches
-        .first()
-        .and_then(|b| b.column(0).as_primitive_opt::<Int64Type>())
-        .map_or(0, |a| {
-            if a.is_empty() || a.is_null(0) {
-                0
-            } else {
-                a.value(0)
-            }
-        });
+    let since = first_i64(&batches);
     // Answered from the log's row counts, without reading the files.
     let total = count_rows_of(lake, silver::listens::TABLE, listens).await?;
     let known = total - since;

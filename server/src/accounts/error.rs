@@ -36,6 +36,19 @@ impl AccountError {
         }
     }
 
+    /// The API's stable code for this failure (see `ApiError`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccountError::Invalid(_) => "bad_request",
+            AccountError::NoSuchAccount(_) => "not_found",
+            AccountError::NameTaken(_) | AccountError::ListenerTaken(_) => "conflict",
+            AccountError::LastAdmin => "last_admin",
+            AccountError::TooManyTokens(_) => "too_many_tokens",
+            AccountError::Hashing(_) => "internal",
+            AccountError::Database(_) => "unavailable",
+        }
+    }
+
     /// The refusal the admin page's server functions answer with.
     pub fn refusal(self) -> app::accounts::Refusal {
         app::accounts::Refusal {

@@ -141,14 +141,7 @@ pub(crate) async fn identify_caller(
 ) -> Result<Caller, ApiError> {
     let unavailable = |e: crate::accounts::AccountError| {
         tracing::warn!("identifying a request: {e}");
-        ApiError {
-            retry_after: Some(5),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "accounts cannot be checked right now; try again shortly",
-            )
-        }
+        ApiError::unavailable("accounts cannot be checked right now; try again shortly")
     };
     match sent_credential(headers) {
         Sent::None => Ok(Caller::Anonymous),

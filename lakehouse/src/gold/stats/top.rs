@@ -21,6 +21,18 @@ pub struct TopEntry {
     pub listens: i64,
 }
 
+impl From<(String, String, Option<String>, i64)> for TopEntry {
+    /// An entry from a top list query's row: id, name, detail, listens.
+    fn from((id, name, detail, listens): (String, String, Option<String>, i64)) -> Self {
+        Self {
+            id,
+            name,
+            detail,
+            listens,
+        }
+    }
+}
+
 /// What a top list ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopKind {
@@ -86,12 +98,7 @@ pub async fn top_from_leaders(
     }
     Ok(Some(
         rows.into_iter()
-            .map(|(id, name, detail, listens, _)| TopEntry {
-                id,
-                name,
-                detail,
-                listens,
-            })
+            .map(|(id, name, detail, listens, _)| TopEntry::from((id, name, detail, listens)))
             .collect(),
     ))
 }
@@ -125,15 +132,7 @@ pub async fn top_ranked_in_full(
         Some(genre) => query.bind(genre.as_str()).bind(limit),
     };
     let rows: Vec<(String, String, Option<String>, i64)> = query.fetch_all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, detail, listens)| TopEntry {
-            id,
-            name,
-            detail,
-            listens,
-        })
-        .collect())
+    Ok(rows.into_iter().map(TopEntry::from).collect())
 }
 
 #[cfg(test)]

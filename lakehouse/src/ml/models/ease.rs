@@ -10,6 +10,7 @@
 //! to the other models and the hybrid). `λ` is set relative to the mean of `XᵀX`'s diagonal
 //! (an item's listeners), so that one setting means the same on small and large data.
 
+use super::popularity::Popularity;
 use super::{History, Recommender};
 use crate::ml::interactions::Interactions;
 
@@ -78,21 +79,13 @@ impl Ease {
                 }
             })
             .collect();
-        let users = train.n_users().max(1) as f32;
+        let shares = Popularity::fit(train);
         Self {
-            popularity: items
-                .iter()
-                .map(|&i| counts[i as usize] as f32 / users)
-                .collect(),
+            popularity: items.iter().map(|&i| shares.shares()[i as usize]).collect(),
             items,
             place,
             weights,
         }
-    }
-
-    /// How many items the model covers.
-    pub fn modelled_items(&self) -> usize {
-        self.items.len()
     }
 }
 
@@ -276,7 +269,7 @@ mod tests {
             ..EaseParams::default()
         };
         let model = Ease::fit(&train, &params);
-        assert_eq!(model.modelled_items(), 2);
+        assert_eq!(model.items.len(), 2);
         let mut scores = vec![0.0; 5];
         model.score(
             9,
