@@ -9,6 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soundlake/target}"
+# The queries checked at compile time (`sqlx::query!`) are checked against the `.sqlx` data in
+# the checkout, never against whatever database DATABASE_URL names (see cmd_queries).
+export SQLX_OFFLINE=true
 WASM_BINDGEN_VERSION=0.2.130
 PY_DELTALAKE_VERSION=1.6.6
 PY_ARROW_VERSION=26.0.1
@@ -244,8 +247,34 @@ cmd_test() {
   say "all tests passed"
 }
 
+# Writes `.sqlx` again: the description of every query checked at compile time, taken from a
+# scratch database migrated to the current schema. Run it after changing such a query or the
+# schema, and commit the result.
+cmd_queries() {
+  ensure_toolchain
+  start_test_postgres
+  local bin db url
+  bin="$(postgres_bin)"
+  db="soundlake_queries_$$"
+  url="${TEST_DATABASE_URL%/*}/$db"
+  "$bin/psql" -q "$TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+  for migration in migrations/*.sql; do
+    "$bin/psql" -q -v ON_ERROR_STOP=1 "$url" -f "$migration" >/dev/null
+  done
+  rm -rf .sqlx && mkdir .sqlx
+  # The macros run again only where the source changed.
+  grep -rl --include='*.rs' 'sqlx::query[a-z_]*!' app lakehouse server | xargs touch
+  local status=0
+  SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$(pwd)/.sqlx" DATABASE_URL="$url" \
+    cargo check -p lakehouse -p server -p app --all-targets || status=$?
+  "$bin/psql" -q "$TEST_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+  [ "$status" = 0 ] && echo "wrote $(ls .sqlx | wc -l) query descriptions to .sqlx"
+  return "$status"
+}
+
 case "${1:-}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
-  *) echo "usage: ./dev.sh run | ./dev.sh test" >&2; exit 2 ;;
+  queries) shift; cmd_queries "$@" ;;
+  *) echo "usage: ./dev.sh run | ./dev.sh test | ./dev.sh queries" >&2; exit 2 ;;
 esac

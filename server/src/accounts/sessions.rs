@@ -5,7 +5,7 @@
 use sqlx::PgPool;
 
 use super::secret::{new_secret, stored_form};
-use super::store::from_row;
+use super::store::AccountRow;
 use super::{Account, AccountError};
 
 /// The session cookie's name.
@@ -20,11 +20,13 @@ const TOUCH_EVERY_SECS: i64 = 60;
 /// Starts a session for `account`; returns the secret for the cookie.
 pub async fn start(pool: &PgPool, account: &Account) -> Result<String, AccountError> {
     let secret = new_secret("");
-    sqlx::query("INSERT INTO sessions (secret_hash, account_id) VALUES ($1, $2)")
-        .bind(stored_form(&secret))
-        .bind(account.account_id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO sessions (secret_hash, account_id) VALUES ($1, $2)",
+        stored_form(&secret),
+        account.account_id,
+    )
+    .execute(pool)
+    .await?;
     Ok(secret)
 }
 
@@ -32,51 +34,62 @@ pub async fn start(pool: &PgPool, account: &Account) -> Result<String, AccountEr
 /// session as seen.
 pub async fn resolve(pool: &PgPool, secret: &str) -> Result<Option<Account>, AccountError> {
     let hash = stored_form(secret);
-    let row: Option<(i64, String, String, Option<String>, bool, bool)> = sqlx::query_as(
-        "SELECT a.account_id, a.name, a.role, a.listener_id, a.disabled,
-                s.last_seen_at < now() - make_interval(secs => $2) AS stale
-         FROM sessions AS s JOIN accounts AS a USING (account_id)
-         WHERE s.secret_hash = $1
-           AND NOT a.disabled
-           AND s.last_seen_at > now() - make_interval(secs => $3)
-           AND s.created_at > now() - make_interval(secs => $4)",
+    let row = sqlx::query!(
+        r#"SELECT a.account_id, a.name, a.role, a.listener_id, a.disabled,
+                  s.last_seen_at < now() - make_interval(secs => $2) AS "stale!"
+           FROM sessions AS s JOIN accounts AS a USING (account_id)
+           WHERE s.secret_hash = $1
+             AND NOT a.disabled
+             AND s.last_seen_at > now() - make_interval(secs => $3)
+             AND s.created_at > now() - make_interval(secs => $4)"#,
+        &hash,
+        TOUCH_EVERY_SECS as f64,
+        IDLE_LIMIT_SECS as f64,
+        LIFETIME_SECS as f64,
     )
-    .bind(&hash)
-    .bind(TOUCH_EVERY_SECS as f64)
-    .bind(IDLE_LIMIT_SECS as f64)
-    .bind(LIFETIME_SECS as f64)
     .fetch_optional(pool)
     .await?;
-    let Some((id, name, role, listener_id, disabled, stale)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    if stale {
-        sqlx::query("UPDATE sessions SET last_seen_at = now() WHERE secret_hash = $1")
-            .bind(&hash)
-            .execute(pool)
-            .await?;
+    if row.stale {
+        sqlx::query!(
+            "UPDATE sessions SET last_seen_at = now() WHERE secret_hash = $1",
+            &hash,
+        )
+        .execute(pool)
+        .await?;
     }
-    Ok(Some(from_row((id, name, role, listener_id, disabled))))
+    let account = AccountRow {
+        account_id: row.account_id,
+        name: row.name,
+        role: row.role,
+        listener_id: row.listener_id,
+        disabled: row.disabled,
+    };
+    Ok(Some(account.into()))
 }
 
 /// Ends the session whose cookie holds `secret` (nothing when there is none).
 pub async fn end(pool: &PgPool, secret: &str) -> Result<(), AccountError> {
-    sqlx::query("DELETE FROM sessions WHERE secret_hash = $1")
-        .bind(stored_form(secret))
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM sessions WHERE secret_hash = $1",
+        stored_form(secret),
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Deletes sessions that can no longer be used.
 pub async fn sweep(pool: &PgPool) -> Result<u64, AccountError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "DELETE FROM sessions
          WHERE last_seen_at < now() - make_interval(secs => $1)
             OR created_at < now() - make_interval(secs => $2)",
+        IDLE_LIMIT_SECS as f64,
+        LIFETIME_SECS as f64,
     )
-    .bind(IDLE_LIMIT_SECS as f64)
-    .bind(LIFETIME_SECS as f64)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

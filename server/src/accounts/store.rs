@@ -1,4 +1,6 @@
-//! Accounts in the database: create, find, list, change.
+//! Accounts in the database: create, find, list, change. The queries are checked against the
+//! schema when the crate is built (`sqlx::query!`, with the `.sqlx` data at the workspace's
+//! root; `./dev.sh queries` writes it again after a query or the schema changed).
 
 use sqlx::PgPool;
 
@@ -24,16 +26,25 @@ pub struct NewAccount<'a> {
     pub password: &'a str,
 }
 
-type AccountRow = (i64, String, String, Option<String>, bool);
+/// An account's row as the queries read it.
+pub(super) struct AccountRow {
+    pub account_id: i64,
+    pub name: String,
+    pub role: String,
+    pub listener_id: Option<String>,
+    pub disabled: bool,
+}
 
-pub(super) fn from_row((account_id, name, role, listener_id, disabled): AccountRow) -> Account {
-    Account {
-        account_id,
-        name,
-        // The database allows only the three roles.
-        role: Role::parse(&role).unwrap_or(Role::Listener),
-        listener_id,
-        disabled,
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Self {
+        Account {
+            account_id: row.account_id,
+            name: row.name,
+            // The database allows only the three roles.
+            role: Role::parse(&row.role).unwrap_or(Role::Listener),
+            listener_id: row.listener_id,
+            disabled: row.disabled,
+        }
     }
 }
 
@@ -60,19 +71,20 @@ pub async fn create(pool: &PgPool, new: &NewAccount<'_>) -> Result<Account, Acco
     }
     password::check_new(new.password)?;
     let hash = password::hash(new.password).await?;
-    let row: Result<AccountRow, sqlx::Error> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        AccountRow,
         "INSERT INTO accounts AS a (name, role, listener_id, password_hash)
          VALUES ($1, $2, $3, $4)
          RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
+        name.as_str(),
+        new.role.as_str(),
+        new.listener_id,
+        hash,
     )
-    .bind(name.as_str())
-    .bind(new.role.as_str())
-    .bind(new.listener_id)
-    .bind(hash)
     .fetch_one(pool)
     .await;
     match row {
-        Ok(row) => Ok(from_row(row)),
+        Ok(row) => Ok(row.into()),
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_name_key") => {
             Err(AccountError::NameTaken(new.name.to_owned()))
         }
@@ -85,30 +97,34 @@ pub async fn create(pool: &PgPool, new: &NewAccount<'_>) -> Result<Account, Acco
 
 /// Every account, by name.
 pub async fn list(pool: &PgPool) -> Result<Vec<Account>, AccountError> {
-    let rows: Vec<AccountRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        AccountRow,
         "SELECT account_id, name, role, listener_id, disabled FROM accounts ORDER BY name",
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    Ok(rows.into_iter().map(Account::from).collect())
 }
 
 /// Whether any account exists.
 pub async fn any(pool: &PgPool) -> Result<bool, AccountError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM accounts) AS "any!""#)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// The account called `name`.
 pub async fn find(pool: &PgPool, name: &str) -> Result<Account, AccountError> {
-    let row: Option<AccountRow> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        AccountRow,
         "SELECT account_id, name, role, listener_id, disabled FROM accounts WHERE name = $1",
+        name,
     )
-    .bind(name)
     .fetch_optional(pool)
     .await?;
-    row.map(from_row)
+    row.map(Account::from)
         .ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))
 }
 
@@ -117,19 +133,16 @@ pub async fn set_password(pool: &PgPool, name: &str, new: &str) -> Result<(), Ac
     password::check_new(new)?;
     let hash = password::hash(new).await?;
     let mut tx = pool.begin().await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "UPDATE accounts SET password_hash = $2, failed_logins = 0 WHERE name = $1
          RETURNING account_id",
+        name,
+        hash,
     )
-    .bind(name)
-    .bind(hash)
     .fetch_optional(&mut *tx)
     .await?;
     let id = id.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))?;
-    sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    end_sessions(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -156,22 +169,22 @@ pub async fn set_role(
     };
     let mut tx = pool.begin().await?;
     let admins = lock_admins(&mut tx).await?;
-    let previous: Option<String> =
-        sqlx::query_scalar("SELECT role FROM accounts WHERE name = $1 FOR UPDATE")
-            .bind(name)
+    let previous =
+        sqlx::query_scalar!("SELECT role FROM accounts WHERE name = $1 FOR UPDATE", name)
             .fetch_optional(&mut *tx)
             .await?;
-    let row: Result<Option<AccountRow>, sqlx::Error> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        AccountRow,
         "UPDATE accounts AS a SET role = $2, listener_id = $3 WHERE a.name = $1
          RETURNING a.account_id, a.name, a.role, a.listener_id, a.disabled",
+        name,
+        role.as_str(),
+        listener_id,
     )
-    .bind(name)
-    .bind(role.as_str())
-    .bind(listener_id)
     .fetch_optional(&mut *tx)
     .await;
-    let account = match row {
-        Ok(Some(row)) => from_row(row),
+    let account: Account = match row {
+        Ok(Some(row)) => row.into(),
         Ok(None) => return Err(AccountError::NoSuchAccount(name.to_owned())),
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_listener") => {
             return Err(AccountError::ListenerTaken(
@@ -182,15 +195,12 @@ pub async fn set_role(
     };
     an_admin_remains(&mut tx, admins).await?;
     if previous.as_deref() != Some(role.as_str()) {
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account.account_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+        end_sessions(&mut tx, account.account_id).await?;
+        sqlx::query!(
             "UPDATE api_tokens SET revoked_at = now()
              WHERE account_id = $1 AND scope = 'account' AND revoked_at IS NULL",
+            account.account_id,
         )
-        .bind(account.account_id)
         .execute(&mut *tx)
         .await?;
     }
@@ -203,30 +213,36 @@ pub async fn set_role(
 pub async fn set_disabled(pool: &PgPool, name: &str, disabled: bool) -> Result<(), AccountError> {
     let mut tx = pool.begin().await?;
     let admins = lock_admins(&mut tx).await?;
-    let id: Option<i64> = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "UPDATE accounts SET disabled = $2 WHERE name = $1 RETURNING account_id",
+        name,
+        disabled,
     )
-    .bind(name)
-    .bind(disabled)
     .fetch_optional(&mut *tx)
     .await?;
     let id = id.ok_or_else(|| AccountError::NoSuchAccount(name.to_owned()))?;
     if disabled {
         an_admin_remains(&mut tx, admins).await?;
-        sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, id).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of an account.
+async fn end_sessions(tx: &mut sqlx::PgConnection, account_id: i64) -> Result<(), AccountError> {
+    sqlx::query!("DELETE FROM sessions WHERE account_id = $1", account_id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Locks the admin accounts' rows until the transaction ends, so that two changes cannot each
 /// take away one of the last two admins; answers how many of them are enabled.
 async fn lock_admins(tx: &mut sqlx::PgConnection) -> Result<usize, AccountError> {
-    let enabled: Vec<bool> = sqlx::query_scalar(
-        "SELECT NOT disabled FROM accounts WHERE role = 'admin' ORDER BY account_id FOR UPDATE",
+    let enabled = sqlx::query_scalar!(
+        r#"SELECT NOT disabled AS "enabled!" FROM accounts WHERE role = 'admin'
+           ORDER BY account_id FOR UPDATE"#
     )
     .fetch_all(tx)
     .await?;
@@ -236,10 +252,11 @@ async fn lock_admins(tx: &mut sqlx::PgConnection) -> Result<usize, AccountError>
 /// Refuses a change that took away the last enabled admin account. (A deployment with no
 /// admin account, run with the admin token, is left as it is.)
 async fn an_admin_remains(tx: &mut sqlx::PgConnection, before: usize) -> Result<(), AccountError> {
-    let after: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM accounts WHERE role = 'admin' AND NOT disabled")
-            .fetch_one(tx)
-            .await?;
+    let after = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "enabled!" FROM accounts WHERE role = 'admin' AND NOT disabled"#
+    )
+    .fetch_one(tx)
+    .await?;
     if before > 0 && after == 0 {
         return Err(AccountError::LastAdmin);
     }
@@ -274,15 +291,15 @@ fn wait_after(failures: i32) -> u64 {
 /// attempt on that account must wait twice as long as the last (up to 15 minutes), even with
 /// the right password.
 pub async fn login(pool: &PgPool, name: &str, given: &str) -> Result<Login, AccountError> {
-    let row: Option<(i64, String, bool, i32, Option<f64>)> = sqlx::query_as(
-        "SELECT account_id, password_hash, disabled, failed_logins,
-                extract(epoch FROM now() - last_failed_at)::float8
-         FROM accounts WHERE name = $1",
+    let row = sqlx::query!(
+        r#"SELECT account_id, password_hash, disabled, failed_logins,
+                  extract(epoch FROM now() - last_failed_at)::float8 AS "since_failure?"
+           FROM accounts WHERE name = $1"#,
+        name,
     )
-    .bind(name)
     .fetch_optional(pool)
     .await?;
-    let Some((id, hash, disabled, failures, since_failure)) = row else {
+    let Some(row) = row else {
         // Spend the time a hash takes, so that unknown names answer as slowly as known ones.
         let dummy = DUMMY_HASH
             .get_or_try_init(|| password::hash("nobody's password, checked for timing"))
@@ -290,25 +307,25 @@ pub async fn login(pool: &PgPool, name: &str, given: &str) -> Result<Login, Acco
         let _ = password::verify(given, dummy).await;
         return Ok(Login::Refused);
     };
-    let wait = wait_after(failures);
-    let waited = since_failure.unwrap_or(f64::MAX);
+    let wait = wait_after(row.failed_logins);
+    let waited = row.since_failure.unwrap_or(f64::MAX);
     if wait > 0 && waited < wait as f64 {
         return Ok(Login::Wait((wait as f64 - waited).ceil() as u64));
     }
-    if !disabled && password::verify(given, &hash).await {
-        sqlx::query(
+    if !row.disabled && password::verify(given, &row.password_hash).await {
+        sqlx::query!(
             "UPDATE accounts SET failed_logins = 0, last_failed_at = NULL WHERE account_id = $1",
+            row.account_id,
         )
-        .bind(id)
         .execute(pool)
         .await?;
         return Ok(Login::Accepted(find(pool, name).await?));
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_at = now()
          WHERE account_id = $1",
+        row.account_id,
     )
-    .bind(id)
     .execute(pool)
     .await?;
     Ok(Login::Refused)

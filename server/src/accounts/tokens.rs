@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use super::secret::{new_secret, stored_form};
-use super::store::from_row;
+use super::store::AccountRow;
 use super::{Account, AccountError};
 
 /// What a token may do.
@@ -68,28 +68,28 @@ pub async fn create(
         ));
     }
     let secret = new_secret(PREFIX);
-    let inserted: Option<(i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+    let inserted = sqlx::query!(
         "INSERT INTO api_tokens (account_id, name, scope, secret_hash)
-         SELECT $1, $2, $3, $4
+         SELECT $1::bigint, $2::text, $3::text, $4::bytea
          WHERE (SELECT count(*) FROM api_tokens
-                WHERE account_id = $1 AND revoked_at IS NULL) < $5
+                WHERE account_id = $1 AND revoked_at IS NULL) < $5::bigint
          RETURNING token_id, created_at",
+        account.account_id,
+        name,
+        scope.as_str(),
+        stored_form(&secret),
+        MAX_PER_ACCOUNT as i64,
     )
-    .bind(account.account_id)
-    .bind(name)
-    .bind(scope.as_str())
-    .bind(stored_form(&secret))
-    .bind(MAX_PER_ACCOUNT as i64)
     .fetch_optional(pool)
     .await?;
-    let Some((token_id, created_at)) = inserted else {
+    let Some(inserted) = inserted else {
         return Err(AccountError::TooManyTokens(MAX_PER_ACCOUNT));
     };
     let info = TokenInfo {
-        token_id,
+        token_id: inserted.token_id,
         name: name.to_owned(),
         scope,
-        created_at,
+        created_at: inserted.created_at,
         last_used_at: None,
         revoked: false,
     };
@@ -104,8 +104,8 @@ pub async fn resolve(
     if !secret.starts_with(PREFIX) || secret.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(i64, String, String, Option<String>, bool, String)> = sqlx::query_as(
-        "WITH found AS (
+    let row = sqlx::query!(
+        r#"WITH found AS (
              SELECT a.account_id, a.name, a.role, a.listener_id, a.disabled,
                     t.token_id, t.scope, t.last_used_at
              FROM api_tokens AS t JOIN accounts AS a USING (account_id)
@@ -118,52 +118,59 @@ pub async fn resolve(
                  WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
              )
          )
-         SELECT account_id, name, role, listener_id, disabled, scope FROM found",
+         SELECT account_id AS "account_id!", name AS "name!", role AS "role!",
+                listener_id AS "listener_id?", disabled AS "disabled!", scope AS "scope!"
+         FROM found"#,
+        stored_form(secret),
     )
-    .bind(stored_form(secret))
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, name, role, listener_id, disabled, scope)| {
+    Ok(row.map(|row| {
+        let account = AccountRow {
+            account_id: row.account_id,
+            name: row.name,
+            role: row.role,
+            listener_id: row.listener_id,
+            disabled: row.disabled,
+        };
         (
-            from_row((id, name, role, listener_id, disabled)),
-            Scope::parse(&scope).unwrap_or(Scope::Account),
+            account.into(),
+            Scope::parse(&row.scope).unwrap_or(Scope::Account),
         )
     }))
 }
 
 /// An account's tokens, newest first.
 pub async fn list(pool: &PgPool, account: &Account) -> Result<Vec<TokenInfo>, AccountError> {
-    type Time = chrono::DateTime<chrono::Utc>;
-    let rows: Vec<(i64, String, String, Time, Option<Time>, bool)> = sqlx::query_as(
-        "SELECT token_id, name, scope, created_at, last_used_at, revoked_at IS NOT NULL
-             FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, token_id DESC",
+    let rows = sqlx::query!(
+        r#"SELECT token_id, name, scope, created_at, last_used_at,
+                  revoked_at IS NOT NULL AS "revoked!"
+           FROM api_tokens WHERE account_id = $1 ORDER BY created_at DESC, token_id DESC"#,
+        account.account_id,
     )
-    .bind(account.account_id)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(token_id, name, scope, created_at, last_used_at, revoked)| TokenInfo {
-                token_id,
-                name,
-                scope: Scope::parse(&scope).unwrap_or(Scope::Account),
-                created_at,
-                last_used_at,
-                revoked,
-            },
-        )
+        .map(|row| TokenInfo {
+            token_id: row.token_id,
+            name: row.name,
+            scope: Scope::parse(&row.scope).unwrap_or(Scope::Account),
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked: row.revoked,
+        })
         .collect())
 }
 
 /// Revokes one of `account`'s tokens; `false` when it has no such live token.
 pub async fn revoke(pool: &PgPool, account: &Account, token_id: i64) -> Result<bool, AccountError> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE api_tokens SET revoked_at = now()
          WHERE token_id = $1 AND account_id = $2 AND revoked_at IS NULL",
+        token_id,
+        account.account_id,
     )
-    .bind(token_id)
-    .bind(account.account_id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
