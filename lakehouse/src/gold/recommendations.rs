@@ -265,6 +265,49 @@ pub async fn record_feedback(pool: &PgPool, user_id: &str, f: &FeedbackRow) -> R
     Ok(())
 }
 
+/// A listener's word on a track (`kind` as in [`FeedbackRow`]), given at `at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackWord<'a> {
+    pub user_id: &'a str,
+    pub track_id: &'a str,
+    pub kind: &'a str,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Records many listeners' words on tracks at once, in the order they were given: the latest
+/// word on a track wins, as with [`record_feedback`]. Returns the rows written.
+pub async fn record_track_feedback(pool: &PgPool, words: &[TrackWord<'_>]) -> Result<u64> {
+    let mut latest: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    for (n, w) in words.iter().enumerate() {
+        latest.insert((w.user_id, w.track_id), n);
+    }
+    let mut kept: Vec<usize> = latest.into_values().collect();
+    kept.sort_unstable();
+    let mut written = 0;
+    for chunk in kept.chunks(FEEDBACK_CHUNK) {
+        let words: Vec<&TrackWord> = chunk.iter().map(|&n| &words[n]).collect();
+        written += sqlx::query(
+            "INSERT INTO feedback (user_id, target_type, target_id, kind, created_at)
+             SELECT user_id, 'track', target_id, kind, created_at
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+                 AS w (user_id, target_id, kind, created_at)
+             ON CONFLICT (user_id, target_type, target_id)
+             DO UPDATE SET kind = EXCLUDED.kind, created_at = EXCLUDED.created_at",
+        )
+        .bind(words.iter().map(|w| w.user_id).collect::<Vec<_>>())
+        .bind(words.iter().map(|w| w.track_id).collect::<Vec<_>>())
+        .bind(words.iter().map(|w| w.kind).collect::<Vec<_>>())
+        .bind(words.iter().map(|w| w.at).collect::<Vec<_>>())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(written)
+}
+
+/// Feedback rows written per statement.
+const FEEDBACK_CHUNK: usize = 10_000;
+
 /// A listener's feedback.
 pub async fn feedback_of(pool: &PgPool, user_id: &str) -> Result<Vec<FeedbackRow>> {
     Ok(sqlx::query_as(
@@ -275,11 +318,11 @@ pub async fn feedback_of(pool: &PgPool, user_id: &str) -> Result<Vec<FeedbackRow
     .await?)
 }
 
-/// Every listener's negative feedback (dislike, do-not-recommend): (user, type, target).
-pub async fn all_negative_feedback(pool: &PgPool) -> Result<Vec<(String, String, String)>> {
+/// Every listener's feedback, oldest first: (user, target type, target, kind).
+pub async fn all_feedback(pool: &PgPool) -> Result<Vec<(String, String, String, String)>> {
     Ok(sqlx::query_as(
-        "SELECT user_id, target_type, target_id FROM feedback
-         WHERE kind IN ('dislike', 'do_not_recommend')",
+        "SELECT user_id, target_type, target_id, kind FROM feedback
+         ORDER BY created_at, user_id, target_type, target_id",
     )
     .fetch_all(pool)
     .await?)

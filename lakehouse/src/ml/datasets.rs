@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use chrono::{TimeZone, Utc};
 
 use super::clusters::{FEATURES, Standardiser};
+use super::feedback::{Feedback, Verdict};
 use super::interactions::{Interactions, InteractionsBuilder};
 use super::models::content::ItemFeatures;
 use crate::demo::{DemoCatalog, DemoTrack};
@@ -82,7 +83,10 @@ pub fn standardise(raw: &[Option<[f64; 9]>]) -> Vec<Option<[f64; 9]>> {
 /// A simulated listening history over a generated catalogue, as interactions.
 #[derive(Debug, Clone)]
 pub struct SimulatedDataset {
+    /// The listens' weights alone.
     pub interactions: Interactions,
+    /// The listeners' likes and dislikes, indexed like `interactions`.
+    pub feedback: Feedback,
     pub features: ItemFeatures,
     pub listens: usize,
 }
@@ -142,7 +146,7 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
             .single()
             .unwrap_or_default(),
     };
-    let listens = simulate::simulate(&sim, &sim_tracks);
+    let simulate::History { listens, feedback } = simulate::history(&sim, &sim_tracks);
     let mut builder = InteractionsBuilder::new();
     for t in &tracks {
         builder.add_item(&t.track_id);
@@ -156,6 +160,7 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
         );
     }
     let interactions = builder.build();
+    let feedback = index_feedback(&interactions, &feedback);
     let by_id: std::collections::HashMap<&str, [f64; 9]> = tracks
         .iter()
         .map(|t| (t.track_id.as_str(), demo_features(t)))
@@ -164,7 +169,32 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
     debug_assert_eq!(FEATURES.len(), 9);
     SimulatedDataset {
         interactions,
+        feedback,
         features,
         listens: listens.len(),
     }
+}
+
+/// Simulated feedback indexed like `data` (words on unknown listeners or tracks left out).
+fn index_feedback(data: &Interactions, feedback: &[simulate::SimFeedback]) -> Feedback {
+    let index = |ids: &[String]| -> std::collections::HashMap<String, u32> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i as u32))
+            .collect()
+    };
+    let (users, items) = (index(data.user_ids()), index(data.item_ids()));
+    Feedback::new(
+        feedback
+            .iter()
+            .filter_map(|f| {
+                let verdict = if f.like {
+                    Verdict::Like
+                } else {
+                    Verdict::Dislike
+                };
+                Some((*users.get(&f.user_id)?, *items.get(&f.track_id)?, verdict))
+            })
+            .collect(),
+    )
 }

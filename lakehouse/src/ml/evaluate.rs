@@ -14,11 +14,16 @@
 //!    sets a hard floor: a setting under it only wins when nothing reaches it (then the one
 //!    with most coverage).
 //! 5. Every family's best is retrained on `train` and measured on the test split.
+//!
+//! Listeners' likes and dislikes ([`Feedback`]) are folded into `fit` and `train` after the
+//! splits, each leaving out the feedback on the pairs it holds out: the held-out items are the
+//! same with feedback and without, so the two can be compared.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::MlError;
+use super::feedback::{Feedback, held_out_pairs};
 use super::interactions::Interactions;
 use super::metrics::{Metrics, MetricsAccumulator};
 use super::models::als::AlsParams;
@@ -184,27 +189,50 @@ pub fn evaluate(
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
 ) -> Result<Evaluation, MlError> {
+    evaluate_with_feedback(data, &Feedback::default(), features, options)
+}
+
+/// Runs the protocol on `data` (listens alone) with the listeners' `feedback` (indexed like
+/// `data`) as training signal.
+pub fn evaluate_with_feedback(
+    data: &Interactions,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+) -> Result<Evaluation, MlError> {
     let started = Instant::now();
     let all_users = data.n_users();
-    let sample;
-    let data = if all_users > options.max_listeners {
-        sample = data.select_users(&sample_listeners(data, options.max_listeners, options.seed));
-        &sample
+    let (sample, sampled_feedback);
+    let (data, feedback) = if all_users > options.max_listeners {
+        let users = sample_listeners(data, options.max_listeners, options.seed);
+        sample = data.select_users(&users);
+        sampled_feedback = feedback.select_users(&users);
+        (&sample, &sampled_feedback)
     } else {
-        data
+        (data, feedback)
     };
-    let outer = holdout(
+    let mut outer = holdout(
         data,
         options.holdout,
         options.min_interactions,
         options.seed,
     );
-    let inner = holdout(
+    let mut inner = holdout(
         &outer.train,
         options.holdout,
         options.min_interactions,
         options.seed + 1,
     );
+    let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
+    if !feedback.is_empty() {
+        let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
+        let fit = feedback.apply(inner.train.clone(), &held);
+        hidden_in_fit = Hidden::removed(&inner.train, &fit);
+        inner.train = fit;
+        let train = feedback.apply(outer.train.clone(), &held_out_pairs([&outer.test[..]]));
+        hidden_in_train = Hidden::removed(&outer.train, &train);
+        outer.train = train;
+    }
     if outer.test.is_empty() || inner.test.is_empty() {
         return Err(MlError::NotEnoughData(format!(
             "no listener has {} or more interactions to evaluate",
@@ -218,7 +246,7 @@ pub fn evaluate(
             .into_iter()
             .map(|spec| {
                 let model = spec.fit(&inner.train, features);
-                let metrics = measure(model.as_ref(), &inner, options.k);
+                let metrics = measure_hiding(model.as_ref(), &inner, &hidden_in_fit, options.k);
                 tracing::debug!(
                     model = spec.name(),
                     ?spec,
@@ -240,7 +268,7 @@ pub fn evaluate(
         .filter(|(spec, _, _)| !matches!(spec, ModelSpec::Ease(_)))
         .cloned()
         .collect();
-    let (hybrid, hybrid_metrics) = tune_hybrid(&blendable, &inner, options);
+    let (hybrid, hybrid_metrics) = tune_hybrid(&blendable, &inner, &hidden_in_fit, options);
     let mut tuned: Vec<(ModelSpec, Metrics)> = best.into_iter().map(|(s, m, _)| (s, m)).collect();
     tuned.push((ModelSpec::Hybrid(hybrid), hybrid_metrics));
     // 4. Selection on validation.
@@ -271,7 +299,7 @@ pub fn evaluate(
                 .sum::<f64>();
         }
         let t = Instant::now();
-        let test = measure(model.as_ref(), &outer, options.k);
+        let test = measure_hiding(model.as_ref(), &outer, &hidden_in_train, options.k);
         fitted.push((spec.clone(), model, train_secs));
         models.push(ModelResult {
             model: spec.name(),
@@ -301,14 +329,62 @@ pub fn evaluate(
 
 /// The metrics of `model` (trained on `split.train`) over the split's held-out items.
 pub fn measure(model: &dyn Recommender, split: &Holdout, k: usize) -> Metrics {
+    measure_hiding(model, split, &Hidden::default(), k)
+}
+
+/// [`measure`], the lists leaving out the `hidden` items as they leave out what a listener
+/// played.
+fn measure_hiding(model: &dyn Recommender, split: &Holdout, hidden: &Hidden, k: usize) -> Metrics {
     let users: Vec<u32> = split.test.iter().map(|(u, _)| *u).collect();
-    let lists = recommend_all(model, &split.train, &users, k);
+    let lists = recommend_all(model, &split.train, &users, k + hidden.longest());
     let mut acc = MetricsAccumulator::new(split.train.n_items(), k);
-    for (list, (_, relevant)) in lists.iter().zip(&split.test) {
-        let ranked: Vec<u32> = list.iter().map(|(i, _)| *i).collect();
+    for (list, (u, relevant)) in lists.iter().zip(&split.test) {
+        let ranked: Vec<u32> = list
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|&i| !hidden.contains(*u, i))
+            .take(k)
+            .collect();
         acc.add(&ranked, relevant);
     }
     acc.finish()
+}
+
+/// Per listener, the items their lists leave out although a model's training rows do not hold
+/// them: the tracks they played and disliked, whose pairs the feedback took out. (Lists leave
+/// out what a listener disliked, as the published lists do.)
+#[derive(Debug, Default)]
+struct Hidden(Vec<Vec<u32>>);
+
+impl Hidden {
+    /// The pairs of `before` that `after` (the same users and items) no longer holds.
+    fn removed(before: &Interactions, after: &Interactions) -> Self {
+        Self(
+            (0..before.n_users() as u32)
+                .map(|u| {
+                    let kept = after.row(u).0;
+                    before
+                        .row(u)
+                        .0
+                        .iter()
+                        .copied()
+                        .filter(|i| kept.binary_search(i).is_err())
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    fn contains(&self, user: u32, item: u32) -> bool {
+        self.0
+            .get(user as usize)
+            .is_some_and(|items| items.binary_search(&item).is_ok())
+    }
+
+    /// The most items hidden from one listener.
+    fn longest(&self) -> usize {
+        self.0.iter().map(Vec::len).max().unwrap_or(0)
+    }
 }
 
 /// The index of the setting selection prefers among `candidates` (their validation metrics):
@@ -364,6 +440,7 @@ fn better_than(a: &Metrics, b: &Metrics, min_coverage: f64) -> bool {
 fn tune_hybrid(
     best: &[(ModelSpec, Metrics, Arc<dyn Recommender>)],
     split: &Holdout,
+    hidden: &Hidden,
     options: &EvalOptions,
 ) -> (HybridParams, Metrics) {
     let n_items = split.train.n_items();
@@ -371,7 +448,12 @@ fn tune_hybrid(
     let models: Vec<&dyn Recommender> = best.iter().map(|(_, _, m)| m.as_ref()).collect();
     let users: Vec<u32> = split.test.iter().map(|(u, _)| *u).collect();
     // lists[user][component] = scaled top list.
-    let lists = component_lists(&models, &split.train, &users);
+    let mut lists = component_lists(&models, &split.train, &users);
+    for (per_component, u) in lists.iter_mut().zip(&users) {
+        for list in per_component.iter_mut() {
+            list.retain(|(i, _)| !hidden.contains(*u, *i));
+        }
+    }
     let blend = |weights: &[f32], damping: &[f32], k: usize| blend_all(&lists, weights, damping, k);
     let figures = |ranked: Vec<Vec<u32>>| -> Metrics {
         let mut acc = MetricsAccumulator::new(n_items, options.k);

@@ -10,6 +10,7 @@ pub mod clusters;
 pub mod datasets;
 pub mod diversity;
 pub mod evaluate;
+pub mod feedback;
 pub mod figures_json;
 pub mod interactions;
 pub mod metrics;

@@ -8,7 +8,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::MlError;
 use super::datasets::CatalogTrack;
-use super::evaluate::{EvalOptions, evaluate, measure, preferred};
+use super::datasets::{SimulatedSettings, simulated};
+use super::evaluate::{EvalOptions, evaluate, evaluate_with_feedback, measure, preferred};
 use super::interactions::{Interactions, InteractionsBuilder, RowAppender};
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
@@ -229,6 +230,40 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
         .map(|m| m.validation_coverage)
         .fold(f64::MIN, f64::max);
     assert_eq!(c.chosen_result().unwrap().validation_coverage, widest);
+}
+
+#[test]
+fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_no_harm() {
+    let sim = simulated(&SimulatedSettings {
+        tracks: 1_500,
+        users: 400,
+        days: 30,
+        listens_per_day: 10.0,
+        seed: 7,
+    });
+    let (likes, dislikes) = sim.feedback.counts();
+    assert!(
+        likes > 100 && dislikes > 100,
+        "{likes} likes, {dislikes} dislikes"
+    );
+    let options = EvalOptions::default();
+    let without = evaluate(&sim.interactions, Some(&sim.features), &options).unwrap();
+    let with = evaluate_with_feedback(
+        &sim.interactions,
+        &sim.feedback,
+        Some(&sim.features),
+        &options,
+    )
+    .unwrap();
+    // The same listeners and held-out items: only the training signal differs.
+    assert_eq!(with.test_users, without.test_users);
+    let ndcg = |e: &super::evaluate::Evaluation| e.chosen_result().unwrap().test.ndcg;
+    assert!(
+        ndcg(&with) > ndcg(&without) - 0.01,
+        "NDCG@10 with feedback {:.4}, without {:.4}",
+        ndcg(&with),
+        ndcg(&without)
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! segments to gold. Lists are made in chunks of listeners and streamed to gold as they are
 //! made, so memory does not grow with the number of listeners' lists.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +23,8 @@ use crate::ml::clusters::{self, ClusterOptions, TrackFeatures};
 use crate::ml::datasets;
 use crate::ml::datasets::{CatalogTrack, ListenData};
 use crate::ml::diversity::{Diversity, DiversityBasis, DiversitySums};
-use crate::ml::evaluate::{EvalOptions, Evaluation, evaluate};
+use crate::ml::evaluate::{EvalOptions, Evaluation, evaluate_with_feedback};
+use crate::ml::feedback::{Feedback, Verdict};
 use crate::ml::interactions::Interactions;
 use crate::ml::models::History;
 use crate::ml::models::content::ItemFeatures;
@@ -154,7 +155,7 @@ async fn run_steps(
     }
     let skip_rows = ml_inputs::read_skip_rows(lake, &listens_table, &data.interactions).await?;
     let labels = gold_clusters::track_labels(pool).await?;
-    let exclusions = exclusions(pool, &data).await?;
+    let (exclusions, feedback) = listeners_word(pool, &data).await?;
     let reuse = if force {
         None
     } else {
@@ -166,7 +167,9 @@ async fn run_steps(
         let tracks = Arc::clone(&tracks);
         let spec = reuse.map(|(_, spec)| spec);
         blocking("training", move || {
-            train(tracks, data, &skip_rows, &labels, exclusions, spec)
+            train(
+                tracks, data, feedback, &skip_rows, &labels, exclusions, spec,
+            )
         })
         .await??
     };
@@ -348,30 +351,42 @@ async fn recluster(
 }
 
 /// Per listener: the tracks and artists they disliked or asked never to see, and the tracks
-/// they mostly skipped.
-async fn exclusions(pool: &PgPool, data: &ListenData) -> Result<HashMap<u32, Exclusions>> {
+/// they mostly skipped; and their likes and dislikes of tracks, the training signal.
+async fn listeners_word(
+    pool: &PgPool,
+    data: &ListenData,
+) -> Result<(HashMap<u32, Exclusions>, Feedback)> {
     let mut out: HashMap<u32, Exclusions> = HashMap::new();
     for &(u, i) in &data.skipped_pairs {
         out.entry(u).or_default().tracks.insert(i);
     }
     let users = ml_inputs::index_of(data.interactions.user_ids());
     let items = ml_inputs::index_of(data.interactions.item_ids());
-    for (user, target_type, target) in recommendations::all_negative_feedback(pool).await? {
+    let mut verdicts = Vec::new();
+    for (user, target_type, target, kind) in recommendations::all_feedback(pool).await? {
         let Some(&u) = users.get(user.as_str()) else {
             continue;
         };
-        let entry = out.entry(u).or_default();
-        match (target_type.as_str(), items.get(target.as_str())) {
-            ("track", Some(&i)) => {
-                entry.tracks.insert(i);
+        match (
+            target_type.as_str(),
+            kind.as_str(),
+            items.get(target.as_str()),
+        ) {
+            ("track", "like", Some(&i)) => verdicts.push((u, i, Verdict::Like)),
+            ("track", "dislike", Some(&i)) => {
+                verdicts.push((u, i, Verdict::Dislike));
+                out.entry(u).or_default().tracks.insert(i);
             }
-            ("artist", _) => {
-                entry.artists.insert(target);
+            ("track", "do_not_recommend", Some(&i)) => {
+                out.entry(u).or_default().tracks.insert(i);
+            }
+            ("artist", "dislike" | "do_not_recommend", _) => {
+                out.entry(u).or_default().artists.insert(target);
             }
             _ => {}
         }
     }
-    Ok(out)
+    Ok((out, Feedback::new(verdicts)))
 }
 
 /// Listener segments, and each listener's segment and taste (the mean features of what they
@@ -451,6 +466,7 @@ impl Trained {
 fn train(
     tracks: Arc<Vec<CatalogTrack>>,
     data: ListenData,
+    feedback: Feedback,
     skip_rows: &[SkipRow],
     labels: &HashMap<String, String>,
     exclusions: HashMap<u32, Exclusions>,
@@ -466,7 +482,8 @@ fn train(
         Some(_) => None,
         None => {
             clock.start("evaluation");
-            match evaluate(&interactions, Some(&features), &EvalOptions::default()) {
+            let options = EvalOptions::default();
+            match evaluate_with_feedback(&interactions, &feedback, Some(&features), &options) {
                 Ok(e) => Some(e),
                 Err(MlError::NotEnoughData(why)) => {
                     tracing::info!(%why, "too little history to evaluate: serving popularity");
@@ -483,6 +500,7 @@ fn train(
     });
     clock.start("training");
     let started = Instant::now();
+    let interactions = feedback.apply(interactions, &HashSet::new());
     let model = spec.fit(&interactions, Some(&features));
     clock.start("similar tracks");
     let neighbours = ItemKnn::fit(

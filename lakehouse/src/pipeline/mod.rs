@@ -48,6 +48,9 @@ pub struct RunOptions {
     pub until: Option<Stage>,
     /// When the ML stage retrains the model (`--full` always does).
     pub retrain: cadence::Retrain,
+    /// The bronze rows `silver_listens` reads at a time at most (`None`:
+    /// [`crate::silver::listens::PART_ROWS`]).
+    pub silver_part_rows: Option<u64>,
 }
 
 /// A stage's figures, as recorded.

@@ -92,7 +92,7 @@ pub(super) async fn run_stage(
     }
     match stage {
         Stage::SilverTracks => silver_tracks(lake).await,
-        Stage::SilverListens => silver_listens(lake, options.full).await,
+        Stage::SilverListens => silver_listens(lake, options).await,
         Stage::GoldTracks => gold_tracks(lake, pool).await,
         Stage::GoldMarts => {
             let failure = if fail_here {
@@ -150,8 +150,15 @@ async fn silver_tracks(lake: &Lake) -> Result<StageOutcome> {
     })
 }
 
-async fn silver_listens(lake: &Lake, full: bool) -> Result<StageOutcome> {
-    let report = silver::listens::build(lake, full).await?;
+async fn silver_listens(lake: &Lake, options: &RunOptions) -> Result<StageOutcome> {
+    let build = silver::listens::BuildOptions {
+        full: options.full,
+        part_rows: options
+            .silver_part_rows
+            .unwrap_or(silver::listens::PART_ROWS),
+        fail_after_parts: None,
+    };
+    let report = silver::listens::build_with(lake, build).await?;
     let read = versions(&[("bronze/listens", report.bronze_version)]);
     if !report.built {
         return Ok(StageOutcome {

@@ -1,6 +1,7 @@
 //! Listening histories that look like listening: users with latent tastes over genres and
 //! audio features, Zipf-like track popularity, sessions with a daily and weekly rhythm,
-//! favourites replayed, skips likelier far from a user's taste, users joining over time.
+//! favourites replayed, skips likelier far from a user's taste, users joining over time, and
+//! now and then a like of a track near their taste or a dislike of one far from it.
 //! Deterministic by seed.
 
 mod rhythm;
@@ -110,19 +111,82 @@ impl<'a> Catalogue<'a> {
     }
 }
 
+/// A listener's word on a track they just played, as a player's like and dislike buttons
+/// send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimFeedback {
+    pub user_id: String,
+    pub track_id: String,
+    pub like: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// A simulated history: the listens, and the feedback given on them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub listens: Vec<Listen>,
+    /// In time order per user.
+    pub feedback: Vec<SimFeedback>,
+}
+
+/// The most a full play of a track at the centre of a user's taste is liked.
+const LIKE_RATE: f64 = 0.15;
+/// Tracks further than this from a user's taste (in the four features) are never liked.
+const LIKE_RADIUS: f64 = 0.35;
+/// The most a skip of a track far from a user's taste is disliked.
+const DISLIKE_RATE: f64 = 0.05;
+/// The distance from a user's taste at which a skip is disliked at [`DISLIKE_RATE`].
+const DISLIKE_DISTANCE: f64 = 0.6;
+
 /// Generates the history: every listen of every user, in time order per user.
 pub fn simulate(sim: &Simulation, tracks: &[SimTrack]) -> Vec<Listen> {
-    let Some(catalogue) = Catalogue::new(tracks) else {
-        return Vec::new();
+    history(sim, tracks).listens
+}
+
+/// Generates the listens of [`simulate`] and the feedback given on them. The feedback is drawn
+/// from a generator of its own, so the listens are the same as [`simulate`]'s.
+pub fn history(sim: &Simulation, tracks: &[SimTrack]) -> History {
+    let Some(simulator) = Simulator::new(sim, tracks) else {
+        return History::default();
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
-    let users: Vec<User> = (0..sim.users)
-        .map(|u| make_user(&mut rng, &catalogue, sim, u))
-        .collect();
     let expected = (sim.users as f64 * f64::from(sim.days) * sim.listens_per_day) as usize;
-    let mut listens = Vec::with_capacity(expected + expected / 4);
-    for user in &users {
+    let mut out = History {
+        listens: Vec::with_capacity(expected + expected / 4),
+        feedback: Vec::new(),
+    };
+    for user in 0..sim.users {
+        simulator.user_history(user, &mut out);
+    }
+    out
+}
+
+/// The users of a simulation over a catalogue, whose histories are generated one user at a
+/// time (each user's from a generator seeded by their id, so in any order and any batches).
+struct Simulator<'a> {
+    sim: &'a Simulation,
+    catalogue: Catalogue<'a>,
+    users: Vec<User>,
+}
+
+impl<'a> Simulator<'a> {
+    fn new(sim: &'a Simulation, tracks: &'a [SimTrack]) -> Option<Self> {
+        let catalogue = Catalogue::new(tracks)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(sim.seed);
+        let users: Vec<User> = (0..sim.users)
+            .map(|u| make_user(&mut rng, &catalogue, sim, u))
+            .collect();
+        Some(Self {
+            sim,
+            catalogue,
+            users,
+        })
+    }
+
+    /// Appends user `index`'s listens and feedback, in time order, to `out`.
+    fn user_history(&self, index: usize, out: &mut History) {
+        let (sim, user) = (self.sim, &self.users[index]);
         let mut rng = ChaCha8Rng::seed_from_u64(sim.seed ^ hash(&user.id));
+        let mut words = ChaCha8Rng::seed_from_u64(sim.seed ^ hash(&user.id) ^ FEEDBACK_STREAM);
         let mut n = 0u64;
         for day in user.joins_on..sim.days {
             let date = sim.start + Duration::days(i64::from(day));
@@ -135,15 +199,39 @@ pub fn simulate(sim: &Simulation, tracks: &[SimTrack]) -> Vec<Listen> {
                 let start = date + Duration::minutes(rhythm::session_start_minute(&mut rng));
                 let mut at = start;
                 for _ in 0..session {
-                    let listen = play(&mut rng, sim, &catalogue, user, at, &mut n);
+                    let (listen, distance) = play(&mut rng, sim, &self.catalogue, user, at, &mut n);
                     at = listen.played_at
                         + Duration::milliseconds(listen.ms_played + rng.gen_range(0..4_000));
-                    listens.push(listen);
+                    if let Some(like) = verdict(&mut words, &listen, distance) {
+                        out.feedback.push(SimFeedback {
+                            user_id: listen.user_id.clone(),
+                            track_id: listen.track_id.clone(),
+                            like,
+                            at: listen.played_at + Duration::milliseconds(listen.ms_played),
+                        });
+                    }
+                    out.listens.push(listen);
                 }
             }
         }
     }
-    listens
+}
+
+/// Mixed into a user's seed for their feedback's generator.
+const FEEDBACK_STREAM: u64 = 0x5eed_f33d_bac0;
+
+/// Whether the listener likes (`Some(true)`) or dislikes (`Some(false)`) the track they just
+/// played, `distance` from their taste: likes go to full plays near it, dislikes to skips far
+/// from it.
+fn verdict(rng: &mut ChaCha8Rng, listen: &Listen, distance: f64) -> Option<bool> {
+    let skipped = listen.skipped == Some(true);
+    let chance = if skipped {
+        DISLIKE_RATE * (distance / DISLIKE_DISTANCE).min(1.0)
+    } else {
+        LIKE_RATE * (1.0 - distance / LIKE_RADIUS).max(0.0)
+    };
+    // One draw per listen whatever the chance, so that each listen's draw is the same draw.
+    rng.gen_bool(chance.clamp(0.0, 0.99)).then_some(!skipped)
 }
 
 fn make_user(rng: &mut ChaCha8Rng, catalogue: &Catalogue, sim: &Simulation, index: usize) -> User {
@@ -186,7 +274,7 @@ fn play(
     user: &User,
     at: DateTime<Utc>,
     n: &mut u64,
-) -> Listen {
+) -> (Listen, f64) {
     let index = if rng.gen_bool(0.25) {
         user.favourites[rng.gen_range(0..user.favourites.len())]
     } else if rng.gen_bool(0.9) {
@@ -225,7 +313,7 @@ fn play(
         "played_at": at.to_rfc3339(), "ms_played": ms_played, "end_reason": end_reason,
         "skipped": skipped, "context": {"source": "simulator"},
     });
-    Listen {
+    let listen = Listen {
         raw: raw.to_string(),
         event_id,
         event_id_assigned: false,
@@ -237,7 +325,8 @@ fn play(
         skipped: Some(skipped),
         context_source: Some("simulator".to_owned()),
         context_device: None,
-    }
+    };
+    (listen, distance)
 }
 
 fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
@@ -252,42 +341,64 @@ fn hash(text: &str) -> u64 {
 }
 
 /// What writing a simulated history did.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Backfill {
     pub events: usize,
     pub generate: std::time::Duration,
     pub write: std::time::Duration,
+    /// The feedback given during the history, for the caller to record where feedback is kept.
+    pub feedback: Vec<SimFeedback>,
 }
 
-/// Generates the history and writes it to bronze through the ingest writer (the same path
-/// the API takes), `chunk` events per submission; `progress` hears the events written so far.
+/// Generates the history and writes its listens to bronze through the ingest writer (the same
+/// path the API takes), about [`CHUNK`] events per submission; `progress` hears the events
+/// written so far and the expected total. Listens are generated a submission's worth of users
+/// at a time, so memory holds one submission, not the history.
 pub async fn backfill(
     sim: &Simulation,
     tracks: &[SimTrack],
     writer: &crate::ingest::IngestWriter,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Backfill, crate::ingest::IngestError> {
-    let started = std::time::Instant::now();
-    let listens = simulate(sim, tracks);
-    let generate = started.elapsed();
-    let started = std::time::Instant::now();
-    let total = listens.len();
-    let mut written = 0;
-    let mut listens = listens.into_iter();
+    let mut report = Backfill {
+        events: 0,
+        generate: std::time::Duration::ZERO,
+        write: std::time::Duration::ZERO,
+        feedback: Vec::new(),
+    };
+    let Some(simulator) = Simulator::new(sim, tracks) else {
+        return Ok(report);
+    };
+    let expected = (sim.users as f64 * f64::from(sim.days) * sim.listens_per_day) as usize;
+    let mut batch = History::default();
+    let mut users = 0..sim.users;
     loop {
-        let chunk: Vec<_> = listens.by_ref().take(CHUNK).collect();
-        if chunk.is_empty() {
+        let started = std::time::Instant::now();
+        for user in users.by_ref() {
+            simulator.user_history(user, &mut batch);
+            if batch.listens.len() >= CHUNK {
+                break;
+            }
+        }
+        report.generate += started.elapsed();
+        if batch.listens.is_empty() {
             break;
         }
-        written += chunk.len();
-        writer.submit(chunk, Vec::new()).await?;
-        progress(written, total);
+        let started = std::time::Instant::now();
+        report.events += batch.listens.len();
+        report.feedback.append(&mut batch.feedback);
+        writer
+            .submit(std::mem::take(&mut batch.listens), Vec::new())
+            .await?;
+        report.write += started.elapsed();
+        let total = if users.is_empty() {
+            report.events
+        } else {
+            expected.max(report.events)
+        };
+        progress(report.events, total);
     }
-    Ok(Backfill {
-        events: total,
-        generate,
-        write: started.elapsed(),
-    })
+    Ok(report)
 }
 
 /// Events per submission when backfilling: large, so each Delta commit writes a big file.

@@ -125,3 +125,38 @@ fn listening_follows_a_daily_rhythm_and_users_join_over_time() {
         .count();
     assert!(late >= 10, "{late} users joined after the third day");
 }
+
+#[test]
+fn listeners_like_full_plays_and_dislike_skips_now_and_then_without_changing_the_listens() {
+    let tracks = catalogue();
+    let history = history(&sim(6), &tracks);
+    assert_eq!(history.listens, simulate(&sim(6), &tracks));
+    assert_eq!(history, super::history(&sim(6), &tracks));
+    let likes = history.feedback.iter().filter(|f| f.like).count();
+    let dislikes = history.feedback.len() - likes;
+    let share = |n: usize| n as f64 / history.listens.len() as f64;
+    assert!(
+        (0.002..0.08).contains(&share(likes)) && (0.002..0.08).contains(&share(dislikes)),
+        "{likes} likes and {dislikes} dislikes over {} listens",
+        history.listens.len()
+    );
+    // Each word follows a listen of its track by its listener: a like a full play, a dislike
+    // a skip.
+    let played: HashSet<(&str, &str, bool)> = history
+        .listens
+        .iter()
+        .map(|l| {
+            (
+                l.user_id.as_str(),
+                l.track_id.as_str(),
+                l.skipped == Some(true),
+            )
+        })
+        .collect();
+    for f in &history.feedback {
+        assert!(
+            played.contains(&(f.user_id.as_str(), f.track_id.as_str(), !f.like)),
+            "{f:?}"
+        );
+    }
+}

@@ -13,5 +13,6 @@ mod named_tables;
 mod object_store;
 mod pipeline;
 mod real_data;
+mod silver_parts;
 mod simulate_backfill;
 mod support;

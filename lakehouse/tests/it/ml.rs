@@ -181,13 +181,15 @@ async fn a_run_publishes_a_model_version_that_respects_what_listeners_heard() {
 }
 
 #[tokio::test]
-async fn disliked_tracks_and_artists_leave_the_next_version() {
+async fn disliked_tracks_and_artists_leave_the_next_version_and_likes_train_it() {
     let env = TestEnv::new().await;
     let tracks = demo_catalogue(&env, 300).await;
     let listens = simulate(&Simulation::ending_today(40, 15, 10.0, 8), &tracks);
     let writer = IngestWriter::start(env.lake.clone(), WriterSettings::default());
-    writer.submit(listens, Vec::new()).await.unwrap();
+    writer.submit(listens.clone(), Vec::new()).await.unwrap();
     run(&env, RunOptions::default()).await;
+    let pairs = "SELECT interactions FROM model_versions WHERE is_current";
+    let pairs_before = env.scalar(pairs).await;
 
     let top: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT r.user_id, r.track_id, t.artists[1] FROM recommendations r
@@ -198,9 +200,32 @@ async fn disliked_tracks_and_artists_leave_the_next_version() {
     .unwrap();
     let (user, track, _) = &top[0];
     let (_, _, artist) = &top[1];
+    // What the listener played, net of skips; two tracks they never played; one they liked
+    // enough to play in full.
+    let mut weights: HashMap<&str, f64> = HashMap::new();
+    for l in listens.iter().filter(|l| &l.user_id == user) {
+        let skip = is_skip(l.ms_played, l.end_reason.as_deref(), l.skipped);
+        *weights.entry(l.track_id.as_str()).or_default() +=
+            if skip { SKIP_WEIGHT } else { PLAY_WEIGHT };
+    }
+    let played = weights
+        .iter()
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(t, _)| t.to_string())
+        .min()
+        .expect("the listener played a track in full");
+    let unplayed: Vec<String> = tracks
+        .iter()
+        .map(|t| t.track_id.clone())
+        .filter(|t| !weights.contains_key(t.as_str()) && t != track)
+        .take(2)
+        .collect();
     for (kind, target_type, target) in [
         ("dislike", "track", track),
         ("do_not_recommend", "artist", artist),
+        ("like", "track", &unplayed[0]),
+        ("like", "track", &unplayed[1]),
+        ("dislike", "track", &played),
     ] {
         sqlx::query(
             "INSERT INTO feedback (user_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4)",
@@ -233,6 +258,13 @@ async fn disliked_tracks_and_artists_leave_the_next_version() {
     assert_eq!(after.len(), 50);
     assert!(
         after.iter().all(|(t, a)| t != track && a != artist),
+        "{after:?}"
+    );
+    // The two likes became pairs the model learnt from (and, heard, are not recommended); a
+    // dislike hides a track from the lists and leaves what was played as it was.
+    assert_eq!(env.scalar(pairs).await, pairs_before + 2);
+    assert!(
+        after.iter().all(|(t, _)| !unplayed.contains(t)),
         "{after:?}"
     );
     assert_eq!(env.scalar("SELECT count(*) FROM model_versions").await, 2);

@@ -3,7 +3,7 @@
 use lakehouse::bronze::listens::LISTENS;
 use lakehouse::ingest::{IngestWriter, WriterSettings};
 use lakehouse::lake::count_rows;
-use lakehouse::simulate::{Simulation, backfill};
+use lakehouse::simulate::{Simulation, backfill, history};
 
 use crate::support::{TestEnv, demo_catalogue};
 
@@ -27,5 +27,9 @@ async fn a_backfill_lands_every_simulated_listen_in_bronze() {
         count_rows(&env.lake, LISTENS).await.unwrap(),
         report.events as i64
     );
+    // Generated in batches of users, the history is the one generated at once.
+    let whole = history(&sim, &tracks);
+    assert_eq!(report.events, whole.listens.len());
+    assert_eq!(report.feedback, whole.feedback);
     env.finish().await;
 }

@@ -62,9 +62,12 @@ async fn two_instances_ingest_together_run_one_pipeline_at_a_time_and_share_live
     // A listener the model knows follows their list on the second instance, and plays on the
     // first.
     let pool = deployment.pool().await;
+    // (One without feedback: feedback already moves a list at its first read.)
     let listener: String = sqlx::query_scalar(
         "SELECT r.user_id FROM recommendations r JOIN model_versions v USING (model_version)
-         WHERE v.is_current ORDER BY r.user_id LIMIT 1",
+         WHERE v.is_current
+           AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = r.user_id)
+         ORDER BY r.user_id LIMIT 1",
     )
     .fetch_one(&pool)
     .await

@@ -11,6 +11,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 
+use super::parts::Part;
 use super::table::TABLE;
 use crate::error::{LakehouseError, Result};
 use crate::lake::Lake;
@@ -38,19 +39,20 @@ pub(super) const SESSION_SETTINGS: [(&str, &str); 1] = [(
 pub(super) struct Checked {
     /// Bronze rows read.
     pub rows_read: usize,
-    /// Day partitions the good listens fall in.
-    pub days: usize,
+    /// The (year, month, day) partitions the good listens fall in.
+    pub days: Vec<(i32, i32, i32)>,
     /// The rows for the quarantine (`listens_quarantine.sql`).
     pub rejected: Vec<RecordBatch>,
 }
 
-/// Checks the rows registered as `bronze_listens_read` in `ctx` (with `silver_tracks`):
-/// one row per event, the first rule each breaks, and the event ids `existing` (silver
-/// listens, `None` for a rebuild) already holds in the days they touch.
+/// Checks the rows registered as `bronze_listens_read` in `ctx` (with `silver_tracks`), the
+/// events of `part`: one row per event, the first rule each breaks, and the event ids of `part`
+/// that `existing` (silver listens, `None` for a rebuild) already holds in the days they touch.
 pub(super) async fn check(
     lake: &Lake,
     ctx: &SessionContext,
     existing: Option<&DeltaTable>,
+    part: Part,
 ) -> Result<Checked> {
     crate::query::functions::register(ctx);
     // The new rows are held in as many ranges as silver's Delta writers (one per range), each
@@ -62,11 +64,11 @@ pub(super) async fn check(
     materialize(ctx, "repeated_event_keys", REPEATED_KEYS_SQL).await?;
     materialize(ctx, "checked_listens", CHECKED_SQL).await?;
     let days = touched_days(ctx).await?;
-    register_existing_ids(lake, ctx, existing, &days).await?;
+    register_existing_ids(lake, ctx, existing, &days, part).await?;
     let rejected = collect_or_empty(ctx, "listens_quarantine", QUARANTINE_SQL).await?;
     Ok(Checked {
         rows_read,
-        days: days.len(),
+        days,
         rejected,
     })
 }
@@ -109,19 +111,24 @@ fn days_predicate(days: &[(i32, i32, i32)]) -> String {
         .join(" OR ")
 }
 
-/// Registers `silver_event_ids`: the event ids silver already holds in `days` (none when
-/// `existing` is `None`), so a copy of an event that arrives in a later build is not kept twice.
+/// Registers `silver_event_ids`: the event ids of `part` silver already holds in `days` (none
+/// when `existing` is `None`), so a copy of an event that arrives in a later build is not kept
+/// twice.
 async fn register_existing_ids(
     lake: &Lake,
     ctx: &SessionContext,
     existing: Option<&DeltaTable>,
     days: &[(i32, i32, i32)],
+    part: Part,
 ) -> Result<()> {
     match existing {
         Some(table) if !days.is_empty() => {
             lake.register(ctx, TABLE, table).await?;
+            let in_part = part
+                .condition()
+                .map_or_else(String::new, |c| format!(" AND {c}"));
             let sql = format!(
-                "SELECT event_id FROM {} WHERE {}",
+                "SELECT event_id FROM {} WHERE ({}){in_part}",
                 TABLE.sql_name(),
                 days_predicate(days)
             );

@@ -7,13 +7,19 @@
 //! a build that dies before its commit leaves silver as it was, and the next build reads the
 //! same bronze files again. Re-running over the same bronze therefore changes nothing, unless
 //! the catalogue has meanwhile gained the track of a quarantined listen (see [`recheck`]).
+//! A build with more rows to read than memory should hold at once reads them in parts (see
+//! [`parts`]).
 
 mod check;
+mod parts;
 mod recheck;
 mod stored;
 mod table;
 
-pub use table::{PARTITIONS, QUARANTINE, SilverListensReport, TABLE, read_version};
+pub use parts::PART_ROWS;
+pub use table::{PARTITIONS, QUARANTINE, SilverListensReport, TABLE, parts_to_come, read_version};
+
+use std::collections::BTreeSet;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -21,28 +27,66 @@ use deltalake::DeltaTable;
 
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
-use crate::lake::Lake;
+use crate::lake::{Lake, first_i64};
+use crate::query::collect_sql;
 use crate::silver;
 use check::{SESSION_SETTINGS, check};
-use table::{LISTENS_SQL, save_mode, write_listens_of, write_quarantine_rows};
+use parts::{Part, register_part};
+use table::{LISTENS_SQL, Stamp, save_mode, write_listens_of, write_quarantine_rows};
+
+/// How a build runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildOptions {
+    /// Rebuild both tables from the whole of bronze.
+    pub full: bool,
+    /// The bronze rows read at a time at most: a build with more reads them in parts.
+    pub part_rows: u64,
+    /// A drill: fail after this many parts were committed.
+    pub fail_after_parts: Option<u64>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            full: false,
+            part_rows: PART_ROWS,
+            fail_after_parts: None,
+        }
+    }
+}
 
 /// Brings silver listens up to date with bronze. With `full`, rebuilds both tables from the
 /// whole of bronze (after a catalogue change, say) instead of reading only what is new.
 /// Without it, listens quarantined because their track was unknown are checked again once the
 /// catalogue has their track (see [`recheck`]).
 pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
+    build_with(
+        lake,
+        BuildOptions {
+            full,
+            ..BuildOptions::default()
+        },
+    )
+    .await
+}
+
+/// [`build`] with every option. A build that an earlier one left part-way (see [`parts`]) is
+/// a full one.
+pub async fn build_with(lake: &Lake, options: BuildOptions) -> Result<SilverListensReport> {
     let Some(bronze_table) = lake.existing_table(bronze::listens::LISTENS).await? else {
         return Ok(SilverListensReport::default());
     };
     let Some(tracks) = lake.existing_table(silver::tracks::TABLE).await? else {
         return Ok(SilverListensReport::default());
     };
+    let full = options.full || stopped_part_way(lake).await?;
+    let options = BuildOptions { full, ..options };
     let mut stored = SilverListensReport::default();
     if !full {
         // Before anything else is written: the next commit records the current checks.
         stored::stored_rows(lake, &mut stored).await?;
     }
-    let mut report = read_new_bronze(lake, &bronze_table, &tracks, full).await?;
+    let mut report = read_new_bronze(lake, &bronze_table, &tracks, options).await?;
     report.quarantined += stored.quarantined;
     for (reason, n) in stored.reasons {
         *report.reasons.entry(reason).or_insert(0) += n;
@@ -53,17 +97,35 @@ pub async fn build(lake: &Lake, full: bool) -> Result<SilverListensReport> {
     Ok(report)
 }
 
+/// Whether the last build stopped part-way: either table still waits for parts (a part's
+/// quarantine is committed before its listens).
+async fn stopped_part_way(lake: &Lake) -> Result<bool> {
+    for name in [TABLE, QUARANTINE] {
+        if let Some(table) = lake.existing_table(name).await?
+            && parts_to_come(&table, name).await? > 0
+        {
+            tracing::warn!(
+                table = %name.qualified(),
+                "the last silver listens build stopped part-way: rebuilding from the whole of bronze"
+            );
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Checks and writes what bronze gained since the version silver holds (all of bronze with
-/// `full`).
+/// `full`), in as many parts as its size needs.
 async fn read_new_bronze(
     lake: &Lake,
     bronze_table: &DeltaTable,
     tracks: &DeltaTable,
-    full: bool,
+    options: BuildOptions,
 ) -> Result<SilverListensReport> {
+    let full = options.full;
     let bronze_version = bronze_table.version().map(|v| v as i64);
-    let listens = lake.table(TABLE).await?;
-    let quarantine = lake.table(QUARANTINE).await?;
+    let mut listens = lake.table(TABLE).await?;
+    let mut quarantine = lake.table(QUARANTINE).await?;
     let previous = read_version(&listens, TABLE).await?;
     let mut report = SilverListensReport {
         previous_bronze_version: previous,
@@ -78,31 +140,81 @@ async fn read_new_bronze(
     let after = if full { None } else { previous };
 
     let started = std::time::Instant::now();
-    let ctx = lake.session_with(&SESSION_SETTINGS);
-    lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
-    if !register_new_bronze(lake, &ctx, bronze_table, after).await? {
+    let Some(source) = NewBronze::since(bronze_table, after).await? else {
         return Ok(report);
-    }
+    };
+    let rows = {
+        let ctx = lake.session();
+        source.register(lake, &ctx, bronze_table).await?;
+        let sql = "SELECT count(*) FROM bronze_listens_all";
+        first_i64(&collect_sql(&ctx, "new bronze rows", sql).await?).max(0) as u64
+    };
+    // Every part is checked against silver as it was before the build: the parts hold
+    // different events, so no part needs another's rows.
     let existing = if full {
         None
     } else {
-        listens.version().map(|_| &listens)
+        listens.version().map(|_| listens.clone())
     };
-    let checked = check(lake, &ctx, existing).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), rows = checked.rows_read, "checked new bronze");
-    report.rows_read = checked.rows_read;
-    report.days = checked.days;
-    report.reasons = silver::count_reasons(&checked.rejected)?;
-    report.quarantined = checked.rejected.iter().map(RecordBatch::num_rows).sum();
-
     let version = bronze_version.unwrap_or_default();
-    let quarantine = write_quarantine(quarantine, checked.rejected, full, version).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "wrote the quarantine");
+    let mut days = BTreeSet::new();
+    for part in Part::all(rows, options.part_rows) {
+        let ctx = lake.session_with(&part.session_settings(&SESSION_SETTINGS));
+        crate::query::functions::register(&ctx);
+        lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
+        source.register(lake, &ctx, bronze_table).await?;
+        register_part(&ctx, part).await?;
+        let checked = check(lake, &ctx, existing.as_ref(), part).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), rows = checked.rows_read, ?part, "checked new bronze");
+        report.rows_read += checked.rows_read;
+        days.extend(checked.days.iter().copied());
+        for (reason, n) in silver::count_reasons(&checked.rejected)? {
+            *report.reasons.entry(reason).or_insert(0) += n;
+        }
+        report.quarantined += checked
+            .rejected
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum::<usize>();
+
+        // A rebuild replaces the tables with its first part and appends the others.
+        let replace = full && part.index == 0;
+        let stamp = Stamp {
+            bronze_version: version,
+            parts_to_come: part.to_come(),
+        };
+        quarantine = if part == Part::WHOLE
+            && !full
+            && read_version(&quarantine, QUARANTINE).await? == Some(version)
+        {
+            // Already written by an earlier attempt at this same bronze version.
+            quarantine
+        } else {
+            write_quarantine_rows(
+                quarantine,
+                checked.rejected,
+                save_mode(replace),
+                "quarantine listens",
+                stamp,
+            )
+            .await?
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "wrote the quarantine");
+        let written;
+        (listens, written) = write_listens_of(&ctx, LISTENS_SQL, listens, replace, stamp).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/listens");
+        report.written += written;
+        if options.fail_after_parts == Some(part.index + 1) {
+            return Err(LakehouseError::InjectedFailure(format!(
+                "silver listens: after part {} of {}",
+                part.index + 1,
+                part.of
+            )));
+        }
+    }
+    report.days = days.len();
     report.quarantine_version = quarantine.version().map(|v| v as i64);
-    let (listens, written) = write_listens(&ctx, listens, full, version).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "wrote silver/listens");
     report.listens_version = listens.version().map(|v| v as i64);
-    report.written = written;
     // Every row read is written, quarantined or a copy of an event already kept.
     report.duplicates = report
         .rows_read
@@ -112,64 +224,55 @@ async fn read_new_bronze(
     Ok(report)
 }
 
-/// Registers `bronze_listens_read`: all of bronze when `after` is `None`, else the files added
-/// after that version. Returns `false` when there is nothing new to read.
-async fn register_new_bronze(
-    lake: &Lake,
-    ctx: &SessionContext,
-    bronze_table: &DeltaTable,
-    after: Option<i64>,
-) -> Result<bool> {
-    let name = bronze::listens::LISTENS;
-    let Some(after) = after else {
-        lake.register_as(ctx, "bronze_listens_read", name, bronze_table)
-            .await?;
-        return Ok(true);
-    };
-    let files = bronze::changes::files_added_after(bronze_table, name, Some(after as u64)).await?;
-    if files.is_empty() {
-        return Ok(false);
-    }
-    let paths: Vec<String> = files
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    let frame = ctx
-        .read_parquet(paths, ParquetReadOptions::default())
-        .await
-        .map_err(|e| LakehouseError::query(name.qualified(), e))?;
-    ctx.register_table("bronze_listens_read", frame.into_view())
-        .map_err(|e| LakehouseError::query(name.qualified(), e))?;
-    Ok(true)
+/// What a build reads from bronze: the whole table, or the files added after a version.
+enum NewBronze {
+    Table,
+    Files(Vec<String>),
 }
 
-async fn write_quarantine(
-    table: DeltaTable,
-    batches: Vec<RecordBatch>,
-    full: bool,
-    bronze_version: i64,
-) -> Result<DeltaTable> {
-    // Already written by an earlier attempt at this same bronze version.
-    if !full && read_version(&table, QUARANTINE).await? == Some(bronze_version) {
-        return Ok(table);
+impl NewBronze {
+    /// All of bronze when `after` is `None`, else the files added after that version; `None`
+    /// when there is nothing new to read.
+    async fn since(bronze_table: &DeltaTable, after: Option<i64>) -> Result<Option<Self>> {
+        let Some(after) = after else {
+            return Ok(Some(Self::Table));
+        };
+        let name = bronze::listens::LISTENS;
+        let files =
+            bronze::changes::files_added_after(bronze_table, name, Some(after as u64)).await?;
+        Ok((!files.is_empty()).then(|| {
+            Self::Files(
+                files
+                    .iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect(),
+            )
+        }))
     }
-    write_quarantine_rows(
-        table,
-        batches,
-        save_mode(full),
-        "quarantine listens",
-        bronze_version,
-    )
-    .await
-}
 
-/// Writes the result of `listens.sql` into `silver/listens` in one commit. Returns the table
-/// and the rows written.
-async fn write_listens(
-    ctx: &SessionContext,
-    table: DeltaTable,
-    full: bool,
-    bronze_version: i64,
-) -> Result<(DeltaTable, usize)> {
-    write_listens_of(ctx, LISTENS_SQL, table, full, bronze_version).await
+    /// Registers the rows as `bronze_listens_all` in `ctx`.
+    async fn register(
+        &self,
+        lake: &Lake,
+        ctx: &SessionContext,
+        bronze_table: &DeltaTable,
+    ) -> Result<()> {
+        let name = bronze::listens::LISTENS;
+        match self {
+            Self::Table => {
+                lake.register_as(ctx, "bronze_listens_all", name, bronze_table)
+                    .await
+            }
+            Self::Files(paths) => {
+                let query_error = |e| LakehouseError::query(name.qualified(), e);
+                let frame = ctx
+                    .read_parquet(paths.clone(), ParquetReadOptions::default())
+                    .await
+                    .map_err(query_error)?;
+                ctx.register_table("bronze_listens_all", frame.into_view())
+                    .map_err(query_error)?;
+                Ok(())
+            }
+        }
+    }
 }

@@ -13,8 +13,10 @@ use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 
 use super::check::check;
+use super::parts::Part;
 use super::table::{
-    LISTENS_SQL, QUARANTINE, SilverListensReport, TABLE, write_listens_of, write_quarantine_rows,
+    LISTENS_SQL, QUARANTINE, SilverListensReport, Stamp, TABLE, write_listens_of,
+    write_quarantine_rows,
 };
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
@@ -54,7 +56,7 @@ pub(super) async fn unknown_tracks(
     let frame = ctx.sql(RECHECK_BRONZE_SQL).await.map_err(query_error)?;
     ctx.register_table("bronze_listens_read", frame.into_view())
         .map_err(query_error)?;
-    let checked = check(lake, &ctx, Some(&listens)).await?;
+    let checked = check(lake, &ctx, Some(&listens), Part::WHOLE).await?;
 
     // The same bronze version as the listens already hold: nothing new was read from bronze.
     // No commit when nothing is released (all already in silver, or all failing again), so
@@ -65,7 +67,7 @@ pub(super) async fn unknown_tracks(
         listens
     } else {
         let all = "SELECT * FROM released_listens";
-        write_listens_of(&ctx, all, listens, false, version)
+        write_listens_of(&ctx, all, listens, false, Stamp::whole(version))
             .await?
             .0
     };
@@ -82,7 +84,7 @@ pub(super) async fn unknown_tracks(
         kept,
         SaveMode::Overwrite,
         "re-check quarantined listens",
-        version,
+        Stamp::whole(version),
     )
     .await?;
 

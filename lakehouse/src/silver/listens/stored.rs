@@ -15,7 +15,7 @@ use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 
 use super::table::{
-    CHECKED_WITH, QUARANTINE, SilverListensReport, TABLE, commit_properties, read_version,
+    CHECKED_WITH, QUARANTINE, SilverListensReport, Stamp, TABLE, read_version,
     write_quarantine_rows,
 };
 use crate::error::{LakehouseError, Result};
@@ -60,7 +60,7 @@ pub(super) async fn stored_rows(lake: &Lake, report: &mut SilverListensReport) -
                 faults.clone(),
                 SaveMode::Append,
                 "quarantine stored listens failing newer checks",
-                bronze_version,
+                Stamp::whole(bronze_version),
             )
             .await?;
         }
@@ -90,7 +90,7 @@ fn event_ids(batches: &[RecordBatch]) -> Vec<String> {
 /// commit (an empty append when there is nothing to delete).
 async fn mark_checked(table: DeltaTable, ids: &[String], bronze_version: i64) -> Result<()> {
     let delta_error = |e| LakehouseError::delta(TABLE.qualified(), e);
-    let properties = commit_properties("check stored listens", bronze_version);
+    let properties = Stamp::whole(bronze_version).commit_properties("check stored listens");
     if ids.is_empty() {
         let snapshot = table.snapshot().map_err(delta_error)?;
         let empty = RecordBatch::new_empty(snapshot.snapshot().arrow_schema());

@@ -31,6 +31,9 @@ const READ_BRONZE: &str = "soundlake.silver.listens.bronze_version";
 /// The application id under which both tables record the generation of checks their rows
 /// passed ([`silver::CHECKS`]); see [`super::stored`].
 pub(super) const CHECKED_WITH: &str = "soundlake.silver.listens.checks";
+/// The application id under which both tables record how many parts of a build in parts are
+/// still to come (0 when the build is whole); see [`super::parts`].
+const PARTS_TO_COME: &str = "soundlake.silver.listens.parts_to_come";
 
 /// The rows of `silver/listens` from `checked_listens` (see [`super::check`]).
 pub(super) const LISTENS_SQL: &str = include_str!("../sql/listens.sql");
@@ -72,6 +75,14 @@ pub async fn read_version(table: &DeltaTable, name: TableRef) -> Result<Option<i
     recorded_version(table, name, READ_BRONZE).await
 }
 
+/// How many parts of a build in parts a silver listens table still waits for: more than 0 when
+/// that build stopped part-way, and the table must be rebuilt.
+pub async fn parts_to_come(table: &DeltaTable, name: TableRef) -> Result<i64> {
+    Ok(recorded_version(table, name, PARTS_TO_COME)
+        .await?
+        .unwrap_or(0))
+}
+
 /// What a commit of a build records besides its rows: the operation, for the table's history.
 pub(super) fn commit_metadata(operation: &str) -> Vec<(String, serde_json::Value)> {
     vec![(
@@ -80,20 +91,37 @@ pub(super) fn commit_metadata(operation: &str) -> Vec<(String, serde_json::Value
     )]
 }
 
-/// What every commit of a build records beside its rows: the bronze version it read, and
-/// the generation of checks its rows passed.
-pub(super) fn transactions(bronze_version: i64) -> Vec<Transaction> {
-    vec![
-        Transaction::new(READ_BRONZE, bronze_version),
-        Transaction::new(CHECKED_WITH, silver::CHECKS),
-    ]
+/// What a commit of a build records beside its rows: the bronze version it read, the
+/// generation of checks its rows passed, and how many of the build's parts are still to come.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Stamp {
+    pub bronze_version: i64,
+    pub parts_to_come: i64,
 }
 
-/// The commit properties of a build's commit named `operation`.
-pub(super) fn commit_properties(operation: &str, bronze_version: i64) -> CommitProperties {
-    CommitProperties::default()
-        .with_metadata(commit_metadata(operation))
-        .with_application_transactions(transactions(bronze_version))
+impl Stamp {
+    /// A build in one part (or the last part of one) that read bronze up to `bronze_version`.
+    pub fn whole(bronze_version: i64) -> Self {
+        Self {
+            bronze_version,
+            parts_to_come: 0,
+        }
+    }
+
+    pub fn transactions(self) -> Vec<Transaction> {
+        vec![
+            Transaction::new(READ_BRONZE, self.bronze_version),
+            Transaction::new(CHECKED_WITH, silver::CHECKS),
+            Transaction::new(PARTS_TO_COME, self.parts_to_come),
+        ]
+    }
+
+    /// The commit properties of a build's commit named `operation`.
+    pub fn commit_properties(self, operation: &str) -> CommitProperties {
+        CommitProperties::default()
+            .with_metadata(commit_metadata(operation))
+            .with_application_transactions(self.transactions())
+    }
 }
 
 /// Appends to, or with `full` overwrites, a table of the build.
@@ -113,7 +141,7 @@ pub(super) async fn write_listens_of(
     sql: &str,
     table: DeltaTable,
     full: bool,
-    bronze_version: i64,
+    stamp: Stamp,
 ) -> Result<(DeltaTable, usize)> {
     let write = PartitionedWrite {
         table: TABLE,
@@ -121,7 +149,7 @@ pub(super) async fn write_listens_of(
         mode: save_mode(full),
         writer_properties: listens_file_properties(),
         app_metadata: commit_metadata("build silver listens"),
-        app_transactions: transactions(bronze_version),
+        app_transactions: stamp.transactions(),
     };
     let written = write.write(ctx, sql, table).await?;
     Ok((written.table, written.rows))
@@ -150,13 +178,13 @@ pub(super) async fn write_quarantine_rows(
     rows: Vec<RecordBatch>,
     mode: SaveMode,
     operation: &str,
-    bronze_version: i64,
+    stamp: Stamp,
 ) -> Result<DeltaTable> {
     let mut builder = table
         .write(rows)
         .with_save_mode(mode)
         .with_table_name(QUARANTINE.sql_name())
-        .with_commit_properties(commit_properties(operation, bronze_version));
+        .with_commit_properties(stamp.commit_properties(operation));
     if matches!(mode, SaveMode::Overwrite) {
         builder = builder.with_schema_mode(SchemaMode::Overwrite);
     }

@@ -70,6 +70,10 @@ enum Command {
         /// print its figures beside soundlake's.
         #[arg(long, value_enum)]
         peer: Option<pipeline::Peer>,
+        /// The bronze rows the silver listens build reads at a time at most (default: the
+        /// product's; a number above the listens builds silver in one part).
+        #[arg(long)]
+        silver_part_rows: Option<u64>,
     },
     /// Recommendation reads under fixed request rates, sent by oha (a load generator in its
     /// own process) to a `soundlake serve` holding the demo: p50/p99 per rate.
@@ -141,7 +145,8 @@ async fn main() -> Result<()> {
             tracks,
             until,
             peer,
-        } => pipeline::pipeline(&config, listens, tracks, until, peer).await,
+            silver_part_rows,
+        } => pipeline::pipeline(&config, listens, tracks, until, peer, silver_part_rows).await,
         Command::Api(settings) => api::api(&config, settings).await,
         Command::Soak(settings) => soak::soak(&config, settings).await,
         Command::Ingest {

@@ -45,6 +45,7 @@ pub async fn pipeline(
     tracks: usize,
     until: Option<Stage>,
     peer: Option<Peer>,
+    silver_part_rows: Option<u64>,
 ) -> Result<()> {
     if peer.is_some() && !Stage::up_to(until).contains(&Stage::GoldMarts) {
         anyhow::bail!("--peer compares silver listens and the gold marts: run until gold_marts");
@@ -52,7 +53,7 @@ pub async fn pipeline(
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;
-    let outcome = measure(&pool, listens, tracks, until, peer).await;
+    let outcome = measure(&pool, listens, tracks, until, peer, silver_part_rows).await;
     pool.close().await;
     server.drop_database(&name).await?;
     outcome
@@ -64,6 +65,7 @@ async fn measure(
     tracks: usize,
     until: Option<Stage>,
     peer: Option<Peer>,
+    silver_part_rows: Option<u64>,
 ) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let lake = Lake::new(dir.path().join("lake"));
@@ -98,6 +100,7 @@ async fn measure(
     let run = pipeline::begin(pool, "bench").await?;
     let options = RunOptions {
         until,
+        silver_part_rows,
         ..RunOptions::default()
     };
     let summary = run

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use lakehouse::ml::datasets::{self, SimulatedSettings};
-use lakehouse::ml::evaluate::{EvalOptions, Evaluation, evaluate};
+use lakehouse::ml::evaluate::{EvalOptions, Evaluation, evaluate, evaluate_with_feedback};
+use lakehouse::ml::feedback::{Feedback, Signal};
 use lakehouse::ml::interactions::Interactions;
 use lakehouse::ml::models::content::ItemFeatures;
 
@@ -35,10 +36,11 @@ impl std::str::FromStr for Dataset {
     }
 }
 
-/// Loads the dataset, runs the protocol and prints the table.
+/// Loads the dataset, runs the protocol and prints the table; on a dataset with feedback, runs
+/// it again with the feedback as training signal and prints both models' test figures.
 pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     let started = Instant::now();
-    let (name, data, features) = load(dataset)?;
+    let (name, data, feedback, features) = load(dataset)?;
     println!(
         "{name}: {} users, {} items, {} interactions (loaded in {:.2} s)",
         data.n_users(),
@@ -48,10 +50,97 @@ pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     );
     let evaluation = evaluate(&data, features.as_ref(), options)?;
     print_table(&evaluation);
+    if !feedback.is_empty() {
+        let with = evaluate_with_feedback(&data, &feedback, features.as_ref(), options)?;
+        print_feedback(&evaluation, &with, &feedback);
+        print_signals(&data, &feedback, features.as_ref(), options, &evaluation)?;
+    }
     Ok(())
 }
 
-fn load(dataset: &Dataset) -> Result<(String, Interactions, Option<ItemFeatures>)> {
+/// The chosen model's test NDCG with feedback weighed in other ways.
+fn print_signals(
+    data: &Interactions,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+    without: &Evaluation,
+) -> Result<()> {
+    println!(
+        "\nother ways of weighing it: the chosen model's test NDCG@{}",
+        options.k
+    );
+    let ndcg = |e: &Evaluation| e.chosen_result().map_or(0.0, |m| m.test.ndcg);
+    println!("  no feedback: {:.4}", ndcg(without));
+    for like_weight in [0.0, 1.0, 4.0] {
+        for dislike_removes in [false, true] {
+            if like_weight == 0.0 && !dislike_removes {
+                continue;
+            }
+            let signal = Signal {
+                like_weight,
+                dislike_removes,
+            };
+            let weighed = feedback.clone().with_signal(signal);
+            let e = evaluate_with_feedback(data, &weighed, features, options)?;
+            println!(
+                "  like adds {like_weight} plays, dislike {}: {:.4} ({:+.1}%)",
+                if dislike_removes {
+                    "removes the pair"
+                } else {
+                    "only hides the track"
+                },
+                ndcg(&e),
+                100.0 * (ndcg(&e) / ndcg(without).max(1e-12) - 1.0)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Each family's test figures without the feedback and with it.
+fn print_feedback(without: &Evaluation, with: &Evaluation, feedback: &Feedback) {
+    let (likes, dislikes) = feedback.counts();
+    println!(
+        "\nthe same protocol with {likes} likes and {dislikes} dislikes as training signal (a like adds {} plays, a dislike removes the pair; feedback on held-out pairs left out)",
+        lakehouse::ml::feedback::LIKE_WEIGHT
+    );
+    println!(
+        "{:<11} {:>11} {:>11} {:>9} {:>11} {:>11}",
+        "model", "ndcg_before", "ndcg_after", "change", "cov_before", "cov_after"
+    );
+    for after in &with.models {
+        let Some(before) = without.models.iter().find(|m| m.model == after.model) else {
+            continue;
+        };
+        println!(
+            "{:<11} {:>11.4} {:>11.4} {:>+8.1}% {:>11.4} {:>11.4}",
+            after.model,
+            before.test.ndcg,
+            after.test.ndcg,
+            100.0 * (after.test.ndcg / before.test.ndcg.max(1e-12) - 1.0),
+            before.test.coverage,
+            after.test.coverage
+        );
+    }
+    if let (Some(before), Some(after)) = (without.chosen_result(), with.chosen_result()) {
+        println!(
+            "chosen model: {} NDCG@{} = {:.4} without feedback, {} NDCG@{} = {:.4} (coverage {:.4}) with it, in {:.1} s",
+            before.model,
+            without.k,
+            before.test.ndcg,
+            after.model,
+            with.k,
+            after.test.ndcg,
+            after.test.coverage,
+            with.total_secs
+        );
+    }
+}
+
+type Loaded = (String, Interactions, Feedback, Option<ItemFeatures>);
+
+fn load(dataset: &Dataset) -> Result<Loaded> {
     Ok(match dataset {
         Dataset::Simulated => {
             let settings = SimulatedSettings::default();
@@ -60,16 +149,22 @@ fn load(dataset: &Dataset) -> Result<(String, Interactions, Option<ItemFeatures>
                 "simulated ({} listens by {} listeners over {} tracks, seed {})",
                 sim.listens, settings.users, settings.tracks, settings.seed
             );
-            (name, sim.interactions, Some(sim.features))
+            (name, sim.interactions, sim.feedback, Some(sim.features))
         }
         Dataset::Hetrec => (
             "HetRec 2011 Last.fm 2K".into(),
             read(Path::new(HETREC)).context(
                 "HetRec is read from ../shared/data/raw beside the checkout; pass a path instead",
             )?,
+            Feedback::default(),
             None,
         ),
-        Dataset::File(path) => (path.display().to_string(), read(path)?, None),
+        Dataset::File(path) => (
+            path.display().to_string(),
+            read(path)?,
+            Feedback::default(),
+            None,
+        ),
     })
 }
 

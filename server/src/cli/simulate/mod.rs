@@ -6,6 +6,7 @@ pub mod stream;
 use anyhow::Result;
 use app::types::format_count;
 use clap::Args;
+use lakehouse::gold::recommendations::{TrackWord, record_track_feedback};
 use lakehouse::ingest::IngestWriter;
 use lakehouse::simulate::Simulation;
 use sqlx::PgPool;
@@ -92,7 +93,8 @@ async fn simulate(
     result
 }
 
-/// Writes `sim`'s listens over the catalogue to bronze through `writer`.
+/// Writes `sim`'s listens over the catalogue to bronze through `writer`, and the feedback given
+/// during the history to gold.
 pub(crate) async fn backfill(pool: &PgPool, writer: &IngestWriter, sim: &Simulation) -> Result<()> {
     let tracks = lakehouse::gold::tracks::simulation_tracks(pool).await?;
     if tracks.is_empty() {
@@ -109,15 +111,27 @@ pub(crate) async fn backfill(pool: &PgPool, writer: &IngestWriter, sim: &Simulat
     })
     .await?;
     eprintln!();
+    let words: Vec<TrackWord> = report
+        .feedback
+        .iter()
+        .map(|f| TrackWord {
+            user_id: &f.user_id,
+            track_id: &f.track_id,
+            kind: if f.like { "like" } else { "dislike" },
+            at: f.at,
+        })
+        .collect();
+    let recorded = record_track_feedback(pool, &words).await?;
     let rate = report.events as f64 / report.write.as_secs_f64().max(1e-9);
     println!(
-        "simulated {} listens ({} users, {} days) in {}, written to bronze/listens in {} ({} events/s)",
+        "simulated {} listens ({} users, {} days) in {}, written to bronze/listens in {} ({} events/s); {} likes and dislikes of tracks recorded",
         format_count(report.events as i64),
         sim.users,
         sim.days,
         seconds(report.generate),
         seconds(report.write),
-        format_count(rate as i64)
+        format_count(rate as i64),
+        format_count(recorded as i64)
     );
     Ok(())
 }
