@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 
 use super::clusters::{FEATURES, Standardiser};
 use super::feedback::{Feedback, Verdict};
-use super::interactions::{Interactions, InteractionsBuilder};
+use super::interactions::{Interactions, InteractionsBuilder, index_of};
 use super::models::content::ItemFeatures;
 use crate::demo::{DemoCatalog, DemoTrack};
 use crate::simulate::{self, SimTrack, Simulation};
@@ -177,13 +177,7 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
 
 /// Simulated feedback indexed like `data` (words on unknown listeners or tracks left out).
 fn index_feedback(data: &Interactions, feedback: &[simulate::SimFeedback]) -> Feedback {
-    let index = |ids: &[String]| -> std::collections::HashMap<String, u32> {
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i as u32))
-            .collect()
-    };
-    let (users, items) = (index(data.user_ids()), index(data.item_ids()));
+    let (users, items) = (index_of(data.user_ids()), index_of(data.item_ids()));
     Feedback::new(
         feedback
             .iter()
@@ -193,7 +187,11 @@ fn index_feedback(data: &Interactions, feedback: &[simulate::SimFeedback]) -> Fe
                 } else {
                     Verdict::Dislike
                 };
-                Some((*users.get(&f.user_id)?, *items.get(&f.track_id)?, verdict))
+                Some((
+                    *users.get(f.user_id.as_str())?,
+                    *items.get(f.track_id.as_str())?,
+                    verdict,
+                ))
             })
             .collect(),
     )

@@ -226,12 +226,13 @@ pub fn evaluate_with_feedback(
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
     if !feedback.is_empty() {
         let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
-        let fit = feedback.apply(inner.train.clone(), &held);
-        hidden_in_fit = Hidden::removed(&inner.train, &fit);
-        inner.train = fit;
-        let train = feedback.apply(outer.train.clone(), &held_out_pairs([&outer.test[..]]));
-        hidden_in_train = Hidden::removed(&outer.train, &train);
-        outer.train = train;
+        let removed;
+        (inner.train, removed) = feedback.apply_and_tell(inner.train, &held);
+        hidden_in_fit = Hidden(removed);
+        let held = held_out_pairs([&outer.test[..]]);
+        let removed;
+        (outer.train, removed) = feedback.apply_and_tell(outer.train, &held);
+        hidden_in_train = Hidden(removed);
     }
     if outer.test.is_empty() || inner.test.is_empty() {
         return Err(MlError::NotEnoughData(format!(
@@ -350,31 +351,14 @@ fn measure_hiding(model: &dyn Recommender, split: &Holdout, hidden: &Hidden, k: 
     acc.finish()
 }
 
-/// Per listener, the items their lists leave out although a model's training rows do not hold
-/// them: the tracks they played and disliked, whose pairs the feedback took out. (Lists leave
-/// out what a listener disliked, as the published lists do.)
+/// Per listener (in user order), the items their lists leave out although a model's training
+/// rows do not hold them: the tracks they played and disliked, whose pairs the feedback took
+/// out ([`Feedback::apply_and_tell`]). (Lists leave out what a listener disliked, as the
+/// published lists do.)
 #[derive(Debug, Default)]
 struct Hidden(Vec<Vec<u32>>);
 
 impl Hidden {
-    /// The pairs of `before` that `after` (the same users and items) no longer holds.
-    fn removed(before: &Interactions, after: &Interactions) -> Self {
-        Self(
-            (0..before.n_users() as u32)
-                .map(|u| {
-                    let kept = after.row(u).0;
-                    before
-                        .row(u)
-                        .0
-                        .iter()
-                        .copied()
-                        .filter(|i| kept.binary_search(i).is_err())
-                        .collect()
-                })
-                .collect(),
-        )
-    }
-
     fn contains(&self, user: u32, item: u32) -> bool {
         self.0
             .get(user as usize)

@@ -97,11 +97,21 @@ impl Feedback {
     /// pair when the track was not played), a dislike removes its pair. Feedback on a pair in
     /// `held_out` is left out: it would tell a model what the evaluation hides from it.
     pub fn apply(&self, data: Interactions, held_out: &HashSet<(u32, u32)>) -> Interactions {
+        self.apply_and_tell(data, held_out).0
+    }
+
+    /// [`Feedback::apply`], and per user (in user order) the items whose pairs it took out.
+    pub fn apply_and_tell(
+        &self,
+        data: Interactions,
+        held_out: &HashSet<(u32, u32)>,
+    ) -> (Interactions, Vec<Vec<u32>>) {
         if self.pairs.is_empty() {
-            return data;
+            return (data, Vec::new());
         }
         let mut out = RowAppender::new(data.item_ids().to_vec());
         let mut row: Vec<(u32, f32)> = Vec::new();
+        let mut removed = vec![Vec::new(); data.n_users()];
         for u in 0..data.n_users() as u32 {
             let (items, weights) = data.row(u);
             row.extend(items.iter().copied().zip(weights.iter().copied()));
@@ -116,13 +126,14 @@ impl Feedback {
                     (Verdict::Like, Err(at)) if like > 0.0 => row.insert(at, (item, like)),
                     (Verdict::Dislike, Ok(at)) if self.signal.dislike_removes => {
                         row.remove(at);
+                        removed[u as usize].push(item);
                     }
                     _ => {}
                 }
             }
             out.push(data.user_id(u).to_owned(), &mut row);
         }
-        out.build()
+        (out.build(), removed)
     }
 
     /// User `u`'s verdicts.

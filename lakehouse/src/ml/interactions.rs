@@ -116,6 +116,14 @@ impl RowAppender {
     }
 }
 
+/// Id → index, for ids listed in index order (an [`Interactions`]' users or items).
+pub fn index_of(ids: &[String]) -> HashMap<&str, u32> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32))
+        .collect()
+}
+
 fn intern(index: &mut HashMap<String, u32>, names: &mut Vec<String>, name: &str) -> u32 {
     if let Some(&i) = index.get(name) {
         return i;

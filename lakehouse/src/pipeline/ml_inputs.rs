@@ -9,7 +9,7 @@ use deltalake::DeltaTable;
 use crate::error::{LakehouseError, Result};
 use crate::lake::Lake;
 use crate::ml::datasets::{CatalogTrack, ListenData};
-use crate::ml::interactions::{Interactions, RowAppender};
+use crate::ml::interactions::{Interactions, RowAppender, index_of};
 use crate::ml::skip_model::SkipRow;
 use crate::query::collect_sql;
 use crate::silver;
@@ -139,14 +139,6 @@ pub async fn read_skip_rows(
         }
     }
     Ok(out)
-}
-
-/// Id → index.
-pub fn index_of(ids: &[String]) -> std::collections::HashMap<&str, u32> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i as u32))
-        .collect()
 }
 
 fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {

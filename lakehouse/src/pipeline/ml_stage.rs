@@ -25,7 +25,7 @@ use crate::ml::datasets::{CatalogTrack, ListenData};
 use crate::ml::diversity::{Diversity, DiversityBasis, DiversitySums};
 use crate::ml::evaluate::{EvalOptions, Evaluation, evaluate_with_feedback};
 use crate::ml::feedback::{Feedback, Verdict};
-use crate::ml::interactions::Interactions;
+use crate::ml::interactions::{Interactions, index_of};
 use crate::ml::models::History;
 use crate::ml::models::content::ItemFeatures;
 use crate::ml::models::item_knn::{ItemKnn, ItemKnnParams, Similarity};
@@ -360,8 +360,8 @@ async fn listeners_word(
     for &(u, i) in &data.skipped_pairs {
         out.entry(u).or_default().tracks.insert(i);
     }
-    let users = ml_inputs::index_of(data.interactions.user_ids());
-    let items = ml_inputs::index_of(data.interactions.item_ids());
+    let users = index_of(data.interactions.user_ids());
+    let items = index_of(data.interactions.item_ids());
     let mut verdicts = Vec::new();
     for (user, target_type, target, kind) in recommendations::all_feedback(pool).await? {
         let Some(&u) = users.get(user.as_str()) else {

@@ -54,6 +54,11 @@ impl Simulation {
             start: today - Duration::days(i64::from(days)),
         }
     }
+
+    /// About how many listens the history holds (fewer: some users join late).
+    pub fn expected_listens(&self) -> usize {
+        (self.users as f64 * f64::from(self.days) * self.listens_per_day) as usize
+    }
 }
 
 struct User {
@@ -149,7 +154,7 @@ pub fn history(sim: &Simulation, tracks: &[SimTrack]) -> History {
     let Some(simulator) = Simulator::new(sim, tracks) else {
         return History::default();
     };
-    let expected = (sim.users as f64 * f64::from(sim.days) * sim.listens_per_day) as usize;
+    let expected = sim.expected_listens();
     let mut out = History {
         listens: Vec::with_capacity(expected + expected / 4),
         feedback: Vec::new(),
@@ -369,7 +374,7 @@ pub async fn backfill(
     let Some(simulator) = Simulator::new(sim, tracks) else {
         return Ok(report);
     };
-    let expected = (sim.users as f64 * f64::from(sim.days) * sim.listens_per_day) as usize;
+    let expected = sim.expected_listens();
     let mut batch = History::default();
     let mut users = 0..sim.users;
     loop {

@@ -53,18 +53,27 @@ pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     if !feedback.is_empty() {
         let with = evaluate_with_feedback(&data, &feedback, features.as_ref(), options)?;
         print_feedback(&evaluation, &with, &feedback);
-        print_signals(&data, &feedback, features.as_ref(), options, &evaluation)?;
+        print_signals(
+            &data,
+            &feedback,
+            features.as_ref(),
+            options,
+            &evaluation,
+            &with,
+        )?;
     }
     Ok(())
 }
 
-/// The chosen model's test NDCG with feedback weighed in other ways.
+/// The chosen model's test NDCG with feedback weighed in other ways (`with`: soundlake's way,
+/// evaluated already).
 fn print_signals(
     data: &Interactions,
     feedback: &Feedback,
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
     without: &Evaluation,
+    with: &Evaluation,
 ) -> Result<()> {
     println!(
         "\nother ways of weighing it: the chosen model's test NDCG@{}",
@@ -81,8 +90,14 @@ fn print_signals(
                 like_weight,
                 dislike_removes,
             };
-            let weighed = feedback.clone().with_signal(signal);
-            let e = evaluate_with_feedback(data, &weighed, features, options)?;
+            let evaluated;
+            let e = if signal == Signal::default() {
+                with
+            } else {
+                let weighed = feedback.clone().with_signal(signal);
+                evaluated = evaluate_with_feedback(data, &weighed, features, options)?;
+                &evaluated
+            };
             println!(
                 "  like adds {like_weight} plays, dislike {}: {:.4} ({:+.1}%)",
                 if dislike_removes {
@@ -90,8 +105,8 @@ fn print_signals(
                 } else {
                     "only hides the track"
                 },
-                ndcg(&e),
-                100.0 * (ndcg(&e) / ndcg(without).max(1e-12) - 1.0)
+                ndcg(e),
+                100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0)
             );
         }
     }
