@@ -1,12 +1,13 @@
 //! The lake: where each Delta table lives (a local folder or an object store), opening
-//! tables, and registering them in DataFusion sessions (see [`crate::query`] for the sessions
-//! and for running SQL).
+//! tables, and registering them in DataFusion sessions, local ones or ones on a Ballista
+//! cluster (see [`crate::query`] for the sessions and for running SQL).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
 use deltalake::logstore::object_store::path::Path as ObjectPath;
 use deltalake::logstore::object_store::{
@@ -16,7 +17,8 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use url::Url;
 
 use crate::error::{LakehouseError, Result};
-use crate::query::{Params, collect_sql_with, new_session};
+use crate::query::cluster::{Engine, Scratch, SnapshotTable, remote_session};
+use crate::query::{Params, collect_sql_with, new_session, session_config};
 
 /// A lake table: its layer and name, e.g. `silver/tracks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +54,8 @@ impl std::fmt::Display for TableRef {
 #[derive(Clone)]
 pub struct Lake {
     root: Root,
+    /// Where its sessions run their SQL.
+    engine: Engine,
 }
 
 #[derive(Clone)]
@@ -85,6 +89,7 @@ impl Lake {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: Root::Folder(root.into()),
+            engine: Engine::Local,
         }
     }
 
@@ -108,6 +113,7 @@ impl Lake {
                 }
                 Ok(Self {
                     root: Root::Store { url, options },
+                    engine: Engine::Local,
                 })
             }
             Ok(parsed) if parsed.scheme().len() > 1 => Err(invalid(format!(
@@ -116,6 +122,41 @@ impl Lake {
             ))),
             // A plain path (a one-letter "scheme" is a Windows drive).
             _ => Ok(Self::new(url)),
+        }
+    }
+
+    /// The lake with its sessions' SQL run by `engine`. A Ballista cluster's executors read
+    /// and write the lake's files by their paths, so the lake must be in a local folder they
+    /// share.
+    pub fn with_engine(&self, engine: Engine) -> Result<Self> {
+        if !engine.is_local() && self.local_root().is_none() {
+            return Err(LakehouseError::Config(format!(
+                "the engine {engine} reads the lake's files by path, from a local folder: the \
+                 lake at {self} is on an object store"
+            )));
+        }
+        Ok(Self {
+            engine,
+            ..self.clone()
+        })
+    }
+
+    /// The folder sessions on a cluster keep their intermediate results in.
+    fn scratch_root(&self) -> Option<PathBuf> {
+        self.local_root().map(|root| root.join("_scratch"))
+    }
+
+    /// Removes what sessions on a cluster kept in the scratch folder. For the end of a job:
+    /// no session of the lake may still read it.
+    pub fn clear_scratch(&self) -> Result<()> {
+        let Some(dir) = self.scratch_root() else {
+            return Ok(());
+        };
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(LakehouseError::io("removing the scratch folder", dir, e))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -241,14 +282,28 @@ impl Lake {
     /// A DataFusion session with soundlake's settings ([`SESSION_DEFAULTS`](crate::query::SESSION_DEFAULTS)). DataFusion's
     /// settings, these included, can be changed with `DATAFUSION_*` environment variables
     /// (for example `DATAFUSION_EXECUTION_BATCH_SIZE=16384`).
-    pub fn session(&self) -> SessionContext {
+    pub fn session(&self) -> Result<SessionContext> {
         self.session_with(&[])
     }
 
     /// Like [`Lake::session`], with `settings` (DataFusion keys and values) on top of the
-    /// defaults. The environment still has the last word.
-    pub fn session_with(&self, settings: &[(&str, &str)]) -> SessionContext {
-        new_session(settings)
+    /// defaults. The environment still has the last word. On a cluster, each session keeps
+    /// its intermediate results in a scratch folder of its own.
+    pub fn session_with(&self, settings: &[(&str, &str)]) -> Result<SessionContext> {
+        match &self.engine {
+            Engine::Local => Ok(new_session(settings)),
+            Engine::Ballista { host, port } => {
+                let scratch = self
+                    .scratch_root()
+                    .ok_or_else(|| {
+                        LakehouseError::Config(format!(
+                            "the lake at {self} has no local folder for scratch data"
+                        ))
+                    })?
+                    .join(uuid::Uuid::new_v4().simple().to_string());
+                remote_session(session_config(settings), host, *port, Scratch::new(scratch))
+            }
+        }
     }
 
     /// Runs `sql` over `delta` alone, registered under the table's SQL name (`layer_name`).
@@ -269,7 +324,7 @@ impl Lake {
         sql: &str,
         params: Params<'_>,
     ) -> Result<Vec<RecordBatch>> {
-        let ctx = self.session();
+        let ctx = self.session()?;
         self.register(&ctx, table, delta).await?;
         collect_sql_with(&ctx, &table.qualified(), sql, params).await
     }
@@ -284,7 +339,8 @@ impl Lake {
         self.register_as(ctx, &table.sql_name(), table, delta).await
     }
 
-    /// Registers `delta` in `ctx` under `sql_name`.
+    /// Registers `delta` in `ctx` under `sql_name`: through delta-rs's provider, or, for a
+    /// cluster, as the Parquet files of its snapshot.
     pub async fn register_as(
         &self,
         ctx: &SessionContext,
@@ -292,15 +348,18 @@ impl Lake {
         table: TableRef,
         delta: &DeltaTable,
     ) -> Result<()> {
-        let provider = delta
-            .table_provider()
-            .with_session(Arc::new(ctx.state()))
-            .await
-            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
-        ctx.deregister_table(sql_name)
-            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+        let query_error = |e| LakehouseError::query(table.qualified(), e);
+        let provider: Arc<dyn TableProvider> = match self.engine {
+            Engine::Local => delta
+                .table_provider()
+                .with_session(Arc::new(ctx.state()))
+                .await
+                .map_err(query_error)?,
+            Engine::Ballista { .. } => Arc::new(SnapshotTable::of(delta).map_err(query_error)?),
+        };
+        ctx.deregister_table(sql_name).map_err(query_error)?;
         ctx.register_table(sql_name, provider)
-            .map_err(|e| LakehouseError::query(table.qualified(), e))?;
+            .map_err(query_error)?;
         Ok(())
     }
 }

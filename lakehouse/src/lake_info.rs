@@ -105,8 +105,13 @@ pub async fn describe(
         files += 1;
         size_bytes += file.size();
         let path = file.path();
+        // The partition folders (`day=3`), not a folder a writer put its files in.
         let folders: Vec<&str> = path.split('/').collect();
-        let folders = &folders[..folders.len().saturating_sub(1)];
+        let folders: Vec<&str> = folders[..folders.len().saturating_sub(1)]
+            .iter()
+            .copied()
+            .filter(|folder| folder.contains('='))
+            .collect();
         if partition_columns.is_empty() {
             partition_columns = folders
                 .iter()

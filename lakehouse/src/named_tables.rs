@@ -64,9 +64,7 @@ pub fn parse_name(name: &str) -> std::result::Result<(&str, At), String> {
 /// A DataFusion session in which every lake table is reachable as `layer.name`, with
 /// `information_schema` (`SHOW TABLES`) on and at most [`MEMORY_LIMIT_BYTES`] per query.
 pub fn session(lake: &Lake) -> SessionContext {
-    let config = lake
-        .session_with(&[("datafusion.catalog.information_schema", "true")])
-        .copied_config()
+    let config = crate::query::session_config(&[("datafusion.catalog.information_schema", "true")])
         .with_default_catalog_and_schema(CATALOG, "public")
         .with_create_default_catalog_and_schema(true);
     let runtime = RuntimeEnvBuilder::new()

@@ -45,6 +45,14 @@ impl AppState {
         }
     }
 
+    /// The same state with pipeline runs' silver and gold SQL run on `engine`.
+    pub fn with_engine(self, engine: lakehouse::query::cluster::Engine) -> Self {
+        Self {
+            pipelines: self.pipelines.with_engine(engine),
+            ..self
+        }
+    }
+
     /// The state of a server over `pool` and `lake`, with ingestion already started.
     pub fn new(
         leptos_options: LeptosOptions,

@@ -131,7 +131,7 @@ pub async fn refresh(
             ..Default::default()
         });
     }
-    let ctx = lake.session();
+    let ctx = lake.session()?;
     crate::query::functions::register(&ctx);
     lake.register(&ctx, silver::listens::TABLE, &silver).await?;
     let rows_in = count_rows_of(lake, silver::listens::TABLE, &silver).await? as usize;

@@ -9,7 +9,8 @@
 //! own write would re-plan the query in its session, redistribute every row by the partition
 //! columns, then sort and copy each batch again by them.
 //!
-//! The plan is run in the caller's session, so that session's settings apply to it.
+//! The plan is run in the caller's session, so that session's settings apply to it. In a
+//! session on a Ballista cluster, the executors write the files ([`on_cluster`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,7 +32,9 @@ use tokio::task::JoinSet;
 
 use crate::error::{LakehouseError, Result};
 use crate::lake::TableRef;
+use crate::query::cluster::Scratch;
 
+mod on_cluster;
 mod partition_files;
 mod stream_writer;
 #[cfg(test)]
@@ -84,7 +87,11 @@ impl PartitionedWrite {
         }
         let query_error = |e| LakehouseError::query(self.table.qualified(), e);
         let frame = ctx.sql(sql).await.map_err(query_error)?;
-        let plan = frame.create_physical_plan().await.map_err(query_error)?;
+        let plan = frame
+            .clone()
+            .create_physical_plan()
+            .await
+            .map_err(query_error)?;
         let replace = self.mode == SaveMode::Overwrite || table.version().is_none();
         // The query's columns in Delta's types (a timestamp's zone spelled `UTC`, say): the
         // rows are written with those, and a new schema is checked before anything is written.
@@ -110,6 +117,12 @@ impl PartitionedWrite {
             (snapshot.arrow_schema(), None)
         };
         let columns = self.column_positions(&target, &in_delta_types)?;
+        if Scratch::of(ctx).is_some() {
+            let (adds, rows) = self.write_on_cluster(frame, &table, &target).await?;
+            let files = adds.len();
+            let table = self.commit(table, new_schema, adds, rows).await?;
+            return Ok(Written { table, rows, files });
+        }
         let streams = execute_stream_partitioned(plan, ctx.task_ctx()).map_err(query_error)?;
         tracing::debug!(table = %self.table, streams = streams.len(), "writing");
         let config = self.writer_config(&table, replace, target.clone())?;

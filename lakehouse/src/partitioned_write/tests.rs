@@ -30,7 +30,7 @@ fn plays_write(mode: SaveMode) -> PartitionedWrite {
 fn fresh_lake() -> (tempfile::TempDir, Lake, SessionContext) {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::new(dir.path());
-    let ctx = lake.session();
+    let ctx = lake.session().unwrap();
     (dir, lake, ctx)
 }
 
@@ -198,4 +198,19 @@ async fn a_day_whose_rows_come_from_several_streams_gets_one_file() {
         plays_by_day(&lake, &written.table).await,
         [(1, 10), (2, 50), (3, 40)]
     );
+}
+
+#[test]
+fn a_file_a_cluster_wrote_takes_its_partition_values_from_its_folders() {
+    let write = PartitionedWrite {
+        partition_columns: vec!["year".to_owned(), "month".to_owned(), "day".to_owned()],
+        ..plays_write(SaveMode::Append)
+    };
+    let path = std::path::Path::new(
+        "cluster-1f2e/year=2026/month=__HIVE_DEFAULT_PARTITION__/day=5/a_0.parquet",
+    );
+    let values = write.partition_values(path);
+    let expected = [("year", Some("2026")), ("month", None), ("day", Some("5"))]
+        .map(|(column, value)| (column.to_owned(), value.map(str::to_owned)));
+    assert_eq!(values, std::collections::HashMap::from(expected));
 }

@@ -60,7 +60,7 @@ pub async fn read_interactions(
     listens: &DeltaTable,
     tracks: &[CatalogTrack],
 ) -> Result<ListenData> {
-    let ctx = lake.session();
+    let ctx = lake.session()?;
     lake.register(&ctx, silver::listens::TABLE, listens).await?;
     let batches = collect_sql(&ctx, "ml interactions", INTERACTIONS_SQL).await?;
     let item_ids: Vec<String> = tracks.iter().map(|t| t.track_id.clone()).collect();

@@ -26,6 +26,7 @@ pub use stages::Stage;
 use crate::error::{LakehouseError, Result};
 use crate::lake::Lake;
 use crate::maintenance::MaintenancePolicy;
+use crate::query::cluster::Engine;
 
 /// The advisory lock key that makes runs exclusive, across processes sharing the database.
 const RUN_LOCK: i64 = 0x736f_756e_646c_616b; // "soundlak"
@@ -51,6 +52,8 @@ pub struct RunOptions {
     /// The bronze rows `silver_listens` reads at a time at most (`None`:
     /// [`crate::silver::listens::PART_ROWS`]).
     pub silver_part_rows: Option<u64>,
+    /// Where the silver and gold marts SQL runs: here, or on a Ballista cluster.
+    pub engine: Engine,
 }
 
 /// A stage's figures, as recorded.

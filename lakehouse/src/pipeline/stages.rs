@@ -60,6 +60,17 @@ impl Stage {
         &Stage::ALL[..end]
     }
 
+    /// Whether the stage's SQL runs where the run's engine says ([`RunOptions::engine`]): the
+    /// silver builds and the gold marts. The others run here: gold tracks copies silver tracks
+    /// into PostgreSQL, the ML stage trains in this process, and maintenance rewrites files in
+    /// place.
+    pub fn runs_on_engine(self) -> bool {
+        matches!(
+            self,
+            Stage::SilverTracks | Stage::SilverListens | Stage::GoldMarts
+        )
+    }
+
     /// The stage called `name`, if any.
     pub fn from_name(name: &str) -> Option<Stage> {
         Stage::ALL.into_iter().find(|s| s.name() == name)
@@ -90,6 +101,26 @@ pub(super) async fn run_stage(
     if fail_here && !matches!(stage, Stage::GoldMarts | Stage::Ml) {
         return Err(LakehouseError::InjectedFailure(stage.name().to_owned()));
     }
+    if !stage.runs_on_engine() || options.engine.is_local() {
+        return run_stage_here(stage, lake, pool, options, run_id).await;
+    }
+    let on_engine = lake.with_engine(options.engine.clone())?;
+    let outcome = run_stage_here(stage, &on_engine, pool, options, run_id).await;
+    if let Err(e) = on_engine.clear_scratch() {
+        tracing::warn!("{stage}: the cluster's intermediate results are left behind: {e}");
+    }
+    outcome
+}
+
+/// Runs `stage` with `lake`'s sessions.
+async fn run_stage_here(
+    stage: Stage,
+    lake: &Lake,
+    pool: &PgPool,
+    options: &RunOptions,
+    run_id: i64,
+) -> Result<StageOutcome> {
+    let fail_here = options.fail_stage == Some(stage);
     match stage {
         Stage::SilverTracks => silver_tracks(lake).await,
         Stage::SilverListens => silver_listens(lake, options).await,

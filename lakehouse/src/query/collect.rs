@@ -11,8 +11,9 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 
+use super::cluster::Scratch;
 use super::session::target_partitions;
 use crate::error::{LakehouseError, Result};
 
@@ -67,6 +68,22 @@ async fn physical_plan(
     sql: &str,
     params: Params<'_>,
 ) -> Result<(Arc<dyn ExecutionPlan>, Arc<TaskContext>)> {
+    let frame = frame_of(ctx, context, sql, params).await?;
+    let task = Arc::new(frame.task_ctx());
+    let plan = frame
+        .create_physical_plan()
+        .await
+        .map_err(|e| LakehouseError::query(context, e))?;
+    Ok((plan, task))
+}
+
+/// `sql` with `params`, planned in `ctx`.
+async fn frame_of(
+    ctx: &SessionContext,
+    context: &str,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<DataFrame> {
     let query_error = |e| LakehouseError::query(context, e);
     let mut frame = ctx.sql(sql).await.map_err(query_error)?;
     if !params.is_empty() {
@@ -74,9 +91,7 @@ async fn physical_plan(
             .with_param_values(params.to_vec())
             .map_err(query_error)?;
     }
-    let task = Arc::new(frame.task_ctx());
-    let plan = frame.create_physical_plan().await.map_err(query_error)?;
-    Ok((plan, task))
+    Ok(frame)
 }
 
 /// Runs `plan` and collects each of its output partitions.
@@ -119,7 +134,8 @@ pub async fn collect_or_empty(
 /// Runs `sql` in `ctx` and registers its result there as the in-memory table `name`, in as
 /// many partitions as the session runs in parallel or as the query's plan has, whichever is
 /// more (so the queries that read it use every core). A result read by several queries, or
-/// several times by one, is computed once. Returns the number of rows.
+/// several times by one, is computed once. Returns the number of rows. In a session on a
+/// cluster, the result is kept as Parquet files in the session's scratch space instead.
 pub async fn materialize(ctx: &SessionContext, name: &str, sql: &str) -> Result<usize> {
     materialize_with(ctx, name, sql, &[]).await
 }
@@ -131,6 +147,10 @@ pub async fn materialize_with(
     sql: &str,
     params: Params<'_>,
 ) -> Result<usize> {
+    if let Some(scratch) = Scratch::of(ctx) {
+        let frame = frame_of(ctx, name, sql, params).await?;
+        return scratch.materialize(ctx, name, frame).await;
+    }
     let (schema, collected) = collect_partitions(ctx, name, sql, params).await?;
     let partitions = target_partitions(ctx);
     let collected = if collected.len() >= partitions {
@@ -153,6 +173,9 @@ pub async fn materialize_sorted_shares(
     sql: &str,
     partitions: usize,
 ) -> Result<usize> {
+    if Scratch::of(ctx).is_some() {
+        return materialize_with(ctx, name, sql, &[]).await;
+    }
     let (mut plan, task) = physical_plan(ctx, name, sql, &[]).await?;
     if let Some(merge) = plan.downcast_ref::<SortPreservingMergeExec>()
         && merge.fetch().is_none()
@@ -169,12 +192,16 @@ pub async fn materialize_sorted_shares(
 }
 
 /// Registers `batches` (at least one, for the schema) in `ctx` as the in-memory table `name`,
-/// spread over as many partitions as the session runs in parallel. Returns the number of rows.
-pub fn register_batches(
+/// spread over as many partitions as the session runs in parallel (in a session on a cluster,
+/// as a Parquet file in its scratch space). Returns the number of rows.
+pub async fn register_batches(
     ctx: &SessionContext,
     name: &str,
     batches: Vec<RecordBatch>,
 ) -> Result<usize> {
+    if let Some(scratch) = Scratch::of(ctx) {
+        return scratch.register_batches(ctx, name, batches).await;
+    }
     let schema = batches[0].schema();
     let partitions = spread(batches, target_partitions(ctx));
     register_partitions(ctx, name, schema, partitions)

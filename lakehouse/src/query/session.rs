@@ -74,12 +74,17 @@ fn set_unless_in_env(config: &mut SessionConfig, environment_read: bool, key: &s
 /// A session with [`SESSION_DEFAULTS`] and `settings` (DataFusion keys and values) on top.
 /// The environment still has the last word.
 pub fn new_session(settings: &[(&str, &str)]) -> SessionContext {
+    SessionContext::new_with_config(session_config(settings))
+}
+
+/// The settings of [`new_session`]'s sessions.
+pub fn session_config(settings: &[(&str, &str)]) -> SessionConfig {
     let base = &*BASE_SESSION_CONFIG;
     let mut config = base.config.clone();
     for (key, value) in settings {
         set_unless_in_env(&mut config, base.environment_read, key, value);
     }
-    SessionContext::new_with_config(config)
+    config
 }
 
 /// How many partitions the session runs in parallel (one per core by default).

@@ -2,10 +2,8 @@
 //! validation, with the reason), rebuilt from `bronze/tracks`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::datasource::MemTable;
 use deltalake::DeltaTable;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
@@ -15,7 +13,7 @@ use deltalake::protocol::SaveMode;
 use crate::bronze;
 use crate::error::{LakehouseError, Result};
 use crate::lake::{Lake, TableRef, recorded_version};
-use crate::query::collect_or_empty;
+use crate::query::{collect_or_empty, materialize};
 
 /// One row per track.
 pub const TABLE: TableRef = TableRef::new("silver", "tracks");
@@ -85,18 +83,12 @@ pub async fn build(lake: &Lake) -> Result<Option<SilverTracksReport>> {
     }
 
     let started = std::time::Instant::now();
-    let ctx = lake.session();
+    let ctx = lake.session()?;
     crate::query::functions::register(&ctx);
     lake.register(&ctx, bronze::tracks::TABLE, &bronze_table)
         .await?;
-    // Typed once, in memory: both the tracks and the quarantine query read it.
-    let typed_error = |e| LakehouseError::query("typed_tracks", e);
-    let typed = ctx.sql(TYPED_TRACKS_SQL).await.map_err(typed_error)?;
-    let schema = Arc::new(typed.schema().as_arrow().clone());
-    let typed = typed.collect().await.map_err(typed_error)?;
-    let typed = MemTable::try_new(schema, vec![typed]).map_err(typed_error)?;
-    ctx.register_table("typed_tracks", Arc::new(typed))
-        .map_err(typed_error)?;
+    // Typed once: both the tracks and the quarantine query read it.
+    materialize(&ctx, "typed_tracks", TYPED_TRACKS_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "typed bronze rows");
     let track_batches = collect_or_empty(&ctx, &TABLE.qualified(), TRACKS_SQL).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "deduplicated tracks");

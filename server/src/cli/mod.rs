@@ -1,5 +1,6 @@
 //! The `soundlake` command line: one file per command, its arguments beside its handler.
 
+pub mod cluster;
 pub mod demo;
 pub mod import;
 pub mod lake;
@@ -66,6 +67,8 @@ enum Command {
     Tokens(tokens::TokensArgs),
     /// The data the demo is made from.
     Demo(demo::DemoArgs),
+    /// The processes of a Ballista cluster for pipeline runs' SQL (`pipeline run --engine`).
+    Cluster(cluster::ClusterArgs),
 }
 
 impl Cli {
@@ -83,6 +86,7 @@ impl Cli {
             Command::Users(args) => users::run(&config, args).await,
             Command::Tokens(args) => tokens::run(&config, args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Cluster(args) => cluster::run(args).await,
         }
     }
 }

@@ -10,6 +10,7 @@ use app::types::format_count;
 use clap::{Args, Subcommand};
 use lakehouse::Lake;
 use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
+use lakehouse::query::cluster::Engine;
 
 use crate::infra::config::Config;
 use crate::infra::database::Database;
@@ -33,6 +34,10 @@ enum PipelineCommand {
         /// Stop after this stage (silver_tracks, silver_listens, gold_tracks, gold_marts, ml).
         #[arg(long, value_parser = parse_stage)]
         until: Option<Stage>,
+        /// Where the silver and gold marts SQL runs: `local`, or `ballista://HOST:PORT` for a
+        /// cluster started with `soundlake cluster` (default: the configuration's `engine`).
+        #[arg(long)]
+        engine: Option<Engine>,
     },
     /// The newest runs.
     Runs {
@@ -47,11 +52,13 @@ pub async fn run(config: &Config, args: PipelineArgs) -> Result<()> {
             full,
             maintenance,
             until,
+            engine,
         } => {
             let options = RunOptions {
                 full,
                 force_maintenance: maintenance,
                 until,
+                engine: engine.unwrap_or_else(|| config.engine.clone()),
                 ..Default::default()
             };
             run_now(config, options).await

@@ -108,8 +108,9 @@ async fn prepare_and_serve(
             config.data_dir.join("admin-token").display()
         );
     }
-    let state =
-        AppState::new(options, pool, lake, ingest, &admin_token).with_rate_limit(config.rate_limit);
+    let state = AppState::new(options, pool, lake, ingest, &admin_token)
+        .with_rate_limit(config.rate_limit)
+        .with_engine(config.engine.clone());
     if config.pipeline_interval > 0 {
         state
             .pipelines

@@ -14,6 +14,7 @@
 //! | Arrow Flight SQL address (unset: off) | `SOUNDLAKE_FLIGHT_SQL_ADDR` | `flight_sql_addr` | unset |
 //! | the lake on an object store (`s3://bucket/prefix`) | `SOUNDLAKE_LAKE_URL` | `lake_url` | unset: `<data_dir>/lake` |
 //! | the object store's settings | `AWS_*` (read by delta-rs) | `[lake_options]` | none |
+//! | where pipeline runs' silver and gold SQL runs (`local` or `ballista://HOST:PORT`) | `SOUNDLAKE_ENGINE` | `engine` | `local` |
 //!
 //! The TOML file is `soundlake.toml` in the working folder when present, or the file named by
 //! `--config` / `SOUNDLAKE_CONFIG`.
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use lakehouse::Lake;
+use lakehouse::query::cluster::Engine;
 use serde::Deserialize;
 
 /// The settings every subcommand shares.
@@ -48,6 +50,8 @@ pub struct Config {
     pub lake_url: Option<String>,
     /// The object store's settings, as delta-rs names them (`AWS_ENDPOINT_URL`, ...).
     pub lake_options: BTreeMap<String, String>,
+    /// Where pipeline runs' silver and gold marts SQL runs.
+    pub engine: Engine,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             flight_sql_addr: None,
             lake_url: None,
             lake_options: BTreeMap::new(),
+            engine: Engine::Local,
         }
     }
 }
@@ -85,6 +90,7 @@ struct FileConfig {
     flight_sql_addr: Option<SocketAddr>,
     lake_url: Option<String>,
     lake_options: Option<BTreeMap<String, String>>,
+    engine: Option<String>,
 }
 
 impl Config {
@@ -106,13 +112,13 @@ impl Config {
                 .with_context(|| format!("reading configuration file {}", path.display()))?;
             let parsed: FileConfig = toml::from_str(&text)
                 .with_context(|| format!("parsing configuration file {}", path.display()))?;
-            config.apply_file(parsed);
+            config.apply_file(parsed)?;
         }
         config.apply_env(env)?;
         Ok(config)
     }
 
-    fn apply_file(&mut self, file: FileConfig) {
+    fn apply_file(&mut self, file: FileConfig) -> Result<()> {
         if let Some(v) = file.data_dir {
             self.data_dir = v;
         }
@@ -149,6 +155,10 @@ impl Config {
         if let Some(v) = file.lake_options {
             self.lake_options = v;
         }
+        if let Some(v) = file.engine {
+            self.engine = v.parse()?;
+        }
+        Ok(())
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -191,6 +201,9 @@ impl Config {
                 v.parse()
                     .with_context(|| format!("SOUNDLAKE_FLIGHT_SQL_ADDR={v} is not host:port"))?,
             );
+        }
+        if let Some(v) = env("SOUNDLAKE_ENGINE") {
+            self.engine = v.parse().context("SOUNDLAKE_ENGINE")?;
         }
         if let Some(v) = env("SOUNDLAKE_PIPELINE_INTERVAL") {
             self.pipeline_interval = v.parse().with_context(|| {

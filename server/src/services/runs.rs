@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
+use lakehouse::query::cluster::Engine;
 use lakehouse::{Lake, LakehouseError};
 use sqlx::PgPool;
 use tokio::sync::broadcast;
@@ -17,6 +18,8 @@ pub struct Pipelines {
     pool: PgPool,
     ingest: Ingest,
     events: broadcast::Sender<Progress>,
+    /// Where runs' silver and gold SQL runs.
+    engine: Engine,
 }
 
 impl Pipelines {
@@ -27,7 +30,13 @@ impl Pipelines {
             pool,
             ingest,
             events,
+            engine: Engine::Local,
         }
+    }
+
+    /// Runs whose silver and gold SQL runs on `engine`.
+    pub fn with_engine(self, engine: Engine) -> Self {
+        Self { engine, ..self }
     }
 
     /// Progress of every run started from now on.
@@ -35,9 +44,14 @@ impl Pipelines {
         self.events.subscribe()
     }
 
-    /// Takes the pipeline and runs it in the background. Returns the run id at once, or
+    /// Takes the pipeline and runs it in the background, on the engine of
+    /// [`Pipelines::with_engine`]. Returns the run id at once, or
     /// [`LakehouseError::RunInProgress`] when another run holds the pipeline.
     pub async fn start(&self, trigger: &str, options: RunOptions) -> Result<i64, LakehouseError> {
+        let options = RunOptions {
+            engine: self.engine.clone(),
+            ..options
+        };
         let run = pipeline::begin(&self.pool, trigger).await?;
         let run_id = run.run_id;
         let this = self.clone();

@@ -10,6 +10,7 @@ mod api_pipeline;
 mod api_recommendations;
 mod api_stats;
 mod api_tracks;
+mod cluster;
 mod deployment;
 mod embedded_postgres;
 mod flight_sql;

@@ -5,10 +5,25 @@
 mod scalar;
 pub mod top_items;
 
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 /// Registers every soundlake SQL function in `ctx`.
 pub fn register(ctx: &SessionContext) {
-    scalar::register(ctx);
-    ctx.register_udaf(top_items::top_items());
+    for function in scalar_functions() {
+        ctx.register_udf(function);
+    }
+    for function in aggregate_functions() {
+        ctx.register_udaf(function);
+    }
+}
+
+/// soundlake's scalar functions.
+pub fn scalar_functions() -> Vec<ScalarUDF> {
+    scalar::all()
+}
+
+/// soundlake's aggregate functions.
+pub fn aggregate_functions() -> Vec<AggregateUDF> {
+    vec![top_items::top_items()]
 }

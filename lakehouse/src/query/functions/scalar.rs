@@ -7,19 +7,20 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use datafusion::prelude::SessionContext;
 use twox_hash::XxHash64;
 
 use crate::sources::catalog_csv::CatalogFormat;
 use crate::sources::python_list::parse_python_list;
 use crate::text::{self, TextFault};
 
-/// Registers the scalar functions in `ctx`.
-pub(super) fn register(ctx: &SessionContext) {
-    ctx.register_udf(parse_artists());
-    ctx.register_udf(xxhash64());
-    ctx.register_udf(fault_function("id_fault", text::id_fault));
-    ctx.register_udf(fault_function("text_fault", text::text_fault));
+/// The scalar functions.
+pub(super) fn all() -> Vec<ScalarUDF> {
+    vec![
+        parse_artists(),
+        xxhash64(),
+        fault_function("id_fault", text::id_fault),
+        fault_function("text_fault", text::text_fault),
+    ]
 }
 
 /// `id_fault(text) -> text` and `text_fault(text) -> text`: why a value cannot be stored as an

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use chrono::Datelike;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 
@@ -17,7 +16,7 @@ use crate::error::{LakehouseError, Result};
 use crate::lake::Lake;
 use crate::query::{
     DELTA_WRITERS_PER_CORE, collect_or_empty, collect_sql, materialize, materialize_sorted_shares,
-    target_partitions,
+    register_batches, target_partitions,
 };
 
 const NEW_BRONZE_SQL: &str = include_str!("../sql/new_bronze_listens.sql");
@@ -142,9 +141,12 @@ async fn register_existing_ids(
                 DataType::Utf8,
                 false,
             )]));
-            let empty = MemTable::try_new(schema, vec![vec![]]).map_err(query_error)?;
-            ctx.register_table("silver_event_ids", Arc::new(empty))
-                .map_err(query_error)?;
+            register_batches(
+                ctx,
+                "silver_event_ids",
+                vec![RecordBatch::new_empty(schema)],
+            )
+            .await?;
         }
     }
     Ok(())

@@ -144,7 +144,7 @@ async fn read_new_bronze(
         return Ok(report);
     };
     let rows = {
-        let ctx = lake.session();
+        let ctx = lake.session()?;
         source.register(lake, &ctx, bronze_table).await?;
         let sql = "SELECT count(*) FROM bronze_listens_all";
         first_i64(&collect_sql(&ctx, "new bronze rows", sql).await?).max(0) as u64
@@ -159,7 +159,7 @@ async fn read_new_bronze(
     let version = bronze_version.unwrap_or_default();
     let mut days = BTreeSet::new();
     for part in Part::all(rows, options.part_rows) {
-        let ctx = lake.session_with(&part.session_settings(&SESSION_SETTINGS));
+        let ctx = lake.session_with(&part.session_settings(&SESSION_SETTINGS))?;
         crate::query::functions::register(&ctx);
         lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
         source.register(lake, &ctx, bronze_table).await?;

@@ -42,7 +42,7 @@ pub(super) async fn unknown_tracks(
     ) else {
         return Ok(());
     };
-    let ctx = lake.session_with(&super::check::SESSION_SETTINGS);
+    let ctx = lake.session_with(&super::check::SESSION_SETTINGS)?;
     lake.register(&ctx, silver::tracks::TABLE, tracks).await?;
     lake.register(&ctx, QUARANTINE, &quarantine).await?;
     let rechecked = materialize(&ctx, "recheck_ids", RECHECK_IDS_SQL).await?;
@@ -77,7 +77,7 @@ pub(super) async fn unknown_tracks(
     let rejected_again: usize = checked.rejected.iter().map(RecordBatch::num_rows).sum();
     report.rows_read += checked.rows_read;
     report.duplicates += checked.rows_read.saturating_sub(released + rejected_again);
-    register_batches(&ctx, "listens_quarantine", checked.rejected)?;
+    register_batches(&ctx, "listens_quarantine", checked.rejected).await?;
     let kept = collect_or_empty(&ctx, "quarantine after a re-check", QUARANTINE_AFTER_SQL).await?;
     let quarantine = write_quarantine_rows(
         quarantine,

@@ -43,7 +43,7 @@ pub(super) async fn stored_rows(lake: &Lake, report: &mut SilverListensReport) -
     let Some(bronze_version) = read_version(&listens, TABLE).await? else {
         return Ok(());
     };
-    let ctx = lake.session();
+    let ctx = lake.session()?;
     crate::query::functions::register(&ctx);
     lake.register(&ctx, TABLE, &listens).await?;
     let faults = collect_or_empty(&ctx, "stored listens' checks", STORED_FAULTS_SQL).await?;

@@ -20,9 +20,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use lakehouse::gold::admin::{create_database_if_missing, drop_database, parse_url};
-use lakehouse::pipeline::Stage;
 use server::cli::ConfigFile;
-use server::cli::pipeline::parse_stage;
 use server::infra::config::Config;
 use server::infra::embedded_postgres::EmbeddedPostgres;
 use sqlx::PgPool;
@@ -56,25 +54,7 @@ enum Command {
     },
     /// Simulate listens into a fresh bronze, run the pipeline, print each stage's time, rows/s
     /// and peak memory.
-    Pipeline {
-        /// Listens to simulate (approximately).
-        #[arg(long, default_value_t = 1_000_000)]
-        listens: usize,
-        /// Tracks in the demo catalogue they are played from.
-        #[arg(long, default_value_t = 20_000)]
-        tracks: usize,
-        /// Stop after this stage (e.g. gold_marts: bronze → gold without the ML stage).
-        #[arg(long, value_parser = parse_stage)]
-        until: Option<Stage>,
-        /// Then do the same bronze → gold work with another engine over the same files and
-        /// print its figures beside soundlake's.
-        #[arg(long, value_enum)]
-        peer: Option<pipeline::Peer>,
-        /// The bronze rows the silver listens build reads at a time at most (default: the
-        /// product's; a number above the listens builds silver in one part).
-        #[arg(long)]
-        silver_part_rows: Option<u64>,
-    },
+    Pipeline(pipeline::PipelineBench),
     /// Recommendation reads under fixed request rates, sent by oha (a load generator in its
     /// own process) to a `soundlake serve` holding the demo: p50/p99 per rate.
     Api(api::ApiBench),
@@ -140,13 +120,7 @@ async fn main() -> Result<()> {
     let config = cli.config.load()?;
     match cli.command {
         Command::Import { path, runs } => import::import(&config, &path, runs).await,
-        Command::Pipeline {
-            listens,
-            tracks,
-            until,
-            peer,
-            silver_part_rows,
-        } => pipeline::pipeline(&config, listens, tracks, until, peer, silver_part_rows).await,
+        Command::Pipeline(settings) => pipeline::pipeline(&config, settings).await,
         Command::Api(settings) => api::api(&config, settings).await,
         Command::Soak(settings) => soak::soak(&config, settings).await,
         Command::Ingest {

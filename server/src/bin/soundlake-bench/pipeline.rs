@@ -12,6 +12,7 @@ use lakehouse::demo::DemoCatalog;
 use lakehouse::ingest::IngestWriter;
 use lakehouse::ml::steps::{StepFigures, peak_rss, reset_peak_rss};
 use lakehouse::pipeline::{self, Progress, RunOptions, Stage};
+use lakehouse::query::cluster::Engine;
 use lakehouse::simulate::Simulation;
 
 use super::BenchServer;
@@ -39,34 +40,54 @@ struct StageFigures {
     steps: Vec<StepFigures>,
 }
 
-pub async fn pipeline(
-    config: &Config,
+/// `soundlake-bench pipeline`'s settings.
+#[derive(Debug, clap::Args)]
+pub struct PipelineBench {
+    /// Listens to simulate (approximately).
+    #[arg(long, default_value_t = 1_000_000)]
     listens: usize,
+    /// Tracks in the demo catalogue they are played from.
+    #[arg(long, default_value_t = 20_000)]
     tracks: usize,
+    /// Stop after this stage (e.g. gold_marts: bronze → gold without the ML stage).
+    #[arg(long, value_parser = server::cli::pipeline::parse_stage)]
     until: Option<Stage>,
+    /// Then do the same bronze → gold work with another engine over the same files and
+    /// print its figures beside soundlake's.
+    #[arg(long, value_enum)]
     peer: Option<Peer>,
+    /// The bronze rows the silver listens build reads at a time at most (default: the
+    /// product's; a number above the listens builds silver in one part).
+    #[arg(long)]
     silver_part_rows: Option<u64>,
-) -> Result<()> {
-    if peer.is_some() && !Stage::up_to(until).contains(&Stage::GoldMarts) {
+    /// Where the silver and gold marts SQL runs: `local`, or `ballista://HOST:PORT` for a
+    /// cluster started with `soundlake cluster`.
+    #[arg(long, default_value = "local")]
+    engine: Engine,
+}
+
+pub async fn pipeline(config: &Config, settings: PipelineBench) -> Result<()> {
+    if settings.peer.is_some() && !Stage::up_to(settings.until).contains(&Stage::GoldMarts) {
         anyhow::bail!("--peer compares silver listens and the gold marts: run until gold_marts");
     }
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;
-    let outcome = measure(&pool, listens, tracks, until, peer, silver_part_rows).await;
+    let outcome = measure(&pool, settings).await;
     pool.close().await;
     server.drop_database(&name).await?;
     outcome
 }
 
-async fn measure(
-    pool: &sqlx::PgPool,
-    listens: usize,
-    tracks: usize,
-    until: Option<Stage>,
-    peer: Option<Peer>,
-    silver_part_rows: Option<u64>,
-) -> Result<()> {
+async fn measure(pool: &sqlx::PgPool, settings: PipelineBench) -> Result<()> {
+    let PipelineBench {
+        listens,
+        tracks,
+        until,
+        peer,
+        silver_part_rows,
+        engine,
+    } = settings;
     let dir = tempfile::tempdir()?;
     let lake = Lake::new(dir.path().join("lake"));
     let catalog = DemoCatalog {
@@ -101,6 +122,7 @@ async fn measure(
     let options = RunOptions {
         until,
         silver_part_rows,
+        engine,
         ..RunOptions::default()
     };
     let summary = run
@@ -142,6 +164,12 @@ async fn measure(
     }
 
     println!();
+    if !options.engine.is_local() {
+        println!(
+            "silver and gold marts SQL on {} (peak RSS: this process only, not the executors')",
+            options.engine
+        );
+    }
     println!(
         "{:<18} {:>9} {:>9} {:>12} {:>12} {:>14} {:>10}",
         "stage", "status", "seconds", "rows in", "rows out", "rows in/s", "peak RSS"

@@ -1,0 +1,249 @@
+//! A Ballista cluster of `soundlake cluster` processes (a scheduler and two executors) runs a
+//! pipeline's silver and gold marts SQL, and builds the same silver and gold as a run in the
+//! soundlake process over the same bronze.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use lakehouse::Lake;
+use lakehouse::gold::marts::MARTS;
+use lakehouse::lake::TableRef;
+use lakehouse::silver;
+
+use crate::deployment::{Deployment, free_port, read, soundlake};
+
+/// A process of the cluster, stopped when dropped.
+struct Member {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Member {
+    fn start(args: &[&str], log: PathBuf) -> Self {
+        let out = std::fs::File::create(&log).expect("a log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_soundlake"))
+            .args(args)
+            .env("RUST_LOG", "warn,server=info,ballista_executor=info")
+            .stdout(Stdio::from(out.try_clone().expect("the log file")))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("starting soundlake cluster");
+        Self { child, log }
+    }
+
+    /// Waits until the log shows `line`, at most a minute.
+    fn wait_for(&mut self, line: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if read(&self.log).contains(line) {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().expect("waiting") {
+                panic!("exited with {status}; its log:\n{}", read(&self.log));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no `{line}` within a minute; the log:\n{}", read(&self.log));
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A scheduler and `executors` executors of one task each, logging into `dir`.
+fn start_cluster(dir: &Path, executors: usize) -> (String, Vec<Member>) {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut members = vec![Member::start(
+        &["cluster", "scheduler", "--bind", &bind],
+        dir.join("scheduler.log"),
+    )];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(&bind).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler is not listening; its log:\n{}",
+            read(&members[0].log)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let engine = format!("ballista://{bind}");
+    for i in 0..executors {
+        let (flight, grpc) = (free_port().to_string(), free_port().to_string());
+        let work = dir.join(format!("executor-{i}"));
+        std::fs::create_dir_all(&work).expect("a work folder");
+        let mut executor = Member::start(
+            &[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &engine,
+                "--port",
+                &flight,
+                "--grpc-port",
+                &grpc,
+                "--tasks",
+                "1",
+                "--work-dir",
+                work.to_str().expect("a UTF-8 path"),
+            ],
+            dir.join(format!("executor-{i}.log")),
+        );
+        executor.wait_for("registration succeed");
+        members.push(executor);
+    }
+    (engine, members)
+}
+
+/// A lake table's rows as lines of text, sorted.
+async fn silver_rows(lake: &Lake, table: TableRef) -> Vec<String> {
+    let delta = lake
+        .existing_table(table)
+        .await
+        .unwrap()
+        .expect("the table");
+    let sql = format!("SELECT * FROM {}", table.sql_name());
+    let batches = lake.query_table(table, &delta, &sql).await.unwrap();
+    let text = pretty_format_batches(&batches).unwrap().to_string();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+/// Every row of a gold mart, each as JSON with its numbers to 9 significant digits (a sum
+/// of doubles may differ in its last bits with the order rows were added in), sorted.
+async fn mart_rows(pool: &sqlx::PgPool, mart: &str) -> Vec<String> {
+    let sql = format!("SELECT row_to_json(t)::text FROM {mart} t");
+    let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut rows: Vec<String> = rows
+        .iter()
+        .map(|row| rounded(serde_json::from_str(row).unwrap()).to_string())
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn rounded(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => Value::String(format!("{:.8e}", n.as_f64().unwrap())),
+        Value::Array(items) => Value::Array(items.into_iter().map(rounded).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (key, rounded(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// What a run left in silver and gold.
+#[derive(Debug, PartialEq)]
+struct Built {
+    listens: Vec<String>,
+    quarantine: Vec<String>,
+    tracks: Vec<String>,
+    marts: Vec<(&'static str, Vec<String>)>,
+}
+
+async fn built(deployment: &Deployment, pool: &sqlx::PgPool) -> Built {
+    let lake = deployment.lake();
+    let mut marts = Vec::new();
+    for (mart, _) in MARTS {
+        marts.push((mart, mart_rows(pool, mart).await));
+    }
+    Built {
+        listens: silver_rows(&lake, silver::listens::TABLE).await,
+        quarantine: silver_rows(&lake, silver::listens::QUARANTINE).await,
+        tracks: silver_rows(&lake, silver::tracks::TABLE).await,
+        marts,
+    }
+}
+
+fn run_pipeline(deployment: &Deployment, engine: &str) -> std::process::Output {
+    soundlake(
+        deployment,
+        &[
+            "pipeline",
+            "run",
+            "--full",
+            "--until",
+            "gold_marts",
+            "--engine",
+            engine,
+        ],
+    )
+}
+
+#[tokio::test]
+async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
+    let deployment = Deployment::new().await;
+    deployment.write_demo(1000).await;
+    let pool = deployment.pool().await;
+    let local = run_pipeline(&deployment, "local");
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let expected = built(&deployment, &pool).await;
+    assert!(expected.listens.len() > 1000, "a history to compare");
+    let silver_version = deployment
+        .lake()
+        .existing_table(silver::listens::TABLE)
+        .await
+        .unwrap()
+        .and_then(|t| t.version());
+
+    // No scheduler at the address: the run fails rather than running here.
+    let nowhere = format!("ballista://127.0.0.1:{}", free_port());
+    let refused = run_pipeline(&deployment, &nowhere);
+    assert!(
+        !refused.status.success(),
+        "a run without its cluster succeeded"
+    );
+
+    let logs = tempfile::tempdir().unwrap();
+    let (engine, members) = start_cluster(logs.path(), 2);
+    let on_cluster = run_pipeline(&deployment, &engine);
+    assert!(
+        on_cluster.status.success(),
+        "{}\nthe scheduler's log:\n{}",
+        String::from_utf8_lossy(&on_cluster.stderr),
+        read(&members[0].log)
+    );
+    let rebuilt = deployment
+        .lake()
+        .existing_table(silver::listens::TABLE)
+        .await
+        .unwrap()
+        .and_then(|t| t.version());
+    assert!(rebuilt > silver_version, "the cluster's run rewrote silver");
+    for executor in &members[1..] {
+        let log = read(&executor.log);
+        assert!(
+            log.contains("Execute task") || log.contains("Received task"),
+            "an executor ran no task; its log:\n{log}"
+        );
+    }
+    let on_cluster = built(&deployment, &pool).await;
+    assert_eq!(on_cluster.listens, expected.listens, "silver listens");
+    assert_eq!(on_cluster.quarantine, expected.quarantine, "the quarantine");
+    assert_eq!(on_cluster.tracks, expected.tracks, "silver tracks");
+    for ((mart, rows), (_, expected_rows)) in on_cluster.marts.iter().zip(&expected.marts) {
+        assert_eq!(rows, expected_rows, "the mart {mart}");
+    }
+    drop(members);
+    pool.close().await;
+    deployment.finish().await;
+}
