@@ -101,27 +101,11 @@ pub(super) async fn run_stage(
     if fail_here && !matches!(stage, Stage::GoldMarts | Stage::Ml) {
         return Err(LakehouseError::InjectedFailure(stage.name().to_owned()));
     }
-    if !stage.runs_on_engine() || options.engine.is_local() {
-        return run_stage_here(stage, lake, pool, options, run_id).await;
-    }
-    let on_engine = lake.with_engine(options.engine.clone())?;
-    let outcome = run_stage_here(stage, &on_engine, pool, options, run_id).await;
-    if let Err(e) = on_engine.clear_scratch() {
-        tracing::warn!("{stage}: the cluster's intermediate results are left behind: {e}");
-    }
-    outcome
-}
-
-/// Runs `stage` with `lake`'s sessions.
-async fn run_stage_here(
-    stage: Stage,
-    lake: &Lake,
-    pool: &PgPool,
-    options: &RunOptions,
-    run_id: i64,
-) -> Result<StageOutcome> {
-    let fail_here = options.fail_stage == Some(stage);
-    match stage {
+    let on_cluster = (stage.runs_on_engine() && !options.engine.is_local())
+        .then(|| lake.with_engine(options.engine.clone()))
+        .transpose()?;
+    let lake = on_cluster.as_ref().unwrap_or(lake);
+    let outcome = match stage {
         Stage::SilverTracks => silver_tracks(lake).await,
         Stage::SilverListens => silver_listens(lake, options).await,
         Stage::GoldTracks => gold_tracks(lake, pool).await,
@@ -145,7 +129,13 @@ async fn run_stage_here(
         Stage::LakeMaintenance => {
             lake_maintenance(lake, &options.maintenance, options.force_maintenance).await
         }
+    };
+    if let Some(cluster_lake) = &on_cluster
+        && let Err(e) = cluster_lake.clear_scratch()
+    {
+        tracing::warn!("{stage}: the cluster's intermediate results are left behind: {e}");
     }
+    outcome
 }
 
 async fn silver_tracks(lake: &Lake) -> Result<StageOutcome> {

@@ -170,6 +170,14 @@ async fn built(deployment: &Deployment, pool: &sqlx::PgPool) -> Built {
     }
 }
 
+async fn silver_listens_version(deployment: &Deployment) -> Option<u64> {
+    let table = deployment
+        .lake()
+        .existing_table(silver::listens::TABLE)
+        .await;
+    table.unwrap().and_then(|t| t.version())
+}
+
 fn run_pipeline(deployment: &Deployment, engine: &str) -> std::process::Output {
     soundlake(
         deployment,
@@ -198,12 +206,7 @@ async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
     );
     let expected = built(&deployment, &pool).await;
     assert!(expected.listens.len() > 1000, "a history to compare");
-    let silver_version = deployment
-        .lake()
-        .existing_table(silver::listens::TABLE)
-        .await
-        .unwrap()
-        .and_then(|t| t.version());
+    let silver_version = silver_listens_version(&deployment).await;
 
     // No scheduler at the address: the run fails rather than running here.
     let nowhere = format!("ballista://127.0.0.1:{}", free_port());
@@ -222,12 +225,7 @@ async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
         String::from_utf8_lossy(&on_cluster.stderr),
         read(&members[0].log)
     );
-    let rebuilt = deployment
-        .lake()
-        .existing_table(silver::listens::TABLE)
-        .await
-        .unwrap()
-        .and_then(|t| t.version());
+    let rebuilt = silver_listens_version(&deployment).await;
     assert!(rebuilt > silver_version, "the cluster's run rewrote silver");
     for executor in &members[1..] {
         let log = read(&executor.log);
