@@ -148,7 +148,7 @@ impl Lake {
 
     /// Removes what sessions on a cluster kept in the scratch folder. For the end of a job:
     /// no session of the lake may still read it.
-    pub fn clear_scratch(&self) -> Result<()> {
+    pub(crate) fn clear_scratch(&self) -> Result<()> {
         let Some(dir) = self.scratch_root() else {
             return Ok(());
         };

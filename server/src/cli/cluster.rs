@@ -33,66 +33,65 @@ enum ClusterCommand {
     },
     /// Start an executor: it registers with the scheduler and runs the tasks it is given,
     /// reading and writing the lake's files by their paths.
-    Executor {
-        /// The scheduler, as `ballista://HOST:PORT`.
-        #[arg(long, default_value = "ballista://127.0.0.1:50050")]
-        scheduler: Engine,
-        /// The address its services listen on, and that the others reach it at.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: IpAddr,
-        /// The port of its Arrow Flight service, from which its results are read.
-        #[arg(long, default_value_t = 50051)]
-        port: u16,
-        /// The port of its gRPC service.
-        #[arg(long, default_value_t = 50052)]
-        grpc_port: u16,
-        /// Tasks it runs at once (default: one per core).
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-        tasks: Option<u16>,
-        /// Where it keeps the data it passes between a query's stages (default: a temporary
-        /// folder).
-        #[arg(long)]
-        work_dir: Option<PathBuf>,
-    },
+    Executor(ExecutorArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExecutorArgs {
+    /// The scheduler, as `ballista://HOST:PORT`.
+    #[arg(long, default_value = "ballista://127.0.0.1:50050")]
+    scheduler: Engine,
+    /// The address its services listen on, and that the others reach it at.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port of its Arrow Flight service, from which its results are read.
+    #[arg(long, default_value_t = 50051)]
+    port: u16,
+    /// The port of its gRPC service.
+    #[arg(long, default_value_t = 50052)]
+    grpc_port: u16,
+    /// Tasks it runs at once (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    tasks: Option<u16>,
+    /// Where it keeps the data it passes between a query's stages (default: a temporary
+    /// folder).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
 }
 
 pub async fn run(args: ClusterArgs) -> Result<()> {
     match args.what {
         ClusterCommand::Scheduler { bind } => scheduler(bind).await,
-        ClusterCommand::Executor {
-            scheduler,
-            host,
-            port,
-            grpc_port,
-            tasks,
-            work_dir,
-        } => {
-            let Engine::Ballista {
-                host: scheduler_host,
-                port: scheduler_port,
-            } = scheduler
-            else {
-                bail!("--scheduler takes a scheduler's address, ballista://HOST:PORT");
-            };
-            let defaults = ExecutorProcessConfig::default();
-            let config = ExecutorProcessConfig {
-                bind_host: host.to_string(),
-                external_host: Some(host.to_string()),
-                port,
-                grpc_port,
-                scheduler_host,
-                scheduler_port,
-                vcores: tasks.map_or(defaults.vcores, usize::from),
-                work_dir: work_dir.map(|dir| dir.display().to_string()),
-                override_function_registry: Some(Arc::new(executor_functions())),
-                override_logical_codec: Some(Arc::new(LakeCodec::default())),
-                ..defaults
-            };
-            start_executor_process(Arc::new(config))
-                .await
-                .map_err(|e| anyhow!("the executor stopped: {e}"))
-        }
+        ClusterCommand::Executor(args) => executor(args).await,
     }
+}
+
+/// Runs an executor of the scheduler `args` names until the process is stopped.
+async fn executor(args: ExecutorArgs) -> Result<()> {
+    let Engine::Ballista {
+        host: scheduler_host,
+        port: scheduler_port,
+    } = args.scheduler
+    else {
+        bail!("--scheduler takes a scheduler's address, ballista://HOST:PORT");
+    };
+    let defaults = ExecutorProcessConfig::default();
+    let config = ExecutorProcessConfig {
+        bind_host: args.host.to_string(),
+        external_host: Some(args.host.to_string()),
+        port: args.port,
+        grpc_port: args.grpc_port,
+        scheduler_host,
+        scheduler_port,
+        vcores: args.tasks.map_or(defaults.vcores, usize::from),
+        work_dir: args.work_dir.map(|dir| dir.display().to_string()),
+        override_function_registry: Some(Arc::new(executor_functions())),
+        override_logical_codec: Some(Arc::new(LakeCodec::default())),
+        ..defaults
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(|e| anyhow!("the executor stopped: {e}"))
 }
 
 /// Runs a scheduler on `bind` until the process is stopped.

@@ -129,12 +129,9 @@ impl SnapshotTable {
         let groups = groups.clamp(1, files.len().max(1));
         let mut grouped: Vec<(u64, Vec<PartitionedFile>)> = vec![(0, Vec::new()); groups];
         for file in files {
-            let lightest = grouped
-                .iter_mut()
-                .min_by_key(|(size, _)| *size)
-                .expect("at least one group");
-            lightest.0 += file.object_meta.size;
-            lightest.1.push(file);
+            let lightest = (0..groups).min_by_key(|&i| grouped[i].0).unwrap_or(0);
+            grouped[lightest].0 += file.object_meta.size;
+            grouped[lightest].1.push(file);
         }
         Ok(grouped
             .into_iter()
