@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # soundlake's two commands:
 #   ./dev.sh run    build everything and serve the app on http://127.0.0.1:3000
-#   ./dev.sh test   run every test: fmt, clippy, unit, integration (PostgreSQL), browser
+#   ./dev.sh test   run every test: fmt, lints (rustc, clippy), unit, integration (PostgreSQL), browser
 # Both install what a fresh Debian machine with Rust lacks (wasm target, wasm-bindgen,
 # PostgreSQL, Chromium, Playwright) and build into $CARGO_TARGET_DIR
 # (default ~/.cache/soundlake/target, outside the checkout, so clones share one build cache).
@@ -12,6 +12,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/soundlake/target}"
 # The queries checked at compile time (`sqlx::query!`) are checked against the `.sqlx` data in
 # the checkout, never against whatever database DATABASE_URL names (see cmd_queries).
 export SQLX_OFFLINE=true
+# CI builds a clean clone once: incremental compilation's caches would cost time, never be read.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 WASM_BINDGEN_VERSION=0.2.130
 PY_DELTALAKE_VERSION=1.6.6
 PY_ARROW_VERSION=26.0.1
@@ -68,7 +70,7 @@ build_site() {
   SITE_ROOT="$CARGO_TARGET_DIR/site-$profile"
   if [ "$profile" = release ]; then cargo_profile=(--profile wasm-release); wasm_dir=wasm-release; fi
   say "building the browser app (wasm, $profile)"
-  cargo build -p frontend --lib --target wasm32-unknown-unknown "${cargo_profile[@]}"
+  linted_build build -p frontend --lib --target wasm32-unknown-unknown "${cargo_profile[@]}"
   if [ ! -f frontend/node_modules/echarts/dist/echarts.min.js ] ||
     [ ! -x frontend/node_modules/.bin/wasm-opt ]; then
     command -v npm >/dev/null || apt_install nodejs npm
@@ -104,11 +106,40 @@ build_site() {
     }' "$pkg"
 }
 
+# Cargo for the workspace's crates, linted as they compile: clippy-driver wraps rustc for the
+# workspace's own crates only (the dependencies compile with plain rustc), so clippy's lints
+# come with the build instead of from a second, check-only compile of every dependency. `run`
+# and `test` use the same wrapper and so share one build.
+workspace_cargo() {
+  RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" cargo "$@"
+}
+
+# Builds with `workspace_cargo ARGS...`; with LINTS=deny, fails when the crates it compiled
+# (or compiled earlier, as cargo replays their warnings) have a rustc or clippy warning.
+linted_build() {
+  local log status=0
+  log=$(mktemp)
+  workspace_cargo "$@" 2>&1 | tee "$log" || status=$?
+  if [ "$status" = 0 ] && [ "${LINTS:-warn}" = deny ] &&
+    grep -Eq '^warning: .+ generated [0-9]+ warnings?' "$log"; then
+    echo "the warnings above fail the tests (rustc's and clippy's lints are denied)" >&2
+    status=1
+  fi
+  rm -f "$log"
+  return "$status"
+}
+
+# The `soundlake` binary alone. Its dependencies are the tests' (the test-only crates add
+# no features to them), so `run` and `test` share one build of the dependency graph.
 build_server() {
-  say "building the server"
-  # Built with the tests' feature set (dev-dependencies included), so that `run` and `test`
-  # share one build of the dependency graph instead of compiling it twice.
-  cargo test --no-run -p lakehouse -p server -p app
+  say "building the server, linted as it compiles"
+  linted_build build -p server --bin soundlake
+}
+
+# The server and every test binary.
+build_tests() {
+  say "building the server and the tests, linted as they compile"
+  linted_build test --no-run -p lakehouse -p server -p app
 }
 
 # Cargo decides that a workspace crate is up to date by comparing its source files' times with
@@ -223,26 +254,48 @@ run_browser_tests() {
   return "$status"
 }
 
+# The tests' tools (Python packages, Chromium, the browser tests' npm packages) install in
+# the background while the build keeps the cores busy: the one waits on the network, the other
+# on the CPU. npm comes first, in the foreground, as the build of the browser app needs it too
+# and two package installs at once would wait on each other's lock.
+start_test_tools() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  TOOLS_LOG=$(mktemp)
+  say "installing the tests' tools in the background (shown when the build is done)"
+  (ensure_python_packages; ensure_browser) >"$TOOLS_LOG" 2>&1 &
+  TOOLS_PID=$!
+  # A failed build stops the installs too.
+  trap 'kill "$TOOLS_PID" 2>/dev/null || true' EXIT
+}
+
+finish_test_tools() {
+  local status=0
+  wait "$TOOLS_PID" || status=$?
+  cat "$TOOLS_LOG"
+  rm -f "$TOOLS_LOG"
+  [ "$status" = 0 ] || { echo "installing the tests' tools failed (above)" >&2; return "$status"; }
+  ensure_python_packages   # installed now: this only points the tests at them
+}
+
 cmd_test() {
   ensure_toolchain
   claim_target_dir
   say "formatting"
   cargo fmt --all --check
-  say "clippy (server side, then the browser side)"
-  cargo clippy -p lakehouse -p server -p app --all-targets -- -D warnings
-  cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
   start_test_postgres
-  ensure_python_packages
+  start_test_tools
+  export LINTS=deny
+  build_tests
+  build_site
+  finish_test_tools
   say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
   local skip=()
   if [ ! -d ../shared/data/raw ] && [ "${CI:-}" != true ]; then
     echo "skipped: lakehouse's real_data tests (the Spotify catalogue through every layer, HetRec, the demo's genre profiles), because ../shared/data/raw is not beside this checkout"
     skip=(-- --skip real_data::)
   fi
-  cargo test -p lakehouse -p server -p app "${skip[@]}"   # also builds the soundlake binary
-  build_site
+  workspace_cargo test -p lakehouse -p server -p app "${skip[@]}"
   say "browser tests (Chromium)"
-  ensure_browser
   run_browser_tests
   say "all tests passed"
 }

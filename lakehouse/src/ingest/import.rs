@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::{IngestWriter, Listen, ListenRules, parse_listen};
+use super::{IngestWriter, Listen, ListenRules, Rejection, parse_listen};
 use crate::bronze::listens::RejectedListen;
 use crate::error::{LakehouseError, Result};
 use crate::sources::listen_exports::{ExportFormat, ExportedListen, normalise, parse_export};
@@ -80,7 +80,7 @@ pub fn listen_of(
     format: ExportFormat,
     context_source: &str,
     exported: ExportedListen,
-) -> (MatchedBy, Result<Listen, String>) {
+) -> (MatchedBy, Result<Listen, Rejection>) {
     let (matched, track_id, length) = match match_track(index, &exported) {
         Match::Id(id) => {
             let length = index.ids.get(&id).copied();
@@ -108,12 +108,10 @@ pub fn listen_of(
         "skipped": exported.skipped,
         "context": {"source": context_source},
     });
-    let listen = parse_listen(&event, rules)
-        .map(|mut listen| {
-            listen.raw = exported.raw;
-            listen
-        })
-        .map_err(|rejection| rejection.reason);
+    let listen = parse_listen(&event, rules).map(|mut listen| {
+        listen.raw = exported.raw;
+        listen
+    });
     (matched, listen)
 }
 
@@ -200,7 +198,7 @@ pub async fn import_listens(
             }
             match listen {
                 Ok(listen) => listens.push(listen),
-                Err(reason) => rejected.push(reject(reason, raw)),
+                Err(rejection) => rejected.push(reject(rejection.reason, raw)),
             }
         }
         report.rejected = rejected.len();

@@ -55,9 +55,18 @@ pub struct Listen {
 }
 
 /// Why an event was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
 pub struct Rejection {
     pub reason: String,
+}
+
+impl Rejection {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
 }
 
 /// What validation checks against: the clock, and track lengths where the track is known.
@@ -84,9 +93,7 @@ impl ListenRules {
 }
 
 fn reject<T>(reason: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection {
-        reason: reason.into(),
-    })
+    Err(Rejection::new(reason))
 }
 
 fn text_field(

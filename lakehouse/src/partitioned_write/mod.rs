@@ -34,12 +34,14 @@ use crate::error::{LakehouseError, Result};
 use crate::lake::TableRef;
 use crate::query::cluster::Scratch;
 
+mod file_stats;
 mod on_cluster;
 mod partition_files;
 mod stream_writer;
 #[cfg(test)]
 mod tests;
 
+use file_stats::IndexedColumns;
 use partition_files::PartitionFiles;
 use stream_writer::StreamWriter;
 
@@ -118,7 +120,10 @@ impl PartitionedWrite {
         };
         let columns = self.column_positions(&target, &in_delta_types)?;
         if Scratch::of(ctx).is_some() {
-            let (adds, rows) = self.write_on_cluster(frame, &table, &target).await?;
+            let indexed = IndexedColumns::of(&self.properties(&table, replace)?);
+            let (adds, rows) = self
+                .write_on_cluster(frame, &table, &target, &indexed)
+                .await?;
             let files = adds.len();
             let table = self.commit(table, new_schema, adds, rows).await?;
             return Ok(Written { table, rows, files });
@@ -146,19 +151,24 @@ impl PartitionedWrite {
         LakehouseError::delta(self.table.qualified(), e)
     }
 
-    /// The writers' settings: the table's file size and statistics settings (a new or
-    /// replaced table's are the defaults, as a replacement's metadata is new).
+    /// The table's properties the files are written by (a new or replaced table's are the
+    /// defaults, as a replacement's metadata is new).
+    fn properties(&self, table: &DeltaTable, replace: bool) -> Result<TableProperties> {
+        Ok(if replace {
+            TableProperties::default()
+        } else {
+            self.snapshot(table)?.table_properties().clone()
+        })
+    }
+
+    /// The writers' settings: the table's file size and statistics settings.
     fn writer_config(
         &self,
         table: &DeltaTable,
         replace: bool,
         schema: SchemaRef,
     ) -> Result<WriterConfig> {
-        let properties = if replace {
-            TableProperties::default()
-        } else {
-            self.snapshot(table)?.table_properties().clone()
-        };
+        let properties = self.properties(table, replace)?;
         let stats_columns = properties
             .data_skipping_stats_columns
             .as_ref()

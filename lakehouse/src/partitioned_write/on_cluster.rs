@@ -1,20 +1,22 @@
 //! A partitioned write whose query runs on a Ballista cluster: the executors write the rows as
 //! Parquet files, Hive-style by the partition columns, into a new folder of the table, and
-//! soundlake commits those files to Delta. The rows never pass through soundlake's process.
-//! The files' statistics hold their row counts only (no column bounds): readers of a table
-//! written so skip files by partition values, not by column values.
+//! soundlake commits those files to Delta, with statistics read from their footers. The rows
+//! never pass through soundlake's process.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::{DataFrame, cast, col};
 use deltalake::DeltaTable;
 use deltalake::kernel::Add;
 
 use super::PartitionedWrite;
+use super::file_stats::{self, IndexedColumns};
 use crate::error::{LakehouseError, Result};
 
 /// How DataFusion names the folder of a null partition value.
@@ -28,6 +30,7 @@ impl PartitionedWrite {
         frame: DataFrame,
         table: &DeltaTable,
         target: &SchemaRef,
+        indexed: &IndexedColumns,
     ) -> Result<(Vec<Add>, usize)> {
         let query_error = |e| LakehouseError::query(self.table.qualified(), e);
         let root = table.table_url().to_file_path().map_err(|()| {
@@ -60,8 +63,10 @@ impl PartitionedWrite {
             let relative = file.strip_prefix(&root).map_err(|_| {
                 self.schema_error(format!("{} is outside the table", file.display()))
             })?;
-            let file_rows = rows_in(&file)?;
-            rows += file_rows;
+            let footer = footer(&file)?;
+            let stats = file_stats::stats_of(&footer, indexed)
+                .map_err(|e| read_error(&file, "reading a written file's statistics", e))?;
+            rows += footer.file_metadata().num_rows().max(0) as usize;
             let size = std::fs::metadata(&file)
                 .map_err(|e| LakehouseError::io("reading a written file", &file, e))?
                 .len();
@@ -71,7 +76,7 @@ impl PartitionedWrite {
                 size: size as i64,
                 modification_time: modified,
                 data_change: true,
-                stats: Some(serde_json::json!({ "numRecords": file_rows }).to_string()),
+                stats: Some(stats.to_string()),
                 ..Default::default()
             });
         }
@@ -98,7 +103,7 @@ impl PartitionedWrite {
 }
 
 /// The Parquet files under `dir`, in its folders at any depth.
-fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -119,16 +124,15 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The rows a Parquet file holds, from its footer.
-fn rows_in(file: &Path) -> Result<usize> {
+/// A Parquet file's footer: its schema, row groups and their statistics.
+pub(super) fn footer(file: &Path) -> Result<ParquetMetaData> {
     let opened = std::fs::File::open(file)
         .map_err(|e| LakehouseError::io("reading a written file", file, e))?;
-    let reader = SerializedFileReader::new(opened).map_err(|e| {
-        LakehouseError::io(
-            "reading a written file's footer",
-            file,
-            std::io::Error::other(e),
-        )
-    })?;
-    Ok(reader.metadata().file_metadata().num_rows().max(0) as usize)
+    let reader = SerializedFileReader::new(opened)
+        .map_err(|e| read_error(file, "reading a written file's footer", e))?;
+    Ok(reader.metadata().clone())
+}
+
+fn read_error(file: &Path, doing: &'static str, e: ParquetError) -> LakehouseError {
+    LakehouseError::io(doing, file, std::io::Error::other(e))
 }

@@ -1,15 +1,21 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::array::{
+    ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit};
+use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use delta_kernel::table_properties::TableProperties;
 use deltalake::DeltaTable;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
 
-use super::PartitionedWrite;
+use super::file_stats::{self, IndexedColumns};
+use super::{PartitionedWrite, on_cluster};
 use crate::error::LakehouseError;
 use crate::lake::{Lake, TableRef};
 
@@ -213,4 +219,127 @@ fn a_file_a_cluster_wrote_takes_its_partition_values_from_its_folders() {
     let expected = [("year", Some("2026")), ("month", None), ("day", Some("5"))]
         .map(|(column, value)| (column.to_owned(), value.map(str::to_owned)));
     assert_eq!(values, std::collections::HashMap::from(expected));
+}
+
+/// `(id, artist, score, played_at, skipped, day)` rows over two days; the second day's
+/// artists are all unknown, and the times carry milliseconds, as Delta's bounds do.
+fn typed_rows() -> RecordBatch {
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("artist", DataType::Utf8, true),
+        Field::new("score", DataType::Float64, true),
+        Field::new(
+            "played_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("skipped", DataType::Boolean, true),
+        Field::new("day", DataType::Int64, false),
+    ]);
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_micros()
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![3, 1, 2, 5, 4])),
+        Arc::new(StringArray::from(vec![
+            Some("Nina"),
+            None,
+            Some("Arca"),
+            None,
+            None,
+        ])),
+        Arc::new(Float64Array::from(vec![
+            Some(0.5),
+            Some(-1.25),
+            None,
+            Some(7.0),
+            Some(2.0),
+        ])),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![
+                Some(at("2026-03-01T10:00:00.250Z")),
+                Some(at("2026-03-01T09:30:10.125Z")),
+                None,
+                Some(at("2026-03-02T23:59:59.999Z")),
+                Some(at("2026-03-02T00:00:00.001Z")),
+            ])
+            .with_timezone("UTC"),
+        ),
+        Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(false),
+            None,
+            None,
+            Some(false),
+        ])),
+        Arc::new(Int64Array::from(vec![1, 1, 1, 2, 2])),
+    ];
+    RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+}
+
+#[tokio::test]
+async fn a_file_another_process_wrote_gets_the_statistics_delta_rs_gives_its_own() {
+    let (_dir, lake, ctx) = fresh_lake();
+    let rows = typed_rows();
+    let table = MemTable::try_new(rows.schema(), vec![vec![rows]]).unwrap();
+    ctx.register_table("typed_rows", Arc::new(table)).unwrap();
+    let written = plays_write(SaveMode::Append)
+        .write(
+            &ctx,
+            "SELECT * FROM typed_rows",
+            lake.table(PLAYS).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    let by_delta_rs: BTreeMap<String, serde_json::Value> = written
+        .table
+        .snapshot()
+        .unwrap()
+        .log_data()
+        .iter()
+        .map(|file| {
+            let day = file.partition_values_map()["day"].clone().unwrap();
+            (day, serde_json::from_str(&file.stats().unwrap()).unwrap())
+        })
+        .collect();
+
+    // As a cluster's executor writes them: DataFusion's Parquet files, Hive-style by day.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let options = DataFrameWriteOptions::new().with_partition_by(vec!["day".to_owned()]);
+    ctx.sql("SELECT * FROM typed_rows")
+        .await
+        .unwrap()
+        .write_parquet(&format!("{}/", elsewhere.path().display()), options, None)
+        .await
+        .unwrap();
+    let indexed = IndexedColumns::of(&TableProperties::default());
+    let from_footers: BTreeMap<String, serde_json::Value> =
+        on_cluster::parquet_files(elsewhere.path())
+            .unwrap()
+            .iter()
+            .map(|file| {
+                let folder = file
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap();
+                let day = folder.strip_prefix("day=").unwrap().to_owned();
+                let footer = on_cluster::footer(file).unwrap();
+                (day, file_stats::stats_of(&footer, &indexed).unwrap())
+            })
+            .collect();
+
+    assert_eq!(from_footers.len(), 2);
+    assert_eq!(from_footers, by_delta_rs);
+    let second_day = &from_footers["2"];
+    assert_eq!(second_day["nullCount"]["artist"], 2);
+    assert!(second_day["minValues"].get("artist").is_none());
+    assert_eq!(
+        second_day["maxValues"]["played_at"],
+        "2026-03-02T23:59:59.999Z"
+    );
 }

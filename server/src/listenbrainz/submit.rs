@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
 use lakehouse::bronze::listens::RejectedListen;
 use lakehouse::gold::now_playing::{self, NowPlaying};
-use lakehouse::ingest::{IngestError, ListenRules, MatchedBy, listen_of};
+use lakehouse::ingest::{IngestError, ListenRules, MatchedBy, Rejection, listen_of};
 use lakehouse::sources::listen_exports::{ExportFormat, read_listenbrainz};
 use serde_json::{Value, json};
 
@@ -68,20 +68,27 @@ async fn store(
     for (position, listen) in listens.iter().enumerate() {
         let item = listen.to_json();
         let raw = item.to_string();
-        let read = read_listenbrainz(&item).map(|exported| {
-            listen_of(
-                &catalogue,
-                &rules,
-                &listener.user_id,
-                ExportFormat::ListenBrainz,
-                SOURCE,
-                exported,
-            )
-            .1
-        });
+        let read = read_listenbrainz(&item)
+            .map_err(Rejection::new)
+            .map(|exported| {
+                listen_of(
+                    &catalogue,
+                    &rules,
+                    &listener.user_id,
+                    ExportFormat::ListenBrainz,
+                    SOURCE,
+                    exported,
+                )
+                .1
+            });
         match read.and_then(|listen| listen) {
             Ok(listen) => accepted.push(listen),
-            Err(reason) => refused.push(RejectedListen::new(SOURCE, position as i64, reason, &raw)),
+            Err(rejection) => refused.push(RejectedListen::new(
+                SOURCE,
+                position as i64,
+                rejection.reason,
+                &raw,
+            )),
         }
     }
     let played: Vec<(String, String)> = accepted

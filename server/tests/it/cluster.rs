@@ -178,6 +178,28 @@ async fn silver_listens_version(deployment: &Deployment) -> Option<u64> {
     table.unwrap().and_then(|t| t.version())
 }
 
+/// How many of silver listens' files name their bounds of `played_at` in their statistics,
+/// and how many files it has.
+async fn files_with_play_time_bounds(deployment: &Deployment) -> (usize, usize) {
+    let lake = deployment.lake();
+    let table = lake.existing_table(silver::listens::TABLE).await.unwrap();
+    let table = table.expect("silver listens exists");
+    let snapshot = table.snapshot().unwrap();
+    let (mut bounded, mut files) = (0, 0);
+    for file in snapshot.log_data().iter() {
+        files += 1;
+        let stats: serde_json::Value = serde_json::from_str(&file.stats().unwrap()).unwrap();
+        let (min, max) = (
+            &stats["minValues"]["played_at"],
+            &stats["maxValues"]["played_at"],
+        );
+        if min.is_string() && max.is_string() && min.as_str() <= max.as_str() {
+            bounded += 1;
+        }
+    }
+    (bounded, files)
+}
+
 fn run_pipeline(deployment: &Deployment, engine: &str) -> std::process::Output {
     soundlake(
         deployment,
@@ -227,6 +249,12 @@ async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
     );
     let rebuilt = silver_listens_version(&deployment).await;
     assert!(rebuilt > silver_version, "the cluster's run rewrote silver");
+    let (bounded, files) = files_with_play_time_bounds(&deployment).await;
+    assert!(files > 0);
+    assert_eq!(
+        bounded, files,
+        "files whose statistics bound their play times"
+    );
     for executor in &members[1..] {
         let log = read(&executor.log);
         assert!(

@@ -64,22 +64,30 @@ pub struct PipelineBench {
     /// cluster started with `soundlake cluster`.
     #[arg(long, default_value = "local")]
     engine: Engine,
+    /// The lake under this object store address (`s3://bucket/prefix`, with the object
+    /// store's settings from the configuration) instead of a temporary folder; the run
+    /// writes into a folder of its own there and leaves it.
+    #[arg(long)]
+    lake_url: Option<String>,
 }
 
 pub async fn pipeline(config: &Config, settings: PipelineBench) -> Result<()> {
     if settings.peer.is_some() && !Stage::up_to(settings.until).contains(&Stage::GoldMarts) {
         anyhow::bail!("--peer compares silver listens and the gold marts: run until gold_marts");
     }
+    if settings.peer.is_some() && settings.lake_url.is_some() {
+        anyhow::bail!("--peer reads the lake's files from a local folder: leave out --lake-url");
+    }
     let server = BenchServer::open(config)?;
     let name = format!("soundlake_bench_pipeline_{}", std::process::id());
     let pool = server.fresh_database(&name).await?;
-    let outcome = measure(&pool, settings).await;
+    let outcome = measure(config, &pool, settings).await;
     pool.close().await;
     server.drop_database(&name).await?;
     outcome
 }
 
-async fn measure(pool: &sqlx::PgPool, settings: PipelineBench) -> Result<()> {
+async fn measure(config: &Config, pool: &sqlx::PgPool, settings: PipelineBench) -> Result<()> {
     let PipelineBench {
         listens,
         tracks,
@@ -87,9 +95,22 @@ async fn measure(pool: &sqlx::PgPool, settings: PipelineBench) -> Result<()> {
         peer,
         silver_part_rows,
         engine,
+        lake_url,
     } = settings;
     let dir = tempfile::tempdir()?;
-    let lake = Lake::new(dir.path().join("lake"));
+    let lake = match &lake_url {
+        Some(url) => {
+            let url = format!(
+                "{}/bench-pipeline-{}",
+                url.trim_end_matches('/'),
+                std::process::id()
+            );
+            println!("the lake: {url}");
+            let options = config.lake_options.clone().into_iter().collect();
+            Lake::at(&url, options)?
+        }
+        None => Lake::new(dir.path().join("lake")),
+    };
     let catalog = DemoCatalog {
         tracks,
         ..DemoCatalog::default()
