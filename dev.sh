@@ -111,7 +111,10 @@ build_site() {
 # come with the build instead of from a second, check-only compile of every dependency. `run`
 # and `test` use the same wrapper and so share one build.
 workspace_cargo() {
-  RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" cargo "$@"
+  local driver
+  driver="$(command -v clippy-driver)" ||
+    { echo "clippy-driver is missing: rustup component add clippy" >&2; return 1; }
+  RUSTC_WORKSPACE_WRAPPER="$driver" cargo "$@"
 }
 
 # Builds with `workspace_cargo ARGS...`; with LINTS=deny, fails when the crates it compiled
@@ -120,8 +123,9 @@ linted_build() {
   local log status=0
   log=$(mktemp)
   workspace_cargo "$@" 2>&1 | tee "$log" || status=$?
+  # Colours stripped, in case cargo was told to colour its output even into a pipe.
   if [ "$status" = 0 ] && [ "${LINTS:-warn}" = deny ] &&
-    grep -Eq '^warning: .+ generated [0-9]+ warnings?' "$log"; then
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -Eq '^warning: .+ generated [0-9]+ warnings?'; then
     echo "the warnings above fail the tests (rustc's and clippy's lints are denied)" >&2
     status=1
   fi
@@ -262,15 +266,18 @@ start_test_tools() {
   command -v npm >/dev/null || apt_install nodejs npm
   TOOLS_LOG=$(mktemp)
   say "installing the tests' tools in the background (shown when the build is done)"
+  # In a process group of its own, so that a failed build stops the installers it started.
+  set -m
   (ensure_python_packages; ensure_browser) >"$TOOLS_LOG" 2>&1 &
   TOOLS_PID=$!
-  # A failed build stops the installs too.
-  trap 'kill "$TOOLS_PID" 2>/dev/null || true' EXIT
+  set +m
+  trap 'kill -- -"$TOOLS_PID" 2>/dev/null || true; rm -f "$TOOLS_LOG"' EXIT
 }
 
 finish_test_tools() {
   local status=0
   wait "$TOOLS_PID" || status=$?
+  trap - EXIT
   cat "$TOOLS_LOG"
   rm -f "$TOOLS_LOG"
   [ "$status" = 0 ] || { echo "installing the tests' tools failed (above)" >&2; return "$status"; }

@@ -3,8 +3,9 @@
 //! readers skip the file by column values as they do a file soundlake wrote itself.
 //!
 //! A bound is left out where the footer cannot vouch for it (a row group without statistics),
-//! never guessed. Timestamps are kept to the millisecond, as Delta keeps them: a lower bound
-//! rounded down, an upper bound rounded up.
+//! never guessed; a null count a footer leaves out counts as none, as delta-rs reads it.
+//! Timestamps are kept to the millisecond, as Delta keeps them: a lower bound rounded down, an
+//! upper bound rounded up.
 
 use std::cmp::Ordering;
 
