@@ -309,7 +309,8 @@ cmd_test() {
 
 # Writes `.sqlx` again: the description of every query checked at compile time, taken from a
 # scratch database migrated to the current schema. Run it after changing such a query or the
-# schema, and commit the result.
+# schema, and commit the result (a server test compares every description with the migrated
+# schema, so a stale one fails the tests).
 cmd_queries() {
   ensure_toolchain
   start_test_postgres
@@ -322,11 +323,12 @@ cmd_queries() {
     "$bin/psql" -q -v ON_ERROR_STOP=1 "$url" -f "$migration" >/dev/null
   done
   rm -rf .sqlx && mkdir .sqlx
-  # The macros run again only where the source changed.
+  # The macros run again only where the source changed. The build is the tests' own (the same
+  # wrapper and targets), so it reuses their compiled dependencies.
   grep -rl --include='*.rs' 'sqlx::query[a-z_]*!' app lakehouse server | xargs touch
   local status=0
   SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$(pwd)/.sqlx" DATABASE_URL="$url" \
-    cargo check -p lakehouse -p server -p app --all-targets || status=$?
+    workspace_cargo test --no-run -p lakehouse -p server -p app || status=$?
   "$bin/psql" -q "$TEST_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
   [ "$status" = 0 ] && echo "wrote $(ls .sqlx | wc -l) query descriptions to .sqlx"
   return "$status"

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::prelude::SessionContext;
+use deltalake::logstore::ObjectStoreRef;
 use deltalake::logstore::object_store::path::Path as ObjectPath;
 use deltalake::logstore::object_store::{
-    Error as ObjectStoreError, ObjectStoreExt, PutMode, PutOptions,
+    Error as ObjectStoreError, ObjectMeta, ObjectStoreExt, PutMode, PutOptions,
 };
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::TryStreamExt;
 use url::Url;
 
 use crate::error::{LakehouseError, Result};
@@ -125,39 +127,56 @@ impl Lake {
         }
     }
 
-    /// The lake with its sessions' SQL run by `engine`. A Ballista cluster's executors read
-    /// and write the lake's files by their paths, so the lake must be in a local folder they
-    /// share.
-    pub fn with_engine(&self, engine: Engine) -> Result<Self> {
-        if !engine.is_local() && self.local_root().is_none() {
-            return Err(LakehouseError::Config(format!(
-                "the engine {engine} reads the lake's files by path, from a local folder: the \
-                 lake at {self} is on an object store"
-            )));
-        }
-        Ok(Self {
+    /// The lake with its sessions' SQL run by `engine`. A Ballista cluster's members read and
+    /// write the lake's files by their URLs: a local folder must be one they all reach by the
+    /// same path (one machine, or a shared file system); an object store they reach with
+    /// their own `AWS_*` settings.
+    pub fn with_engine(&self, engine: Engine) -> Self {
+        Self {
             engine,
             ..self.clone()
-        })
+        }
     }
 
-    /// The folder sessions on a cluster keep their intermediate results in.
-    fn scratch_root(&self) -> Option<PathBuf> {
-        self.local_root().map(|root| root.join("_scratch"))
+    /// The folder sessions on a cluster keep their intermediate results in, ending in `/`.
+    fn scratch_url(&self) -> Result<Url> {
+        let url = self.table_url(TableRef::new("_scratch", ""))?;
+        let text = url.as_str().trim_end_matches('/');
+        Url::parse(&format!("{text}/"))
+            .map_err(|e| LakehouseError::Config(format!("the scratch folder {text}: {e}")))
+    }
+
+    /// An object store rooted at the folder `url` of the lake, with the lake's settings.
+    fn store_at(&self, url: &Url) -> Result<ObjectStoreRef> {
+        let options = match &self.root {
+            Root::Folder(_) => HashMap::new(),
+            Root::Store { options, .. } => options.clone(),
+        };
+        deltalake::logstore::store_for(url, options)
+            .map_err(|e| LakehouseError::Config(format!("the lake's store at {url}: {e}")))
     }
 
     /// Removes what sessions on a cluster kept in the scratch folder. For the end of a job:
     /// no session of the lake may still read it.
-    pub(crate) fn clear_scratch(&self) -> Result<()> {
-        let Some(dir) = self.scratch_root() else {
-            return Ok(());
-        };
-        match std::fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(LakehouseError::io("removing the scratch folder", dir, e))
-            }
-            _ => Ok(()),
+    pub(crate) async fn clear_scratch(&self) -> Result<()> {
+        if let Some(root) = self.local_root() {
+            let dir = root.join("_scratch");
+            return match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(LakehouseError::io("removing the scratch folder", dir, e))
+                }
+                _ => Ok(()),
+            };
         }
+        let url = self.scratch_url()?;
+        let store = self.store_at(&url)?;
+        let clear_error =
+            |e| LakehouseError::Config(format!("removing the scratch folder {url}: {e}"));
+        let files: Vec<ObjectMeta> = store.list(None).try_collect().await.map_err(clear_error)?;
+        for file in files {
+            store.delete(&file.location).await.map_err(clear_error)?;
+        }
+        Ok(())
     }
 
     /// The local folder of the lake, when it is in one.
@@ -293,15 +312,12 @@ impl Lake {
         match &self.engine {
             Engine::Local => Ok(new_session(settings)),
             Engine::Ballista { host, port } => {
-                let scratch = self
-                    .scratch_root()
-                    .ok_or_else(|| {
-                        LakehouseError::Config(format!(
-                            "the lake at {self} has no local folder for scratch data"
-                        ))
-                    })?
-                    .join(uuid::Uuid::new_v4().simple().to_string());
-                remote_session(session_config(settings), host, *port, Scratch::new(scratch))
+                let folder = format!("{}/", uuid::Uuid::new_v4().simple());
+                let url = self.scratch_url()?.join(&folder).map_err(|e| {
+                    LakehouseError::Config(format!("a scratch folder of the lake at {self}: {e}"))
+                })?;
+                let scratch = Scratch::new(url.clone(), self.store_at(&url)?);
+                remote_session(session_config(settings), host, *port, scratch)
             }
         }
     }

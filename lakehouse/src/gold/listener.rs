@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::silver::tracks::AUDIO_FEATURES;
 
 /// One entry of a listener's tops.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TopRow {
     /// `7d`, `30d` or `all`.
     pub period: String,
@@ -24,20 +24,22 @@ pub struct TopRow {
 
 /// A listener's top tracks, artists and genres of every period, by period, kind and rank.
 pub async fn tops(pool: &PgPool, user_id: &str) -> Result<Vec<TopRow>> {
-    Ok(sqlx::query_as(
-        "SELECT u.period, u.kind, u.rank, u.item, coalesce(t.name, u.item) AS name, u.listens
-         FROM user_tops AS u
-         LEFT JOIN tracks AS t ON u.kind = 'track' AND t.track_id = u.item
-         WHERE u.user_id = $1
-         ORDER BY u.period, u.kind, u.rank",
+    Ok(sqlx::query_as!(
+        TopRow,
+        r#"SELECT u.period AS "period!", u.kind AS "kind!", u.rank AS "rank!", u.item AS "item!",
+                  coalesce(t.name, u.item) AS "name!", u.listens AS "listens!"
+           FROM user_tops AS u
+           LEFT JOIN tracks AS t ON u.kind = 'track' AND t.track_id = u.item
+           WHERE u.user_id = $1
+           ORDER BY u.period, u.kind, u.rank"#,
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(pool)
     .await?)
 }
 
 /// One of a listener's latest listens.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecentListen {
     pub played_at: DateTime<Utc>,
     pub track_id: String,
@@ -49,15 +51,18 @@ pub struct RecentListen {
 
 /// A listener's latest listens as of the last pipeline run, newest first.
 pub async fn recent_listens(pool: &PgPool, user_id: &str) -> Result<Vec<RecentListen>> {
-    Ok(sqlx::query_as(
-        "SELECT r.played_at, r.track_id, coalesce(t.name, r.track_id) AS name,
-                coalesce(t.artists, '{}') AS artists, r.ms_played, r.is_skip
-         FROM user_recent_listens AS r
-         LEFT JOIN tracks AS t USING (track_id)
-         WHERE r.user_id = $1
-         ORDER BY r.played_at DESC, r.track_id",
+    Ok(sqlx::query_as!(
+        RecentListen,
+        r#"SELECT r.played_at AS "played_at!", r.track_id AS "track_id!",
+                  coalesce(t.name, r.track_id) AS "name!",
+                  coalesce(t.artists, '{}') AS "artists!", r.ms_played AS "ms_played!",
+                  r.is_skip AS "is_skip!"
+           FROM user_recent_listens AS r
+           LEFT JOIN tracks AS t USING (track_id)
+           WHERE r.user_id = $1
+           ORDER BY r.played_at DESC, r.track_id"#,
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(pool)
     .await?)
 }
@@ -74,35 +79,33 @@ pub struct SegmentOfListener {
 
 /// The segment of `user_id`, if the last model version placed them in one.
 pub async fn segment(pool: &PgPool, user_id: &str) -> Result<Option<SegmentOfListener>> {
-    type Row = (i16, String, i32, String, Option<Vec<f64>>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT s.segment_id, s.label, s.size, s.centroid::text, m.taste
+    let row = sqlx::query!(
+        "SELECT s.segment_id, s.label, s.size, s.centroid, m.taste
          FROM user_segment_members AS m
          JOIN user_segments AS s USING (segment_id)
          WHERE m.user_id = $1",
+        user_id,
     )
-    .bind(user_id)
     .fetch_optional(pool)
     .await?;
-    let Some((segment_id, label, size, centroid, taste)) = row else {
+    let Some(row) = row else {
         return Ok(None);
     };
-    let centroid: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(&centroid).unwrap_or_default();
-    let taste = taste.unwrap_or_default();
+    let taste = row.taste.unwrap_or_default();
     let features = AUDIO_FEATURES
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
             let mine = *taste.get(i)?;
-            let centre = centroid.get(*name)?.as_f64()?;
+            // `get` finds nothing in a centroid that is not an object.
+            let centre = row.centroid.get(*name)?.as_f64()?;
             Some(((*name).to_owned(), mine, centre))
         })
         .collect();
     Ok(Some(SegmentOfListener {
-        segment_id,
-        label,
-        size,
+        segment_id: row.segment_id,
+        label: row.label,
+        size: row.size,
         features,
     }))
 }

@@ -49,12 +49,13 @@ pub enum Evaluated {
 pub async fn last_evaluation(
     pool: &PgPool,
 ) -> Result<Option<(i64, String, chrono::DateTime<chrono::Utc>)>> {
-    Ok(sqlx::query_as(
-        "SELECT model_version, spec::text, trained_at FROM model_versions
-         WHERE evaluated ORDER BY model_version DESC LIMIT 1",
+    let row = sqlx::query!(
+        r#"SELECT model_version, spec::text AS "spec!", trained_at FROM model_versions
+           WHERE evaluated ORDER BY model_version DESC LIMIT 1"#
     )
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    Ok(row.map(|row| (row.model_version, row.spec, row.trained_at)))
 }
 
 /// One listener's list: (track, score, reason), best first.
@@ -76,24 +77,23 @@ pub struct VersionWriter {
 impl VersionWriter {
     /// Inserts the version and its metrics.
     pub async fn begin(tx: &mut PgConnection, version: &ModelVersion) -> Result<Self> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar!(
             "INSERT INTO model_versions (run_id, model, params, spec, evaluated, silver_version,
                  users, items, interactions, train_secs, skip_metrics)
-             VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8, $9, $10,
-                 $11::text::jsonb)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              RETURNING model_version",
+            version.run_id,
+            version.model,
+            version.params,
+            version.spec,
+            matches!(version.evaluation, Evaluated::Now { .. }),
+            version.silver_version,
+            version.users,
+            version.items,
+            version.interactions,
+            version.train_secs,
+            version.skip_metrics.as_ref(),
         )
-        .bind(version.run_id)
-        .bind(&version.model)
-        .bind(version.params.to_string())
-        .bind(version.spec.to_string())
-        .bind(matches!(version.evaluation, Evaluated::Now { .. }))
-        .bind(version.silver_version)
-        .bind(version.users)
-        .bind(version.items)
-        .bind(version.interactions)
-        .bind(version.train_secs)
-        .bind(version.skip_metrics.as_ref().map(|m| m.to_string()))
         .fetch_one(&mut *tx)
         .await?;
         insert_metrics(tx, id, version).await?;
@@ -166,15 +166,15 @@ impl VersionWriter {
         tx: &mut PgConnection,
         diversity: Option<&serde_json::Value>,
     ) -> Result<i64> {
-        sqlx::query("UPDATE model_versions SET is_current = false WHERE is_current")
+        sqlx::query!("UPDATE model_versions SET is_current = false WHERE is_current")
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE model_versions SET is_current = true, diversity = $2::text::jsonb
+        sqlx::query!(
+            "UPDATE model_versions SET is_current = true, diversity = $2
              WHERE model_version = $1",
+            self.id,
+            diversity,
         )
-        .bind(self.id)
-        .bind(diversity.map(|d| d.to_string()))
         .execute(&mut *tx)
         .await?;
         for table in ["recommendations", "similar_tracks"] {
@@ -204,39 +204,39 @@ async fn insert_metrics(conn: &mut PgConnection, id: i64, version: &ModelVersion
             test_users,
         } => (metrics, *test_users),
         Evaluated::Earlier(from) => {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO model_metrics (model_version, model, chosen, params, validation_ndcg,
                      ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users)
-                 SELECT $1, model, chosen, params, validation_ndcg, ndcg, recall, precision,
-                     map, coverage, train_secs, eval_secs, test_users
+                 SELECT $1::bigint, model, chosen, params, validation_ndcg, ndcg, recall,
+                     precision, map, coverage, train_secs, eval_secs, test_users
                  FROM model_metrics WHERE model_version = $2",
+                id,
+                *from,
             )
-            .bind(id)
-            .bind(from)
             .execute(&mut *conn)
             .await?;
             return Ok(());
         }
     };
     for m in metrics {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO model_metrics (model_version, model, chosen, params, validation_ndcg,
                  ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users)
-             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            id,
+            m.model,
+            m.model == version.model,
+            m.spec.params_json(),
+            m.validation_ndcg,
+            m.test.ndcg,
+            m.test.recall,
+            m.test.precision,
+            m.test.map,
+            m.test.coverage,
+            m.train_secs,
+            m.eval_secs,
+            test_users,
         )
-        .bind(id)
-        .bind(m.model)
-        .bind(m.model == version.model)
-        .bind(m.spec.params_json().to_string())
-        .bind(m.validation_ndcg)
-        .bind(m.test.ndcg)
-        .bind(m.test.recall)
-        .bind(m.test.precision)
-        .bind(m.test.map)
-        .bind(m.test.coverage)
-        .bind(m.train_secs)
-        .bind(m.eval_secs)
-        .bind(test_users)
         .execute(&mut *conn)
         .await?;
     }

@@ -24,18 +24,18 @@ pub struct NowPlaying {
 /// Records that `now.user_id` is playing `now.track_metadata`, replacing what they played
 /// before.
 pub async fn set(pool: &PgPool, now: &NowPlaying) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO now_playing (user_id, track_metadata, track_id, started_at, expires_at)
-         VALUES ($1, $2::text::jsonb, $3, $4, $5)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id) DO UPDATE SET track_metadata = EXCLUDED.track_metadata,
              track_id = EXCLUDED.track_id, started_at = EXCLUDED.started_at,
              expires_at = EXCLUDED.expires_at",
+        now.user_id,
+        now.track_metadata,
+        now.track_id.as_deref(),
+        now.started_at,
+        now.expires_at,
     )
-    .bind(&now.user_id)
-    .bind(now.track_metadata.to_string())
-    .bind(&now.track_id)
-    .bind(now.started_at)
-    .bind(now.expires_at)
     .execute(pool)
     .await?;
     Ok(())
@@ -43,21 +43,12 @@ pub async fn set(pool: &PgPool, now: &NowPlaying) -> Result<()> {
 
 /// What `user_id` is playing now, if it has not expired.
 pub async fn current(pool: &PgPool, user_id: &str) -> Result<Option<NowPlaying>> {
-    type Row = (String, String, Option<String>, DateTime<Utc>, DateTime<Utc>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT user_id, track_metadata::text, track_id, started_at, expires_at
+    Ok(sqlx::query_as!(
+        NowPlaying,
+        "SELECT user_id, track_metadata, track_id, started_at, expires_at
              FROM now_playing WHERE user_id = $1 AND expires_at > now()",
+        user_id,
     )
-    .bind(user_id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(
-        |(user_id, metadata, track_id, started_at, expires_at)| NowPlaying {
-            user_id,
-            track_metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-            track_id,
-            started_at,
-            expires_at,
-        },
-    ))
+    .await?)
 }

@@ -11,7 +11,7 @@ use crate::ml::diversity::Diversity;
 use crate::ml::skip_model::SkipMetrics;
 
 /// One recommendation with the track's catalogue data.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecommendationRow {
     pub rank: i16,
     pub track_id: String,
@@ -45,15 +45,16 @@ pub async fn version_list(
     user_id: &str,
     limit: i64,
 ) -> Result<Vec<RecommendationRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        RecommendationRow,
         "SELECT r.rank, r.track_id, t.name, t.artists, t.genres, r.score, r.reason
          FROM recommendations r JOIN tracks t USING (track_id)
          WHERE r.model_version = $1 AND r.user_id = $2
          ORDER BY r.rank LIMIT $3",
+        version,
+        user_id,
+        limit,
     )
-    .bind(version)
-    .bind(user_id)
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }
@@ -61,14 +62,14 @@ pub async fn version_list(
 /// Whether model `version` has a list for `user_id` or the listener gave feedback: a listener
 /// with neither gets the popular list.
 pub async fn is_known(pool: &PgPool, version: i64, user_id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (
-                    SELECT 1 FROM recommendations WHERE model_version = $1 AND user_id = $2
-                )
-             OR EXISTS (SELECT 1 FROM feedback WHERE user_id = $2)",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (
+                      SELECT 1 FROM recommendations WHERE model_version = $1 AND user_id = $2
+                  )
+               OR EXISTS (SELECT 1 FROM feedback WHERE user_id = $2) AS "known!""#,
+        version,
+        user_id,
     )
-    .bind(version)
-    .bind(user_id)
     .fetch_one(pool)
     .await?)
 }
@@ -76,13 +77,15 @@ pub async fn is_known(pool: &PgPool, version: i64, user_id: &str) -> Result<bool
 /// The model version the API serves, and when the run that trained it started: listens
 /// accepted after that are not in it.
 pub async fn current_model(pool: &PgPool) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>)>> {
-    Ok(sqlx::query_as(
-        "SELECT v.model_version, coalesce(r.started_at, v.trained_at)
-         FROM model_versions v LEFT JOIN pipeline_runs r USING (run_id)
-         WHERE v.is_current",
+    let row = sqlx::query!(
+        r#"SELECT v.model_version AS "model_version!",
+                  coalesce(r.started_at, v.trained_at) AS "started_at!"
+           FROM model_versions v LEFT JOIN pipeline_runs r USING (run_id)
+           WHERE v.is_current"#
     )
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    Ok(row.map(|row| (row.model_version, row.started_at)))
 }
 
 /// The model version the API serves.
@@ -133,23 +136,24 @@ pub async fn similar_on_both_bases(
 
 /// The tracks the current model version found played by the same listeners as `track_id`.
 async fn by_listeners(pool: &PgPool, track_id: &str, limit: i64) -> Result<Vec<SimilarRow>> {
-    Ok(sqlx::query_as(
-        "SELECT s.rank, s.similar_track_id AS track_id, t.name, t.artists, s.score,
-                'listeners' AS basis
-         FROM similar_tracks s
-         JOIN model_versions v ON v.model_version = s.model_version AND v.is_current
-         JOIN tracks t ON t.track_id = s.similar_track_id
-         WHERE s.track_id = $1
-         ORDER BY s.rank LIMIT $2",
+    Ok(sqlx::query_as!(
+        SimilarRow,
+        r#"SELECT s.rank, s.similar_track_id AS track_id, t.name, t.artists, s.score,
+                  'listeners' AS "basis!"
+           FROM similar_tracks s
+           JOIN model_versions v ON v.model_version = s.model_version AND v.is_current
+           JOIN tracks t ON t.track_id = s.similar_track_id
+           WHERE s.track_id = $1
+           ORDER BY s.rank LIMIT $2"#,
+        track_id,
+        limit,
     )
-    .bind(track_id)
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }
 
 /// A model version as the registry records it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelVersionRow {
     pub model_version: i64,
@@ -176,7 +180,7 @@ pub struct ModelVersionRow {
 }
 
 /// One family's offline figures for a version, at k = 10.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelMetricRow {
     pub model_version: i64,
@@ -198,12 +202,15 @@ pub struct ModelMetricRow {
 
 /// The newest `limit` model versions, newest first.
 pub async fn list_versions(pool: &PgPool, limit: i64) -> Result<Vec<ModelVersionRow>> {
-    Ok(sqlx::query_as(
-        "SELECT model_version, run_id, model, params, trained_at, silver_version, users, items,
-                interactions, train_secs, skip_metrics, diversity, is_current
-         FROM model_versions ORDER BY model_version DESC LIMIT $1",
+    Ok(sqlx::query_as!(
+        ModelVersionRow,
+        r#"SELECT model_version, run_id, model, params AS "params: Json<Value>", trained_at,
+                  silver_version, users, items, interactions, train_secs,
+                  skip_metrics AS "skip_metrics: Json<SkipMetrics>",
+                  diversity AS "diversity: Json<Diversity>", is_current
+           FROM model_versions ORDER BY model_version DESC LIMIT $1"#,
+        limit,
     )
-    .bind(limit)
     .fetch_all(pool)
     .await
     .map(|rows: Vec<ModelVersionRow>| {
@@ -230,19 +237,20 @@ impl ModelVersionRow {
 
 /// The figures of the given versions.
 pub async fn list_metrics(pool: &PgPool, versions: &[i64]) -> Result<Vec<ModelMetricRow>> {
-    Ok(sqlx::query_as(
-        "SELECT model_version, model, chosen, params, validation_ndcg, ndcg,
-                recall, precision, map, coverage, train_secs, eval_secs, test_users
-         FROM model_metrics WHERE model_version = ANY($1)
-         ORDER BY model_version DESC, ndcg DESC",
+    Ok(sqlx::query_as!(
+        ModelMetricRow,
+        r#"SELECT model_version, model, chosen, params AS "params: Json<Value>", validation_ndcg,
+                  ndcg, recall, precision, map, coverage, train_secs, eval_secs, test_users
+           FROM model_metrics WHERE model_version = ANY($1)
+           ORDER BY model_version DESC, ndcg DESC"#,
+        versions,
     )
-    .bind(versions)
     .fetch_all(pool)
     .await?)
 }
 
 /// A listener's feedback on a track or an artist.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FeedbackRow {
     pub target_type: String,
     pub target_id: String,
@@ -251,15 +259,15 @@ pub struct FeedbackRow {
 
 /// Records feedback (the latest word on a target wins).
 pub async fn record_feedback(pool: &PgPool, user_id: &str, f: &FeedbackRow) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO feedback (user_id, target_type, target_id, kind) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id, target_type, target_id)
          DO UPDATE SET kind = EXCLUDED.kind, created_at = now()",
+        user_id,
+        f.target_type,
+        f.target_id,
+        f.kind,
     )
-    .bind(user_id)
-    .bind(&f.target_type)
-    .bind(&f.target_id)
-    .bind(&f.kind)
     .execute(pool)
     .await?;
     Ok(())
@@ -286,18 +294,23 @@ pub async fn record_track_feedback(pool: &PgPool, words: &[TrackWord<'_>]) -> Re
     let mut written = 0;
     for chunk in kept.chunks(FEEDBACK_CHUNK) {
         let words: Vec<&TrackWord> = chunk.iter().map(|&n| &words[n]).collect();
-        written += sqlx::query(
+        let users: Vec<&str> = words.iter().map(|w| w.user_id).collect();
+        let tracks: Vec<&str> = words.iter().map(|w| w.track_id).collect();
+        let kinds: Vec<&str> = words.iter().map(|w| w.kind).collect();
+        let at: Vec<chrono::DateTime<chrono::Utc>> = words.iter().map(|w| w.at).collect();
+        // `as _`: the macro checks text arrays as `&[String]`; these borrow `&str`s.
+        written += sqlx::query!(
             "INSERT INTO feedback (user_id, target_type, target_id, kind, created_at)
              SELECT user_id, 'track', target_id, kind, created_at
              FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
                  AS w (user_id, target_id, kind, created_at)
              ON CONFLICT (user_id, target_type, target_id)
              DO UPDATE SET kind = EXCLUDED.kind, created_at = EXCLUDED.created_at",
+            users as _,
+            tracks as _,
+            kinds as _,
+            &at,
         )
-        .bind(words.iter().map(|w| w.user_id).collect::<Vec<_>>())
-        .bind(words.iter().map(|w| w.track_id).collect::<Vec<_>>())
-        .bind(words.iter().map(|w| w.kind).collect::<Vec<_>>())
-        .bind(words.iter().map(|w| w.at).collect::<Vec<_>>())
         .execute(pool)
         .await?
         .rows_affected();
@@ -310,22 +323,27 @@ const FEEDBACK_CHUNK: usize = 10_000;
 
 /// A listener's feedback.
 pub async fn feedback_of(pool: &PgPool, user_id: &str) -> Result<Vec<FeedbackRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        FeedbackRow,
         "SELECT target_type, target_id, kind FROM feedback WHERE user_id = $1 ORDER BY created_at",
+        user_id,
     )
-    .bind(user_id)
     .fetch_all(pool)
     .await?)
 }
 
 /// Every listener's feedback, oldest first: (user, target type, target, kind).
 pub async fn all_feedback(pool: &PgPool) -> Result<Vec<(String, String, String, String)>> {
-    Ok(sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT user_id, target_type, target_id, kind FROM feedback
          ORDER BY created_at, user_id, target_type, target_id",
     )
     .fetch_all(pool)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.user_id, row.target_type, row.target_id, row.kind))
+        .collect())
 }
 
 /// Model version `version`'s similar tracks of each of `track_ids`.
@@ -334,19 +352,21 @@ pub async fn similar_of_many(
     version: i64,
     track_ids: &[String],
 ) -> Result<std::collections::HashMap<String, Vec<(String, f32)>>> {
-    let rows: Vec<(String, String, f32)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT track_id, similar_track_id, score
          FROM similar_tracks
          WHERE model_version = $1 AND track_id = ANY($2)
          ORDER BY track_id, rank",
+        version,
+        track_ids,
     )
-    .bind(version)
-    .bind(track_ids)
     .fetch_all(pool)
     .await?;
     let mut out: std::collections::HashMap<String, Vec<(String, f32)>> = Default::default();
-    for (track, other, score) in rows {
-        out.entry(track).or_default().push((other, score));
+    for row in rows {
+        out.entry(row.track_id)
+            .or_default()
+            .push((row.similar_track_id, row.score));
     }
     Ok(out)
 }
@@ -380,7 +400,7 @@ async fn sound_rows(
 }
 
 /// A track's name, artists and audio features, for re-ranking.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrackFeaturesRow {
     pub track_id: String,
     pub name: String,
@@ -415,12 +435,13 @@ impl TrackFeaturesRow {
 
 /// The catalogue rows of `track_ids` (unknown ids are left out).
 pub async fn track_features(pool: &PgPool, track_ids: &[String]) -> Result<Vec<TrackFeaturesRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        TrackFeaturesRow,
         "SELECT track_id, name, artists, danceability, energy, loudness, speechiness,
                 acousticness, instrumentalness, liveness, valence, tempo
          FROM tracks WHERE track_id = ANY($1)",
+        track_ids,
     )
-    .bind(track_ids)
     .fetch_all(pool)
     .await?)
 }
@@ -428,14 +449,16 @@ pub async fn track_features(pool: &PgPool, track_ids: &[String]) -> Result<Vec<T
 /// The cold-start list for listeners the model does not know yet: the tracks most listeners
 /// played, as the marts count them.
 pub async fn popular_list(pool: &PgPool, limit: i64) -> Result<Vec<RecommendationRow>> {
-    Ok(sqlx::query_as(
-        "SELECT CAST(row_number() OVER (ORDER BY p.listeners DESC, p.track_id) AS smallint) AS rank,
-                p.track_id, t.name, t.artists, t.genres,
-                CAST(p.listeners AS real) AS score, 'popular on soundlake' AS reason
-         FROM track_popularity p JOIN tracks t USING (track_id)
-         ORDER BY p.listeners DESC, p.track_id LIMIT $1",
+    Ok(sqlx::query_as!(
+        RecommendationRow,
+        r#"SELECT CAST(row_number() OVER (ORDER BY p.listeners DESC, p.track_id) AS smallint)
+                      AS "rank!",
+                  p.track_id, t.name, t.artists, t.genres,
+                  CAST(p.listeners AS real) AS "score!", 'popular on soundlake' AS "reason!"
+           FROM track_popularity p JOIN tracks t USING (track_id)
+           ORDER BY p.listeners DESC, p.track_id LIMIT $1"#,
+        limit,
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }

@@ -1,19 +1,24 @@
 //! A partitioned write whose query runs on a Ballista cluster: the executors write the rows as
-//! Parquet files, Hive-style by the partition columns, into a new folder of the table, and
-//! soundlake commits those files to Delta, with statistics read from their footers. The rows
-//! never pass through soundlake's process.
+//! Parquet files, Hive-style by the partition columns, into a new folder of the table (in a
+//! local folder or on the lake's object store), and soundlake commits those files to Delta,
+//! with statistics read from their footers. The rows never pass through soundlake's process.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::ParquetMetaData;
-use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::{DataFrame, cast, col};
 use deltalake::DeltaTable;
 use deltalake::kernel::Add;
+use deltalake::logstore::ObjectStoreRef;
+use deltalake::logstore::object_store::ObjectMeta;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use futures::TryStreamExt;
 
 use super::PartitionedWrite;
 use super::file_stats::{self, IndexedColumns};
@@ -33,16 +38,11 @@ impl PartitionedWrite {
         indexed: &IndexedColumns,
     ) -> Result<(Vec<Add>, usize)> {
         let query_error = |e| LakehouseError::query(self.table.qualified(), e);
-        let root = table.table_url().to_file_path().map_err(|()| {
-            LakehouseError::Config(format!(
-                "{}: a cluster writes only to a table in a local folder",
-                self.table
-            ))
-        })?;
         let folder = format!("cluster-{}", uuid::Uuid::new_v4().simple());
-        let dir = root.join(&folder);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| LakehouseError::io("creating a table folder", &dir, e))?;
+        let url = format!(
+            "{}/{folder}/",
+            table.table_url().as_str().trim_end_matches('/')
+        );
         let columns = target
             .fields()
             .iter()
@@ -53,27 +53,24 @@ impl PartitionedWrite {
         frame
             .select(columns)
             .map_err(query_error)?
-            .write_parquet(&format!("{}/", dir.display()), options, None)
+            .write_parquet(&url, options, None)
             .await
             .map_err(query_error)?;
+        let store = table.log_store().object_store(None);
         let modified = chrono::Utc::now().timestamp_millis();
         let mut adds = Vec::new();
         let mut rows = 0;
-        for file in parquet_files(&dir)? {
-            let relative = file.strip_prefix(&root).map_err(|_| {
-                self.schema_error(format!("{} is outside the table", file.display()))
+        for file in parquet_files(&store, &folder).await? {
+            let footer = footer(&store, &file).await?;
+            let stats = file_stats::stats_of(&footer, indexed).map_err(|e| {
+                read_error(&file.location, "reading a written file's statistics", e)
             })?;
-            let footer = footer(&file)?;
-            let stats = file_stats::stats_of(&footer, indexed)
-                .map_err(|e| read_error(&file, "reading a written file's statistics", e))?;
             rows += footer.file_metadata().num_rows().max(0) as usize;
-            let size = std::fs::metadata(&file)
-                .map_err(|e| LakehouseError::io("reading a written file", &file, e))?
-                .len();
+            let path = file.location.as_ref();
             adds.push(Add {
-                path: relative.to_string_lossy().into_owned(),
-                partition_values: self.partition_values(relative),
-                size: size as i64,
+                path: path.to_owned(),
+                partition_values: self.partition_values(Path::new(path)),
+                size: file.size as i64,
                 modification_time: modified,
                 data_change: true,
                 stats: Some(stats.to_string()),
@@ -102,37 +99,37 @@ impl PartitionedWrite {
     }
 }
 
-/// The Parquet files under `dir`, in its folders at any depth.
-pub(super) fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = std::fs::read_dir(&folder)
-            .map_err(|e| LakehouseError::io("listing written files", &folder, e))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| LakehouseError::io("listing written files", &folder, e))?
-                .path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
+/// The Parquet files under `folder` of `store`, in its folders at any depth, by path.
+pub(super) async fn parquet_files(store: &ObjectStoreRef, folder: &str) -> Result<Vec<ObjectMeta>> {
+    let mut files: Vec<ObjectMeta> = store
+        .list(Some(&ObjectPath::from(folder)))
+        .try_filter(|file| futures::future::ready(file.location.extension() == Some("parquet")))
+        .try_collect()
+        .await
+        .map_err(|e| {
+            LakehouseError::io("listing written files", folder, std::io::Error::other(e))
+        })?;
+    files.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(files)
 }
 
 /// A Parquet file's footer: its schema, row groups and their statistics.
-pub(super) fn footer(file: &Path) -> Result<ParquetMetaData> {
-    let opened = std::fs::File::open(file)
-        .map_err(|e| LakehouseError::io("reading a written file", file, e))?;
-    let reader = SerializedFileReader::new(opened)
-        .map_err(|e| read_error(file, "reading a written file's footer", e))?;
-    Ok(reader.metadata().clone())
+pub(super) async fn footer(
+    store: &ObjectStoreRef,
+    file: &ObjectMeta,
+) -> Result<Arc<ParquetMetaData>> {
+    DFParquetMetadata::new(store.as_ref(), file)
+        .fetch_metadata()
+        .await
+        .map_err(|e| {
+            LakehouseError::io(
+                "reading a written file's footer",
+                file.location.as_ref(),
+                std::io::Error::other(e),
+            )
+        })
 }
 
-fn read_error(file: &Path, doing: &'static str, e: ParquetError) -> LakehouseError {
-    LakehouseError::io(doing, file, std::io::Error::other(e))
+fn read_error(file: &ObjectPath, doing: &'static str, e: ParquetError) -> LakehouseError {
+    LakehouseError::io(doing, file.as_ref(), std::io::Error::other(e))
 }

@@ -315,23 +315,16 @@ async fn a_file_another_process_wrote_gets_the_statistics_delta_rs_gives_its_own
         .await
         .unwrap();
     let indexed = IndexedColumns::of(&TableProperties::default());
-    let from_footers: BTreeMap<String, serde_json::Value> =
-        on_cluster::parquet_files(elsewhere.path())
-            .unwrap()
-            .iter()
-            .map(|file| {
-                let folder = file
-                    .parent()
-                    .unwrap()
-                    .file_name()
-                    .unwrap()
-                    .to_str()
-                    .unwrap();
-                let day = folder.strip_prefix("day=").unwrap().to_owned();
-                let footer = on_cluster::footer(file).unwrap();
-                (day, file_stats::stats_of(&footer, &indexed).unwrap())
-            })
-            .collect();
+    let url = url::Url::from_directory_path(elsewhere.path()).unwrap();
+    let no_options: [(&str, &str); 0] = [];
+    let store = deltalake::logstore::store_for(&url, no_options).unwrap();
+    let mut from_footers = BTreeMap::new();
+    for file in on_cluster::parquet_files(&store, "").await.unwrap() {
+        let folder = file.location.parts().next().unwrap();
+        let day = folder.as_ref().strip_prefix("day=").unwrap().to_owned();
+        let footer = on_cluster::footer(&store, &file).await.unwrap();
+        from_footers.insert(day, file_stats::stats_of(&footer, &indexed).unwrap());
+    }
 
     assert_eq!(from_footers.len(), 2);
     assert_eq!(from_footers, by_delta_rs);

@@ -51,7 +51,7 @@ pub async fn deferral(
         return Ok(None);
     };
     let trained_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT trained_at FROM model_versions WHERE is_current")
+        sqlx::query_scalar!("SELECT trained_at FROM model_versions WHERE is_current")
             .fetch_optional(pool)
             .await?;
     let Some(trained_at) = trained_at else {

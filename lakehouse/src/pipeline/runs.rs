@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
+use sqlx::types::Json;
 
 use super::{Stage, StageOutcome};
 use crate::error::{LakehouseError, Result};
 
 /// A run as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunRecord {
     pub run_id: i64,
@@ -18,7 +19,6 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
-    #[sqlx(skip)]
     pub stages: Vec<StageRecord>,
 }
 
@@ -42,10 +42,10 @@ pub struct StageRecord {
 }
 
 pub(super) async fn insert_run(pool: &PgPool, trigger: &str) -> Result<i64> {
-    let id = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO pipeline_runs (trigger, status) VALUES ($1, 'running') RETURNING run_id",
+        trigger,
     )
-    .bind(trigger)
     .fetch_one(pool)
     .await?;
     Ok(id)
@@ -53,7 +53,7 @@ pub(super) async fn insert_run(pool: &PgPool, trigger: &str) -> Result<i64> {
 
 /// The newest run still marked running, if any.
 pub(super) async fn running_run(pool: &PgPool) -> Result<Option<i64>> {
-    let id = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "SELECT run_id FROM pipeline_runs WHERE status = 'running' ORDER BY run_id DESC LIMIT 1",
     )
     .fetch_optional(pool)
@@ -64,18 +64,18 @@ pub(super) async fn running_run(pool: &PgPool) -> Result<Option<i64>> {
 /// Marks runs (and their stages) left `running` by a process that stopped as failed.
 pub(super) async fn fail_interrupted(pool: &PgPool) -> Result<()> {
     let message = "interrupted: the process running it stopped";
-    sqlx::query(
+    sqlx::query!(
         "UPDATE pipeline_stages SET status = 'failed', finished_at = now(), error = $1
          WHERE status = 'running'",
+        message,
     )
-    .bind(message)
     .execute(pool)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE pipeline_runs SET status = 'failed', finished_at = now(), error = $1
          WHERE status = 'running'",
+        message,
     )
-    .bind(message)
     .execute(pool)
     .await?;
     Ok(())
@@ -87,12 +87,12 @@ pub(super) async fn start_stage(
     position: usize,
     stage: Stage,
 ) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO pipeline_stages (run_id, position, stage, status) VALUES ($1, $2, $3, 'running')",
+        run_id,
+        position as i16,
+        stage.name(),
     )
-    .bind(run_id)
-    .bind(position as i16)
-    .bind(stage.name())
     .execute(pool)
     .await?;
     Ok(())
@@ -110,116 +110,105 @@ pub(super) async fn finish_stage(
         Ok(o) => ("skipped", o, None),
         Err(e) => ("failed", &empty, Some(e.to_string())),
     };
-    sqlx::query(
+    sqlx::query!(
         "UPDATE pipeline_stages
          SET status = $3, finished_at = now(), rows_in = $4, rows_out = $5, rows_rejected = $6,
-             versions_read = $7::jsonb, versions_written = $8::jsonb, detail = $9, error = $10
+             versions_read = $7, versions_written = $8, detail = $9, error = $10
          WHERE run_id = $1 AND position = $2",
+        run_id,
+        position as i16,
+        status,
+        outcome.rows_in,
+        outcome.rows_out,
+        outcome.rows_rejected,
+        Json(&outcome.versions_read) as _,
+        Json(&outcome.versions_written) as _,
+        (!outcome.detail.is_empty()).then_some(outcome.detail.as_str()),
+        error,
     )
-    .bind(run_id)
-    .bind(position as i16)
-    .bind(status)
-    .bind(outcome.rows_in)
-    .bind(outcome.rows_out)
-    .bind(outcome.rows_rejected)
-    .bind(serde_json::Value::Object(outcome.versions_read.clone()).to_string())
-    .bind(serde_json::Value::Object(outcome.versions_written.clone()).to_string())
-    .bind((!outcome.detail.is_empty()).then_some(outcome.detail.as_str()))
-    .bind(error)
     .execute(pool)
     .await?;
     Ok(())
 }
 
 pub(super) async fn finish_run(pool: &PgPool, run_id: i64, error: Option<&str>) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE pipeline_runs
          SET status = CASE WHEN $2::text IS NULL THEN 'succeeded' ELSE 'failed' END,
              finished_at = now(), error = $2
          WHERE run_id = $1",
+        run_id,
+        error,
     )
-    .bind(run_id)
-    .bind(error)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-const RUN_COLUMNS: &str = "run_id, trigger, status, started_at, finished_at, error";
+/// A `pipeline_runs` row, before its stages are read.
+struct RunRow {
+    run_id: i64,
+    trigger: String,
+    status: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    error: Option<String>,
+}
+
+impl RunRow {
+    fn with_stages(self, stages: Vec<StageRecord>) -> RunRecord {
+        RunRecord {
+            run_id: self.run_id,
+            trigger: self.trigger,
+            status: self.status,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            error: self.error,
+            stages,
+        }
+    }
+}
 
 /// The newest `limit` runs, newest first, each with its stages.
 pub async fn list_runs(pool: &PgPool, limit: i64) -> Result<Vec<RunRecord>> {
-    let mut runs: Vec<RunRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM pipeline_runs ORDER BY run_id DESC LIMIT $1"
-    )))
-    .bind(limit)
+    let rows = sqlx::query_as!(
+        RunRow,
+        "SELECT run_id, trigger, status, started_at, finished_at, error
+         FROM pipeline_runs ORDER BY run_id DESC LIMIT $1",
+        limit,
+    )
     .fetch_all(pool)
     .await?;
-    for run in &mut runs {
-        run.stages = stages_of(pool, run.run_id).await?;
+    let mut runs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let stages = stages_of(pool, row.run_id).await?;
+        runs.push(row.with_stages(stages));
     }
     Ok(runs)
 }
 
 /// One run with its stages.
 pub async fn get_run(pool: &PgPool, run_id: i64) -> Result<RunRecord> {
-    let run: Option<RunRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {RUN_COLUMNS} FROM pipeline_runs WHERE run_id = $1"
-    )))
-    .bind(run_id)
+    let row = sqlx::query_as!(
+        RunRow,
+        "SELECT run_id, trigger, status, started_at, finished_at, error
+         FROM pipeline_runs WHERE run_id = $1",
+        run_id,
+    )
     .fetch_optional(pool)
     .await?;
-    let mut run = run.ok_or_else(|| LakehouseError::NotFound(format!("no run {run_id}")))?;
-    run.stages = stages_of(pool, run_id).await?;
-    Ok(run)
-}
-
-/// A `pipeline_stages` row with its JSON columns as text.
-#[derive(sqlx::FromRow)]
-struct StageRow {
-    position: i16,
-    stage: String,
-    status: String,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    rows_in: i64,
-    rows_out: i64,
-    rows_rejected: i64,
-    versions_read: String,
-    versions_written: String,
-    detail: Option<String>,
-    error: Option<String>,
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+    let row = row.ok_or_else(|| LakehouseError::NotFound(format!("no run {run_id}")))?;
+    Ok(row.with_stages(stages_of(pool, run_id).await?))
 }
 
 async fn stages_of(pool: &PgPool, run_id: i64) -> Result<Vec<StageRecord>> {
-    let rows: Vec<StageRow> = sqlx::query_as(
+    Ok(sqlx::query_as!(
+        StageRecord,
         "SELECT position, stage, status, started_at, finished_at, rows_in, rows_out,
-                rows_rejected, versions_read::text AS versions_read,
-                versions_written::text AS versions_written, detail, error
+                rows_rejected, versions_read, versions_written, detail, error
          FROM pipeline_stages WHERE run_id = $1 ORDER BY position",
+        run_id,
     )
-    .bind(run_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| StageRecord {
-            position: r.position,
-            stage: r.stage,
-            status: r.status,
-            started_at: r.started_at,
-            finished_at: r.finished_at,
-            rows_in: r.rows_in,
-            rows_out: r.rows_out,
-            rows_rejected: r.rows_rejected,
-            versions_read: json(&r.versions_read),
-            versions_written: json(&r.versions_written),
-            detail: r.detail,
-            error: r.error,
-        })
-        .collect())
+    .await?)
 }

@@ -102,8 +102,7 @@ pub(super) async fn run_stage(
         return Err(LakehouseError::InjectedFailure(stage.name().to_owned()));
     }
     let on_cluster = (stage.runs_on_engine() && !options.engine.is_local())
-        .then(|| lake.with_engine(options.engine.clone()))
-        .transpose()?;
+        .then(|| lake.with_engine(options.engine.clone()));
     let lake = on_cluster.as_ref().unwrap_or(lake);
     let outcome = match stage {
         Stage::SilverTracks => silver_tracks(lake).await,
@@ -131,7 +130,7 @@ pub(super) async fn run_stage(
         }
     };
     if let Some(cluster_lake) = &on_cluster
-        && let Err(e) = cluster_lake.clear_scratch()
+        && let Err(e) = cluster_lake.clear_scratch().await
     {
         tracing::warn!("{stage}: the cluster's intermediate results are left behind: {e}");
     }

@@ -13,6 +13,7 @@ mod named_tables;
 mod object_store;
 mod pipeline;
 mod real_data;
+mod s3_server;
 mod silver_parts;
 mod simulate_backfill;
 mod support;

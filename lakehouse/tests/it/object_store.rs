@@ -2,11 +2,6 @@
 //! from PyPI), the pipeline end to end on it, and the same silver and gold as on a local
 //! folder fed the same listens.
 
-use std::collections::HashMap;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use lakehouse::Lake;
@@ -15,80 +10,8 @@ use lakehouse::named_tables;
 use lakehouse::pipeline::RunOptions;
 use lakehouse::simulate::{Simulation, simulate};
 
+use crate::s3_server::S3Server;
 use crate::support::{TestEnv, demo_catalogue, python, run_pipeline};
-
-/// An S3-compatible server on a free local port, with one bucket; stopped when dropped.
-struct S3Server {
-    child: Child,
-    endpoint: String,
-}
-
-const BUCKET: &str = "soundlake-lake";
-
-impl S3Server {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let moto = std::path::Path::new(&python()).with_file_name("moto_server");
-        let child = Command::new(moto)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting moto's S3 server");
-        let server = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the S3 server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let created = Command::new(python())
-            .args([
-                "-c",
-                &format!(
-                    "import boto3; boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
-                     aws_access_key_id='soundlake', aws_secret_access_key='soundlake')\
-                     .create_bucket(Bucket='{BUCKET}')",
-                    server.endpoint
-                ),
-            ])
-            .output()
-            .expect("creating the bucket");
-        assert!(
-            created.status.success(),
-            "{}",
-            String::from_utf8_lossy(&created.stderr)
-        );
-        server
-    }
-
-    /// The lake under `prefix` in the bucket.
-    fn lake(&self, prefix: &str) -> Lake {
-        let options = HashMap::from(
-            [
-                ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_ACCESS_KEY_ID", "soundlake"),
-                ("AWS_SECRET_ACCESS_KEY", "soundlake"),
-                ("AWS_ALLOW_HTTP", "true"),
-            ]
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        );
-        Lake::at(&format!("s3://{BUCKET}/{prefix}"), options).expect("an S3 lake")
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Columns that say when a row was written and from which import (a batch id, a temporary
 /// file): they differ between two lakes fed the same data at different moments.
@@ -144,7 +67,7 @@ async fn write(lake: &Lake, listens: &[Listen]) {
 
 #[tokio::test]
 async fn the_pipeline_on_an_object_store_gives_the_silver_and_gold_of_a_local_folder() {
-    let s3 = S3Server::start();
+    let s3 = S3Server::start(&python());
     let local = TestEnv::new().await;
     let mut remote = TestEnv::new().await;
     remote.lake = s3.lake("prod");
@@ -213,7 +136,7 @@ async fn the_pipeline_on_an_object_store_gives_the_silver_and_gold_of_a_local_fo
 
 #[tokio::test]
 async fn writers_on_one_object_store_lose_no_commit() {
-    let s3 = S3Server::start();
+    let s3 = S3Server::start(&python());
     let env = TestEnv::new().await;
     let lake = s3.lake("shared");
     let tracks = demo_catalogue(&env, 100).await;

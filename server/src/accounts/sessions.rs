@@ -31,43 +31,36 @@ pub async fn start(pool: &PgPool, account: &Account) -> Result<String, AccountEr
 }
 
 /// The account of a live session, or `None` (unknown, ended, expired or disabled). Marks the
-/// session as seen.
+/// session as seen, at most once a [`TOUCH_EVERY_SECS`].
 pub async fn resolve(pool: &PgPool, secret: &str) -> Result<Option<Account>, AccountError> {
-    let hash = stored_form(secret);
-    let row = sqlx::query!(
-        r#"SELECT a.account_id, a.name, a.role, a.listener_id, a.disabled,
-                  s.last_seen_at < now() - make_interval(secs => $2) AS "stale!"
-           FROM sessions AS s JOIN accounts AS a USING (account_id)
-           WHERE s.secret_hash = $1
-             AND NOT a.disabled
-             AND s.last_seen_at > now() - make_interval(secs => $3)
-             AND s.created_at > now() - make_interval(secs => $4)"#,
-        &hash,
+    let row = sqlx::query_as!(
+        AccountRow,
+        r#"WITH live AS (
+             SELECT a.account_id, a.name, a.role, a.listener_id, a.disabled, s.last_seen_at
+             FROM sessions AS s JOIN accounts AS a USING (account_id)
+             WHERE s.secret_hash = $1
+               AND NOT a.disabled
+               AND s.last_seen_at > now() - make_interval(secs => $3)
+               AND s.created_at > now() - make_interval(secs => $4)
+         ),
+         touched AS (
+             UPDATE sessions SET last_seen_at = now()
+             WHERE secret_hash = $1
+               AND EXISTS (
+                   SELECT 1 FROM live WHERE last_seen_at < now() - make_interval(secs => $2)
+               )
+         )
+         SELECT account_id AS "account_id!", name AS "name!", role AS "role!",
+                listener_id AS "listener_id?", disabled AS "disabled!"
+         FROM live"#,
+        stored_form(secret),
         TOUCH_EVERY_SECS as f64,
         IDLE_LIMIT_SECS as f64,
         LIFETIME_SECS as f64,
     )
     .fetch_optional(pool)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    if row.stale {
-        sqlx::query!(
-            "UPDATE sessions SET last_seen_at = now() WHERE secret_hash = $1",
-            &hash,
-        )
-        .execute(pool)
-        .await?;
-    }
-    let account = AccountRow {
-        account_id: row.account_id,
-        name: row.name,
-        role: row.role,
-        listener_id: row.listener_id,
-        disabled: row.disabled,
-    };
-    Ok(Some(account.into()))
+    Ok(row.map(Account::from))
 }
 
 /// Ends the session whose cookie holds `secret` (nothing when there is none).

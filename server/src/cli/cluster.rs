@@ -14,7 +14,9 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use clap::{Args, Subcommand};
-use lakehouse::query::cluster::{Engine, LakeCodec, executor_functions, scheduler_session};
+use lakehouse::query::cluster::{
+    Engine, LakeCodec, executor_functions, executor_runtime, scheduler_session,
+};
 
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
@@ -32,7 +34,8 @@ enum ClusterCommand {
         bind: SocketAddr,
     },
     /// Start an executor: it registers with the scheduler and runs the tasks it is given,
-    /// reading and writing the lake's files by their paths.
+    /// reading and writing the lake's files in a folder every member reaches by the same path,
+    /// or on the object store (whose `AWS_*` settings it takes from its environment).
     Executor(ExecutorArgs),
 }
 
@@ -75,6 +78,14 @@ async fn executor(args: ExecutorArgs) -> Result<()> {
     else {
         bail!("--scheduler takes a scheduler's address, ballista://HOST:PORT");
     };
+    // Ballista's own default is a temporary folder too; this one lasts as long as the process.
+    let temporary = tempfile::Builder::new()
+        .prefix("soundlake-executor-")
+        .tempdir()?;
+    let work_dir = match args.work_dir {
+        Some(dir) => dir.display().to_string(),
+        None => temporary.path().display().to_string(),
+    };
     let defaults = ExecutorProcessConfig::default();
     let config = ExecutorProcessConfig {
         bind_host: args.host.to_string(),
@@ -84,7 +95,8 @@ async fn executor(args: ExecutorArgs) -> Result<()> {
         scheduler_host,
         scheduler_port,
         vcores: args.tasks.map_or(defaults.vcores, usize::from),
-        work_dir: args.work_dir.map(|dir| dir.display().to_string()),
+        work_dir: Some(work_dir.clone()),
+        override_runtime_producer: Some(executor_runtime(work_dir)),
         override_function_registry: Some(Arc::new(executor_functions())),
         override_logical_codec: Some(Arc::new(LakeCodec::default())),
         ..defaults

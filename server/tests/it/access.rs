@@ -492,6 +492,61 @@ async fn logging_in_and_out_and_repeated_failures_are_slowed() {
     app.finish().await;
 }
 
+/// Seconds since the session's `last_seen_at`.
+async fn seen_secs_ago(app: &TestApp) -> f64 {
+    sqlx::query_scalar("SELECT extract(epoch FROM now() - last_seen_at)::float8 FROM sessions")
+        .fetch_one(&app.pool)
+        .await
+        .expect("one session")
+}
+
+async fn set_session_times(app: &TestApp, seen_secs_ago: i64, created_secs_ago: i64) {
+    sqlx::query(
+        "UPDATE sessions SET last_seen_at = now() - make_interval(secs => $1),
+                             created_at = now() - make_interval(secs => $2)",
+    )
+    .bind(seen_secs_ago as f64)
+    .bind(created_secs_ago as f64)
+    .execute(&app.pool)
+    .await
+    .expect("dating the session");
+}
+
+#[tokio::test]
+async fn a_session_is_kept_alive_by_use_and_ends_when_idle_or_too_old() {
+    use server::accounts::sessions::{IDLE_LIMIT_SECS, LIFETIME_SECS};
+    let app = TestApp::start().await;
+    account(&app, "ana", Role::Listener, Some("user-00001")).await;
+    let ana = browser(&app, &log_in(&app, "ana", PASSWORD).await.unwrap());
+    let me = || async {
+        ana.get(format!("{}/api/v1/session", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+
+    // Seen half a minute ago: still live, and not written again so soon.
+    set_session_times(&app, 30, 30).await;
+    assert_eq!(me().await, 200);
+    assert!(seen_secs_ago(&app).await >= 29.0, "touched too often");
+    // Seen an hour ago: still live, and marked as seen now.
+    set_session_times(&app, 3_600, 3_600).await;
+    assert_eq!(me().await, 200);
+    assert!(
+        seen_secs_ago(&app).await < 30.0,
+        "a use keeps the session alive"
+    );
+    // Idle past the limit: ended, and not brought back by the request.
+    set_session_times(&app, IDLE_LIMIT_SECS + 60, IDLE_LIMIT_SECS + 60).await;
+    assert_eq!(me().await, 401);
+    assert!(seen_secs_ago(&app).await > IDLE_LIMIT_SECS as f64);
+    // In use, but logged in longer ago than a session may last: ended too.
+    set_session_times(&app, 0, LIFETIME_SECS + 60).await;
+    assert_eq!(me().await, 401);
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn the_login_form_sets_a_protected_cookie_and_lands_on_the_roles_page() {
     let app = TestApp::start().await;

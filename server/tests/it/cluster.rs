@@ -13,6 +13,8 @@ use lakehouse::lake::TableRef;
 use lakehouse::silver;
 
 use crate::deployment::{Deployment, free_port, read, soundlake};
+use crate::listenbrainz::python;
+use crate::s3_server::S3Server;
 
 /// A process of the cluster, stopped when dropped.
 struct Member {
@@ -21,9 +23,11 @@ struct Member {
 }
 
 impl Member {
-    fn start(args: &[&str], log: PathBuf) -> Self {
+    /// `soundlake ARGS` with the deployment's settings (its object store's among them).
+    fn start(deployment: &Deployment, args: &[&str], log: PathBuf) -> Self {
         let out = std::fs::File::create(&log).expect("a log file");
         let child = Command::new(env!("CARGO_BIN_EXE_soundlake"))
+            .envs(deployment.env())
             .args(args)
             .env("RUST_LOG", "warn,server=info,ballista_executor=info")
             .stdout(Stdio::from(out.try_clone().expect("the log file")))
@@ -57,10 +61,11 @@ impl Drop for Member {
 }
 
 /// A scheduler and `executors` executors of one task each, logging into `dir`.
-fn start_cluster(dir: &Path, executors: usize) -> (String, Vec<Member>) {
+fn start_cluster(deployment: &Deployment, dir: &Path, executors: usize) -> (String, Vec<Member>) {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let mut members = vec![Member::start(
+        deployment,
         &["cluster", "scheduler", "--bind", &bind],
         dir.join("scheduler.log"),
     )];
@@ -79,6 +84,7 @@ fn start_cluster(dir: &Path, executors: usize) -> (String, Vec<Member>) {
         let work = dir.join(format!("executor-{i}"));
         std::fs::create_dir_all(&work).expect("a work folder");
         let mut executor = Member::start(
+            deployment,
             &[
                 "cluster",
                 "executor",
@@ -218,6 +224,22 @@ fn run_pipeline(deployment: &Deployment, engine: &str) -> std::process::Output {
 #[tokio::test]
 async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
     let deployment = Deployment::new().await;
+    builds_the_same_on_a_cluster(deployment).await;
+}
+
+#[tokio::test]
+async fn a_cluster_builds_the_same_on_a_lake_in_an_object_store() {
+    let s3 = S3Server::start(&python());
+    let deployment = Deployment::new().await.on_object_store(&s3, "cluster");
+    builds_the_same_on_a_cluster(deployment).await;
+    // The executors' intermediate results are gone with the stages that made them.
+    let left = s3.keys("cluster/_scratch/");
+    assert_eq!(left, Vec::<String>::new(), "scratch files left behind");
+}
+
+/// Runs the pipeline over a simulated history in the soundlake process, then on a cluster of
+/// a scheduler and two executors, and compares what each built.
+async fn builds_the_same_on_a_cluster(deployment: Deployment) {
     deployment.write_demo(1000).await;
     let pool = deployment.pool().await;
     let local = run_pipeline(&deployment, "local");
@@ -239,7 +261,7 @@ async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
     );
 
     let logs = tempfile::tempdir().unwrap();
-    let (engine, members) = start_cluster(logs.path(), 2);
+    let (engine, members) = start_cluster(&deployment, logs.path(), 2);
     let on_cluster = run_pipeline(&deployment, &engine);
     assert!(
         on_cluster.status.success(),

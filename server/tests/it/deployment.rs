@@ -10,6 +10,7 @@ use lakehouse::Lake;
 use lakehouse::bronze::listens::LISTENS;
 use lakehouse::gold::admin::{create_database_if_missing, drop_database};
 
+use crate::s3_server::{BUCKET, S3Server};
 use crate::support::{ADMIN_TOKEN, server};
 
 /// A database and a data folder that successive `soundlake serve` processes share.
@@ -18,8 +19,10 @@ pub struct Deployment {
     /// `None`: the embedded PostgreSQL under the data folder.
     pub url: Option<String>,
     pub data: tempfile::TempDir,
-    /// Settings of every `serve`.
+    /// Settings of every process.
     env: Vec<(&'static str, String)>,
+    /// The lake, when not in the data folder.
+    lake: Option<Lake>,
 }
 
 impl Deployment {
@@ -33,6 +36,7 @@ impl Deployment {
                 .tempdir_in("/tmp")
                 .expect("a data folder"),
             env: env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            lake: None,
         }
     }
 
@@ -49,6 +53,7 @@ impl Deployment {
             url: Some(url),
             data: tempfile::tempdir().expect("a data folder"),
             env: Vec::new(),
+            lake: None,
         }
     }
 
@@ -58,8 +63,26 @@ impl Deployment {
         self
     }
 
+    /// The same deployment with its lake under `prefix` on the object store `s3`, for every
+    /// process started over it.
+    pub fn on_object_store(mut self, s3: &S3Server, prefix: &str) -> Self {
+        for (key, value) in s3.settings() {
+            self.env.push((key, value));
+        }
+        self.lake = Some(s3.lake(prefix));
+        let url = format!("s3://{BUCKET}/{prefix}");
+        self.with_env("SOUNDLAKE_LAKE_URL", &url)
+    }
+
     pub fn lake(&self) -> Lake {
-        Lake::new(self.data.path().join("lake"))
+        self.lake
+            .clone()
+            .unwrap_or_else(|| Lake::new(self.data.path().join("lake")))
+    }
+
+    /// What every process started over the deployment has in its environment.
+    pub fn env(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str()))
     }
 
     /// Starts `soundlake serve --no-demo` and waits until it answers.
@@ -221,6 +244,7 @@ pub fn soundlake(deployment: &Deployment, args: &[&str]) -> std::process::Output
         command.env("DATABASE_URL", url);
     }
     command
+        .envs(deployment.env())
         .args(args)
         .env("SOUNDLAKE_DATA_DIR", deployment.data.path())
         .env("SOUNDLAKE_ADMIN_TOKEN", ADMIN_TOKEN)

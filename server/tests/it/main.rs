@@ -10,6 +10,7 @@ mod api_pipeline;
 mod api_recommendations;
 mod api_stats;
 mod api_tracks;
+mod checked_queries;
 mod cluster;
 mod deployment;
 mod embedded_postgres;
@@ -22,4 +23,7 @@ mod ml_memory;
 mod pages;
 mod process;
 mod protection;
+// The lakehouse tests' S3 server (moto's), shared by path rather than copied.
+#[path = "../../../lakehouse/tests/it/s3_server.rs"]
+mod s3_server;
 mod support;

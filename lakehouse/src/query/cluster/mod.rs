@@ -10,20 +10,24 @@
 mod codec;
 mod scratch;
 mod snapshot_table;
+mod stores;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use ballista_core::RuntimeProducer;
 use ballista_core::extension::{
     SessionConfigExt, SessionStateExt, ballista_aggregate_functions, ballista_scalar_functions,
 };
 use ballista_core::registry::BallistaFunctionRegistry;
 use datafusion::execution::FunctionRegistry;
-use datafusion::execution::session_state::SessionState;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use codec::LakeCodec;
 pub use scratch::Scratch;
 pub use snapshot_table::SnapshotTable;
+pub use stores::LakeStores;
 
 use crate::error::{LakehouseError, Result};
 use crate::query::functions;
@@ -121,9 +125,19 @@ pub fn remote_session(
     Ok(ctx)
 }
 
-/// The scheduler's sessions: Ballista's, with soundlake's functions.
+/// The process's object stores, shared by its sessions so that each bucket is opened once.
+static LAKE_STORES: LazyLock<Arc<LakeStores>> = LazyLock::new(Arc::default);
+
+/// The scheduler's sessions: Ballista's, with soundlake's functions and the lake's object
+/// stores (it lists the files of the folders a job keeps its results in).
 pub fn scheduler_session(config: SessionConfig) -> datafusion::error::Result<SessionState> {
-    let mut state = ballista_core::utils::default_session_builder(config)?;
+    let state = ballista_core::utils::default_session_builder(config)?;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::clone(&*LAKE_STORES) as _)
+        .build_arc()?;
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_runtime_env(runtime)
+        .build();
     for function in functions::scalar_functions() {
         state.register_udf(Arc::new(function))?;
     }
@@ -131,6 +145,17 @@ pub fn scheduler_session(config: SessionConfig) -> datafusion::error::Result<Ses
         state.register_udaf(Arc::new(function))?;
     }
     Ok(state)
+}
+
+/// The runtime an executor runs its tasks in: its temporary files in `work_dir`, and the
+/// lake's files through [`LakeStores`], in a local folder or an object store.
+pub fn executor_runtime(work_dir: String) -> RuntimeProducer {
+    Arc::new(move |_| {
+        RuntimeEnvBuilder::new()
+            .with_temp_file_path(work_dir.clone())
+            .with_object_store_registry(Arc::clone(&*LAKE_STORES) as _)
+            .build_arc()
+    })
 }
 
 /// The functions an executor runs plans with: DataFusion's, the list functions among them

@@ -139,13 +139,13 @@ async fn send_batches(pool: PgPool, instance: u64, mut outgoing: mpsc::Receiver<
 
 /// Sends `payloads` on [`CHANNEL`] in one statement (in order).
 async fn notify(pool: &PgPool, payloads: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "SELECT pg_notify($1, payload)
          FROM unnest($2::text[]) WITH ORDINALITY AS sent(payload, n)
          ORDER BY n",
+        CHANNEL,
+        payloads,
     )
-    .bind(CHANNEL)
-    .bind(payloads)
     .execute(pool)
     .await
     .map(|_| ())
