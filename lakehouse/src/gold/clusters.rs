@@ -36,26 +36,26 @@ pub async fn publish_clusters(
             .iter()
             .map(|(f, v)| (f.clone(), json!(v)))
             .collect();
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO track_clusters (cluster_id, label, size, centroid, top_genres)
-             VALUES ($1, $2, $3, $4::text::jsonb, $5::text::jsonb)",
+             VALUES ($1, $2, $3, $4, $5)",
+            c.cluster_id as i16,
+            c.label,
+            c.size as i32,
+            serde_json::Value::Object(centroid),
+            json!(c.top_genres),
         )
-        .bind(c.cluster_id as i16)
-        .bind(&c.label)
-        .bind(c.size as i32)
-        .bind(serde_json::Value::Object(centroid).to_string())
-        .bind(json!(c.top_genres).to_string())
         .execute(&mut *tx)
         .await?;
     }
     for s in &clustering.scores {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO cluster_k_scores (k, silhouette, inertia, chosen) VALUES ($1, $2, $3, $4)",
+            s.k as i16,
+            s.silhouette,
+            s.inertia,
+            s.k == clustering.chosen_k,
         )
-        .bind(s.k as i16)
-        .bind(s.silhouette)
-        .bind(s.inertia)
-        .bind(s.k == clustering.chosen_k)
         .execute(&mut *tx)
         .await?;
     }
@@ -95,10 +95,10 @@ pub async fn write_segments(
     segments: &[Segment],
     members: &[(String, usize, [f64; 9])],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM user_segments")
+    sqlx::query!("DELETE FROM user_segments")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM user_segment_members")
+    sqlx::query!("DELETE FROM user_segment_members")
         .execute(&mut *tx)
         .await?;
     for s in segments {
@@ -107,14 +107,13 @@ pub async fn write_segments(
             .iter()
             .map(|(f, v)| (f.clone(), json!(v)))
             .collect();
-        sqlx::query(
-            "INSERT INTO user_segments (segment_id, label, size, centroid)
-             VALUES ($1, $2, $3, $4::text::jsonb)",
+        sqlx::query!(
+            "INSERT INTO user_segments (segment_id, label, size, centroid) VALUES ($1, $2, $3, $4)",
+            s.segment_id as i16,
+            s.label,
+            s.size as i32,
+            serde_json::Value::Object(centroid),
         )
-        .bind(s.segment_id as i16)
-        .bind(&s.label)
-        .bind(s.size as i32)
-        .bind(serde_json::Value::Object(centroid).to_string())
         .execute(&mut *tx)
         .await?;
     }
@@ -136,27 +135,30 @@ pub async fn write_segments(
 
 /// The label of the cluster a track is in, if the catalogue was clustered with it.
 pub async fn track_cluster(pool: &PgPool, track_id: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT c.label FROM track_map m JOIN track_clusters c USING (cluster_id)
          WHERE m.track_id = $1",
+        track_id,
     )
-    .bind(track_id)
     .fetch_optional(pool)
     .await?)
 }
 
 /// Each track's cluster label, for the tracks on the map.
 pub async fn track_labels(pool: &PgPool) -> Result<std::collections::HashMap<String, String>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT m.track_id, c.label FROM track_map m JOIN track_clusters c USING (cluster_id)",
     )
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.track_id, row.label))
+        .collect())
 }
 
 /// A cluster as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClusterRow {
     pub cluster_id: i16,
     pub label: String,
@@ -172,16 +174,18 @@ pub type Centroid = BTreeMap<String, Option<f64>>;
 
 /// Every cluster, largest first.
 pub async fn list_clusters(pool: &PgPool) -> Result<Vec<ClusterRow>> {
-    Ok(sqlx::query_as(
-        "SELECT cluster_id, label, size, centroid, top_genres
-         FROM track_clusters ORDER BY size DESC, cluster_id",
+    Ok(sqlx::query_as!(
+        ClusterRow,
+        r#"SELECT cluster_id, label, size, centroid AS "centroid: Json<Centroid>",
+                  top_genres AS "top_genres: Json<Vec<(String, i64)>>"
+           FROM track_clusters ORDER BY size DESC, cluster_id"#,
     )
     .fetch_all(pool)
     .await?)
 }
 
 /// The silhouette and inertia of every k tried.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KScoreRow {
     pub k: i16,
     pub silhouette: f64,
@@ -190,15 +194,16 @@ pub struct KScoreRow {
 }
 
 pub async fn list_k_scores(pool: &PgPool) -> Result<Vec<KScoreRow>> {
-    Ok(
-        sqlx::query_as("SELECT k, silhouette, inertia, chosen FROM cluster_k_scores ORDER BY k")
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_as!(
+        KScoreRow,
+        "SELECT k, silhouette, inertia, chosen FROM cluster_k_scores ORDER BY k",
     )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A listener segment as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentRow {
     pub segment_id: i16,
     pub label: String,
@@ -209,16 +214,17 @@ pub struct SegmentRow {
 
 /// Every listener segment, largest first.
 pub async fn list_segments(pool: &PgPool) -> Result<Vec<SegmentRow>> {
-    Ok(sqlx::query_as(
-        "SELECT segment_id, label, size, centroid
-         FROM user_segments ORDER BY size DESC, segment_id",
+    Ok(sqlx::query_as!(
+        SegmentRow,
+        r#"SELECT segment_id, label, size, centroid AS "centroid: Json<Centroid>"
+           FROM user_segments ORDER BY size DESC, segment_id"#,
     )
     .fetch_all(pool)
     .await?)
 }
 
 /// A track on the 2-D map.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MapPoint {
     pub track_id: String,
     pub name: String,
@@ -230,12 +236,13 @@ pub struct MapPoint {
 /// Up to `limit` tracks of the map: the same sample every time (ordered by a hash of the id),
 /// so a chart does not jump between reloads.
 pub async fn map_sample(pool: &PgPool, limit: i64) -> Result<Vec<MapPoint>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        MapPoint,
         "SELECT m.track_id, t.name, m.cluster_id, m.x, m.y
          FROM track_map m JOIN tracks t USING (track_id)
          ORDER BY md5(m.track_id) LIMIT $1",
+        limit,
     )
-    .bind(limit)
     .fetch_all(pool)
     .await?)
 }

@@ -35,7 +35,7 @@ pub struct TrackSearchPage {
 }
 
 /// Everything gold knows about one track.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrackDetailRow {
     pub track_id: String,
     pub name: String,
@@ -61,7 +61,7 @@ pub struct TrackDetailRow {
 }
 
 /// A genre and its number of tracks.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GenreCountRow {
     pub genre: String,
     pub track_count: i32,
@@ -132,13 +132,14 @@ pub async fn search_tracks(pool: &PgPool, search: &TrackSearch) -> Result<TrackS
 
 /// One track by id.
 pub async fn get_track(pool: &PgPool, track_id: &str) -> Result<Option<TrackDetailRow>> {
-    let track = sqlx::query_as::<_, TrackDetailRow>(
+    let track = sqlx::query_as!(
+        TrackDetailRow,
         "SELECT track_id, name, artists, album_name, genres, popularity, duration_ms, explicit,
                 danceability, energy, key, loudness, mode, speechiness, acousticness,
                 instrumentalness, liveness, valence, tempo, time_signature, release_year
          FROM tracks WHERE track_id = $1",
+        track_id,
     )
-    .bind(track_id)
     .fetch_optional(pool)
     .await?;
     Ok(track)
@@ -146,24 +147,26 @@ pub async fn get_track(pool: &PgPool, track_id: &str) -> Result<Option<TrackDeta
 
 /// Every genre with its number of tracks, by name.
 pub async fn list_genres(pool: &PgPool) -> Result<Vec<GenreCountRow>> {
-    let genres = sqlx::query_as("SELECT genre, track_count FROM genres ORDER BY genre")
-        .fetch_all(pool)
-        .await?;
+    let genres = sqlx::query_as!(
+        GenreCountRow,
+        "SELECT genre, track_count FROM genres ORDER BY genre",
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(genres)
 }
 
 /// Every track's length in ms, by id: what listen validation checks `ms_played` against.
 pub async fn track_lengths(pool: &PgPool) -> Result<std::collections::HashMap<String, i64>> {
-    let rows: Vec<(String, i32)> = sqlx::query_as("SELECT track_id, duration_ms FROM tracks")
+    let rows = sqlx::query!("SELECT track_id, duration_ms FROM tracks")
         .fetch_all(pool)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, ms)| (id, i64::from(ms)))
+        .map(|row| (row.track_id, i64::from(row.duration_ms)))
         .collect())
 }
 
-#[derive(sqlx::FromRow)]
 struct SimulationTrackRow {
     track_id: String,
     duration_ms: i32,
@@ -178,10 +181,11 @@ struct SimulationTrackRow {
 /// The catalogue as the listening simulator needs it: length, first genre, popularity and
 /// four audio features of every track that has a genre.
 pub async fn simulation_tracks(pool: &PgPool) -> Result<Vec<crate::simulate::SimTrack>> {
-    let rows: Vec<SimulationTrackRow> = sqlx::query_as(
-        "SELECT track_id, duration_ms, genres[1] AS genre, popularity, energy, valence,
-                danceability, acousticness
-         FROM tracks WHERE cardinality(genres) > 0 ORDER BY track_id",
+    let rows = sqlx::query_as!(
+        SimulationTrackRow,
+        r#"SELECT track_id, duration_ms, genres[1] AS "genre!", popularity, energy, valence,
+                  danceability, acousticness
+           FROM tracks WHERE cardinality(genres) > 0 ORDER BY track_id"#,
     )
     .fetch_all(pool)
     .await?;
@@ -199,9 +203,11 @@ pub async fn simulation_tracks(pool: &PgPool) -> Result<Vec<crate::simulate::Sim
 
 /// The number of tracks in gold.
 pub async fn count_tracks(pool: &PgPool) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM tracks")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM tracks"#)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 #[cfg(test)]

@@ -21,11 +21,11 @@ pub struct StatsFilter {
 
 /// The first and last day with listens in gold, if any.
 pub async fn listening_days(pool: &PgPool) -> Result<Option<(NaiveDate, NaiveDate)>> {
-    let row: (Option<NaiveDate>, Option<NaiveDate>) =
-        sqlx::query_as("SELECT min(day), max(day) FROM daily_activity")
+    let row =
+        sqlx::query!(r#"SELECT min(day) AS "first?", max(day) AS "last?" FROM daily_activity"#)
             .fetch_one(pool)
             .await?;
-    Ok(row.0.zip(row.1))
+    Ok(row.first.zip(row.last))
 }
 
 /// Listening on one day.
@@ -40,44 +40,37 @@ pub struct DayActivity {
 
 /// Listens, listeners, skip rate and hours per day (of the genre, with one).
 pub async fn daily_activity(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<DayActivity>> {
-    let rows: Vec<(NaiveDate, i64, i64, f64, f64)> =
-        match &filter.genre {
-            None => {
-                sqlx::query_as(
-                    "SELECT day, listens, listeners, skip_rate, hours_played
+    let rows = match &filter.genre {
+        None => {
+            sqlx::query_as!(
+                DayActivity,
+                "SELECT day, listens, listeners, skip_rate, hours_played
                  FROM daily_activity
                  WHERE day BETWEEN $1 AND $2
                  ORDER BY day",
-                )
-                .bind(filter.from)
-                .bind(filter.to)
-                .fetch_all(pool)
-                .await?
-            }
-            Some(genre) => sqlx::query_as(
-                "SELECT day, listens, listeners, skips::float8 / greatest(listens, 1), hours_played
-                 FROM genre_daily
-                 WHERE genre = $3 AND day BETWEEN $1 AND $2
-                 ORDER BY day",
+                filter.from,
+                filter.to,
             )
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(genre)
             .fetch_all(pool)
-            .await?,
-        };
-    Ok(rows
-        .into_iter()
-        .map(
-            |(day, listens, listeners, skip_rate, hours_played)| DayActivity {
-                day,
-                listens,
-                listeners,
-                skip_rate,
-                hours_played,
-            },
-        )
-        .collect())
+            .await?
+        }
+        Some(genre) => {
+            sqlx::query_as!(
+                DayActivity,
+                r#"SELECT day, listens, listeners,
+                          skips::float8 / greatest(listens, 1) AS "skip_rate!", hours_played
+                   FROM genre_daily
+                   WHERE genre = $3 AND day BETWEEN $1 AND $2
+                   ORDER BY day"#,
+                filter.from,
+                filter.to,
+                genre,
+            )
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(rows)
 }
 
 /// Listens of one genre on one day.
@@ -91,36 +84,31 @@ pub struct GenreDay {
 /// Listens per day of the range's `genres` most listened genres (just the filter's genre, with
 /// one), the rest summed as `other`.
 pub async fn genre_mix(pool: &PgPool, filter: &StatsFilter, genres: i64) -> Result<Vec<GenreDay>> {
-    let rows: Vec<(NaiveDate, String, i64)> = sqlx::query_as(
-        "WITH shown AS (
-             SELECT genre
-             FROM genre_daily
-             WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
-             GROUP BY genre
-             ORDER BY sum(listens) DESC, genre
-             LIMIT $4
-         )
-         SELECT g.day, coalesce(s.genre, 'other') AS shown_genre, sum(g.listens)::bigint
-         FROM genre_daily AS g
-         LEFT JOIN shown AS s USING (genre)
-         WHERE g.day BETWEEN $1 AND $2 AND ($3::text IS NULL OR g.genre = $3)
-         GROUP BY g.day, shown_genre
-         ORDER BY g.day, shown_genre",
+    // The output names carry the macro's `!`, so GROUP BY and ORDER BY name them quoted.
+    Ok(sqlx::query_as!(
+        GenreDay,
+        r#"WITH shown AS (
+               SELECT genre
+               FROM genre_daily
+               WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR genre = $3)
+               GROUP BY genre
+               ORDER BY sum(listens) DESC, genre
+               LIMIT $4
+           )
+           SELECT g.day AS "day!", coalesce(s.genre, 'other') AS "genre!",
+                  sum(g.listens)::bigint AS "listens!"
+           FROM genre_daily AS g
+           LEFT JOIN shown AS s USING (genre)
+           WHERE g.day BETWEEN $1 AND $2 AND ($3::text IS NULL OR g.genre = $3)
+           GROUP BY 1, 2
+           ORDER BY 1, 2"#,
+        filter.from,
+        filter.to,
+        filter.genre.as_deref(),
+        genres,
     )
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(filter.genre.as_deref())
-    .bind(genres)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(day, genre, listens)| GenreDay {
-            day,
-            genre,
-            listens,
-        })
-        .collect())
+    .await?)
 }
 
 /// Listens in one hour of one weekday (0 = Sunday), UTC, summed over the range.
@@ -133,43 +121,40 @@ pub struct HeatCell {
 
 /// The hour × weekday heatmap of the range.
 pub async fn heatmap(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<HeatCell>> {
-    let rows: Vec<(i16, i16, i64)> = match &filter.genre {
+    let rows = match &filter.genre {
         None => {
-            sqlx::query_as(
-                "SELECT extract(dow FROM day)::smallint AS weekday, hour, sum(listens)::bigint
-                 FROM hourly_activity
-                 WHERE day BETWEEN $1 AND $2
-                 GROUP BY weekday, hour
-                 ORDER BY weekday, hour",
+            sqlx::query_as!(
+                HeatCell,
+                r#"SELECT extract(dow FROM day)::smallint AS "weekday!", hour,
+                          sum(listens)::bigint AS "listens!"
+                   FROM hourly_activity
+                   WHERE day BETWEEN $1 AND $2
+                   GROUP BY 1, 2
+                   ORDER BY 1, 2"#,
+                filter.from,
+                filter.to,
             )
-            .bind(filter.from)
-            .bind(filter.to)
             .fetch_all(pool)
             .await?
         }
         Some(genre) => {
-            sqlx::query_as(
-                "SELECT extract(dow FROM day)::smallint AS weekday, hour, sum(listens)::bigint
-                 FROM genre_hourly_activity
-                 WHERE genre = $3 AND day BETWEEN $1 AND $2
-                 GROUP BY weekday, hour
-                 ORDER BY weekday, hour",
+            sqlx::query_as!(
+                HeatCell,
+                r#"SELECT extract(dow FROM day)::smallint AS "weekday!", hour,
+                          sum(listens)::bigint AS "listens!"
+                   FROM genre_hourly_activity
+                   WHERE genre = $3 AND day BETWEEN $1 AND $2
+                   GROUP BY 1, 2
+                   ORDER BY 1, 2"#,
+                filter.from,
+                filter.to,
+                genre,
             )
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(genre)
             .fetch_all(pool)
             .await?
         }
     };
-    Ok(rows
-        .into_iter()
-        .map(|(weekday, hour, listens)| HeatCell {
-            weekday,
-            hour,
-            listens,
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// How many of a week's new listeners listened `weeks_after` weeks later (0: the cohort's
@@ -183,26 +168,19 @@ pub struct CohortCell {
 
 /// The cohorts whose first week falls in the range, with every week after it that gold holds.
 pub async fn cohorts(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<CohortCell>> {
-    let rows: Vec<(NaiveDate, i32, i64)> = sqlx::query_as(
+    Ok(sqlx::query_as!(
+        CohortCell,
         "SELECT cohort_week, weeks_after, listeners
          FROM cohort_retention
-         WHERE genre = coalesce($3, '')
+         WHERE genre = coalesce($3::text, '')
            AND cohort_week BETWEEN date_trunc('week', $1::date)::date AND $2
          ORDER BY cohort_week, weeks_after",
+        filter.from,
+        filter.to,
+        filter.genre.as_deref(),
     )
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(filter.genre.as_deref())
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(cohort_week, weeks_after, listeners)| CohortCell {
-            cohort_week,
-            weeks_after,
-            listeners,
-        })
-        .collect())
+    .await?)
 }
 
 /// New and returning listeners of one week (Monday, UTC).
@@ -216,27 +194,21 @@ pub struct WeekListeners {
 /// New and returning listeners per week of the range, from the cohort table: a week's new
 /// listeners are its cohort's size, its returning ones the earlier cohorts' listeners in it.
 pub async fn weekly_listeners(pool: &PgPool, filter: &StatsFilter) -> Result<Vec<WeekListeners>> {
-    let rows: Vec<(NaiveDate, i64, i64)> = sqlx::query_as(
-        "SELECT (cohort_week + 7 * weeks_after) AS week,
-                coalesce(sum(listeners) FILTER (WHERE weeks_after = 0), 0)::bigint,
-                coalesce(sum(listeners) FILTER (WHERE weeks_after > 0), 0)::bigint
-         FROM cohort_retention
-         WHERE genre = coalesce($3, '')
-           AND cohort_week + 7 * weeks_after BETWEEN date_trunc('week', $1::date)::date AND $2
-         GROUP BY week
-         ORDER BY week",
+    Ok(sqlx::query_as!(
+        WeekListeners,
+        r#"SELECT (cohort_week + 7 * weeks_after) AS "week!",
+                  coalesce(sum(listeners) FILTER (WHERE weeks_after = 0), 0)::bigint AS "new!",
+                  coalesce(sum(listeners) FILTER (WHERE weeks_after > 0), 0)::bigint
+                      AS "returning!"
+           FROM cohort_retention
+           WHERE genre = coalesce($3::text, '')
+             AND cohort_week + 7 * weeks_after BETWEEN date_trunc('week', $1::date)::date AND $2
+           GROUP BY 1
+           ORDER BY 1"#,
+        filter.from,
+        filter.to,
+        filter.genre.as_deref(),
     )
-    .bind(filter.from)
-    .bind(filter.to)
-    .bind(filter.genre.as_deref())
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(week, new, returning)| WeekListeners {
-            week,
-            new,
-            returning,
-        })
-        .collect())
+    .await?)
 }
