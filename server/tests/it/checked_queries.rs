@@ -6,21 +6,14 @@
 
 use std::path::Path;
 
-use lakehouse::gold::admin::{create_database_if_missing, drop_database};
+use lakehouse::gold::admin::drop_database;
 use sqlx::{AssertSqlSafe, Executor, SqlSafeStr};
 
-use crate::support::server;
+use crate::support::{migrated_database, server};
 
 #[tokio::test]
 async fn every_checked_query_is_described_as_the_migrated_schema_describes_it() {
-    let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
-    create_database_if_missing(&server(), &database)
-        .await
-        .expect("creating a test database");
-    let pool = lakehouse::gold::connect(server().database(&database))
-        .await
-        .expect("connecting");
-    lakehouse::gold::migrate(&pool).await.expect("migrating");
+    let (database, pool) = migrated_database().await;
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.sqlx");
     let mut checked = 0;

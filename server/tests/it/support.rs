@@ -18,6 +18,19 @@ pub fn server() -> PgConnectOptions {
     parse_url(&url).expect("TEST_DATABASE_URL is a postgres:// URL")
 }
 
+/// A new database on the test server, migrated to the current schema: its name and a pool.
+pub async fn migrated_database() -> (String, PgPool) {
+    let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
+    create_database_if_missing(&server(), &database)
+        .await
+        .expect("creating a test database");
+    let pool = lakehouse::gold::connect(server().database(&database))
+        .await
+        .expect("connecting");
+    lakehouse::gold::migrate(&pool).await.expect("migrating");
+    (database, pool)
+}
+
 /// The admin token of test servers.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
@@ -59,14 +72,7 @@ impl TestApp {
     /// Serves a 600-track demo catalogue, allowing `per_second` API requests per second per
     /// client address (0: no limit).
     pub async fn start_with_rate_limit(per_second: u32) -> Self {
-        let database = format!("soundlake_test_{}", uuid::Uuid::new_v4().simple());
-        create_database_if_missing(&server(), &database)
-            .await
-            .expect("creating a test database");
-        let pool = lakehouse::gold::connect(server().database(&database))
-            .await
-            .expect("connecting");
-        lakehouse::gold::migrate(&pool).await.expect("migrating");
+        let (database, pool) = migrated_database().await;
         let dir = tempfile::tempdir().expect("a temporary folder");
         let lake = Lake::new(dir.path().join("lake"));
         let catalog = DemoCatalog {
