@@ -12,10 +12,10 @@ use datafusion::prelude::SessionContext;
 use deltalake::logstore::ObjectStoreRef;
 use deltalake::logstore::object_store::path::Path as ObjectPath;
 use deltalake::logstore::object_store::{
-    Error as ObjectStoreError, ObjectMeta, ObjectStoreExt, PutMode, PutOptions,
+    Error as ObjectStoreError, ObjectStoreExt, PutMode, PutOptions,
 };
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use url::Url;
 
 use crate::error::{LakehouseError, Result};
@@ -172,11 +172,13 @@ impl Lake {
         let store = self.store_at(&url)?;
         let clear_error =
             |e| LakehouseError::Config(format!("removing the scratch folder {url}: {e}"));
-        let files: Vec<ObjectMeta> = store.list(None).try_collect().await.map_err(clear_error)?;
-        for file in files {
-            store.delete(&file.location).await.map_err(clear_error)?;
-        }
-        Ok(())
+        // One listing; the store deletes in batches where it can (S3: up to 1,000 keys a request).
+        let files = store.list(None).map_ok(|file| file.location).boxed();
+        store
+            .delete_stream(files)
+            .try_for_each(|_| futures::future::ok(()))
+            .await
+            .map_err(clear_error)
     }
 
     /// The local folder of the lake, when it is in one.
