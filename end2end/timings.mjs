@@ -10,9 +10,9 @@
 import { baseUrl, demoAccounts, launchBrowser, logIn } from './tests/browser.mjs';
 
 const PAGES = [
-  { path: '/for-you', role: 'listener', ready: 'section.for-you[data-live="true"]' },
-  { path: '/dashboards', role: 'business', ready: 'section.dashboards[data-hydrated="true"] #dashboard-summary' },
-  { path: '/admin', role: 'admin', ready: 'section.admin[data-hydrated="true"]' },
+  { path: '/for-you', role: 'listener', ready: 'section.for-you .live-list[data-live="true"]' },
+  { path: '/dashboards', role: 'business', ready: 'section.dashboards #weekly-listeners[data-drawn="true"]' },
+  { path: '/admin', role: 'admin', ready: 'section.admin #simulator[data-hydrated="true"]' },
 ];
 const LOADS = Number(process.argv[2] ?? 10);
 if (!Number.isInteger(LOADS) || LOADS < 1 || LOADS > 1000) {

@@ -125,7 +125,8 @@ pub async fn set_account_disabled(name: String, disabled: bool) -> Result<(), Se
 }
 
 /// The accounts section of `/admin`.
-#[component]
+/// An island: `data-hydrated` is `true` once it is hydrated.
+#[island]
 pub fn AccountsAdmin() -> impl IntoView {
     let add = ServerAction::<AddAccount>::new();
     let toggle = ServerAction::<SetAccountDisabled>::new();
@@ -222,8 +223,10 @@ pub fn AccountsAdmin() -> impl IntoView {
         .into_iter()
         .map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> })
         .collect_view();
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <section id="accounts" class="admin-accounts">
+        <section id="accounts" class="admin-accounts" data-hydrated=move || hydrated.get().to_string()>
             <h2>"Accounts"</h2>
             <ActionForm action=add attr:class="search">
                 <input type="text" name="name" required maxlength="64" placeholder="name" aria-label="Account name" />

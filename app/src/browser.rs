@@ -1,4 +1,4 @@
-//! What the hydrated pages do in the browser: follow a listener's list over server-sent events
+//! What the islands do in the browser: follow a listener's list over server-sent events
 //! and post plays and feedback to the REST API; start and follow pipeline runs (`runs`). The
 //! server build keeps only inert stand-ins for the buttons' actions (the buttons do nothing
 //! until the page is hydrated).
@@ -55,14 +55,44 @@ pub fn play(_user: String, _track_id: String, _state: LiveState) {}
 #[cfg(not(feature = "hydrate"))]
 pub fn feedback(_user: String, _kind: &'static str, _track_id: String, _state: LiveState) {}
 
-/// Draws `chart` with ECharts (loaded by the page's shell) into the element `id`, `height`
-/// pixels high and as wide as its container.
+/// Draws `option` (an ECharts option, as JSON) with ECharts (loaded by the page's shell) into
+/// `element`, `height` pixels high and as wide as its container, in ECharts' dark theme.
 #[cfg(feature = "hydrate")]
-pub fn draw_chart(id: &str, height: u32, chart: &charming::Chart) {
-    let renderer =
-        charming::WasmRenderer::new_opt(None, Some(height)).theme(charming::theme::Theme::Dark);
-    if let Err(error) = renderer.render(id, chart) {
-        leptos::logging::warn!("chart {id}: {error}");
+pub fn draw_chart(element: &web_sys::Element, height: u32, option: &str) {
+    let option = match js_sys::JSON::parse(option) {
+        Ok(option) => option,
+        Err(_) => {
+            leptos::logging::warn!("chart {}: its option is not JSON", element.id());
+            return;
+        }
+    };
+    let size = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&size, &"height".into(), &height.into());
+    match echarts::init(element, "dark", &size) {
+        Ok(chart) => chart.set_option(&option),
+        Err(error) => leptos::logging::warn!("chart {}: ECharts: {error:?}", element.id()),
+    }
+}
+
+/// The two calls of ECharts' API the charts use.
+#[cfg(feature = "hydrate")]
+mod echarts {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// A chart ECharts draws into an element.
+        pub type Chart;
+
+        #[wasm_bindgen(catch, js_namespace = echarts, js_name = init)]
+        pub fn init(
+            element: &web_sys::Element,
+            theme: &str,
+            size: &JsValue,
+        ) -> Result<Chart, JsValue>;
+
+        #[wasm_bindgen(method, js_name = setOption)]
+        pub fn set_option(this: &Chart, option: &JsValue);
     }
 }
 

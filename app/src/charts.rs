@@ -1,7 +1,8 @@
-//! The dashboards' charts: ECharts options built with charming from the pages' data, and a
-//! component that draws one in the browser once the page is hydrated. The server renders the
+//! The dashboards' charts: ECharts options built with charming from the pages' data on the
+//! server, and an island that hands one to ECharts in the browser. The server renders the
 //! chart's box (and the pages keep the figures in tables beside it), so nothing is lost
-//! before the script runs.
+//! before the script runs; the browser's module carries the option as JSON text, not
+//! charming.
 
 use charming::Chart;
 use charming::component::{Axis, DataZoom, DataZoomType, Grid, Legend, LegendType};
@@ -9,6 +10,7 @@ use charming::datatype::DataPointItem;
 use charming::element::{AxisType, ItemStyle, TextStyle, Tooltip, Trigger};
 use charming::series::{Bar, Line, Scatter};
 use leptos::prelude::*;
+use serde_json::value::RawValue;
 
 use crate::types::{ClusterSummary, FamilyMetrics, KScore, TrackMapPoint};
 
@@ -179,7 +181,15 @@ pub fn track_map(points: &[TrackMapPoint], clusters: &[ClusterSummary]) -> Chart
     map
 }
 
-/// A chart's box, `height` pixels high; the browser draws `chart` into it after hydration.
+/// ECharts itself, for a page with charts: a script in the page's head, loaded before the
+/// charts' islands are hydrated (pages without charts do not load it).
+#[component]
+pub fn EChartsScript() -> impl IntoView {
+    view! { <leptos_meta::Script src="/pkg/echarts.min.js" /> }
+}
+
+/// A chart's box, `height` pixels high; the browser draws `chart` into it once its island is
+/// hydrated (the page also renders [`EChartsScript`]). Rendered on the server.
 #[component]
 pub fn EChart(
     /// The box's element id (unique on the page).
@@ -189,17 +199,36 @@ pub fn EChart(
     /// What the chart shows, for screen readers.
     label: String,
 ) -> impl IntoView {
+    let option = serde_json::value::to_raw_value(&chart)
+        .unwrap_or_else(|_| RawValue::from_string("{}".to_owned()).expect("`{}` is JSON"));
+    view! { <ChartBox id=id.to_owned() option height label /> }
+}
+
+/// The box of one chart and, in the browser, ECharts drawing `option` (an ECharts option as
+/// JSON) into it; `data-drawn` is `true` once drawn.
+#[island]
+#[allow(clippy::boxed_local)] // `RawValue` is unsized: it only comes boxed.
+fn ChartBox(id: String, option: Box<RawValue>, height: u32, label: String) -> impl IntoView {
+    let element = NodeRef::<leptos::html::Div>::new();
+    let drawn = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| crate::browser::draw_chart(id, height, &chart));
+    Effect::new(move |_| {
+        if let Some(element) = element.get() {
+            crate::browser::draw_chart(&element, height, option.get());
+            drawn.set(true);
+        }
+    });
     #[cfg(not(feature = "hydrate"))]
-    let _ = chart;
+    let _ = option;
     view! {
         <div
+            node_ref=element
             id=id
             class="echart"
             style=format!("height: {height}px")
             role="img"
             aria-label=label
+            data-drawn=move || drawn.get().to_string()
         ></div>
     }
 }

@@ -1,5 +1,7 @@
-//! soundlake's web app: the pages (server-rendered, then hydrated in the browser), their server
-//! functions, and the types the server and the browser share.
+//! soundlake's web app: the pages, their server functions, and the types the server and the
+//! browser share. The pages render on the server; only their interactive parts, the islands
+//! (`#[island]`), are compiled for the browser and hydrated there, so the browser's module
+//! holds no router and no page that needs none.
 
 pub mod accounts;
 pub mod browser;
@@ -29,10 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                // ECharts, for the dashboards' charts (drawn after hydration).
-                <script src="/pkg/echarts.min.js"></script>
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -108,7 +108,14 @@ fn DegradedNotice() -> impl IntoView {
     }
 }
 
-/// The app: navigation and routes.
+/// Hydrates the islands of the page in the browser (called by `frontend` before the page's
+/// script hydrates each island).
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+}
+
+/// The app: navigation and routes, rendered on the server.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

@@ -77,7 +77,8 @@ pub async fn stop_simulator() -> Result<StreamState, ServerFnError> {
 
 /// The simulator section of `/admin`: the state, refreshed every second while the stream
 /// runs, a rate and a start button, and a stop button.
-#[component]
+/// An island: `data-hydrated` is `true` once it is hydrated.
+#[island]
 pub fn SimulatorAdmin() -> impl IntoView {
     let start = ServerAction::<StartSimulator>::new();
     let stop = ServerAction::<StopSimulator>::new();
@@ -111,8 +112,10 @@ pub fn SimulatorAdmin() -> impl IntoView {
             }
         })
     };
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <section id="simulator" class="admin-simulator">
+        <section id="simulator" class="admin-simulator" data-hydrated=move || hydrated.get().to_string()>
             <h2>"Simulator"</h2>
             <p class="muted">
                 "Simulated listeners playing now, through the same checks and commits as a player's listens."

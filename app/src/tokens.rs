@@ -92,8 +92,9 @@ pub async fn revoke_my_token(token_id: i64) -> Result<bool, ServerFnError> {
 }
 
 /// "Connect a player": how to point a ListenBrainz-compatible player at soundlake, a form that
-/// creates a token (shown once), and the account's tokens with a button to revoke each.
-#[component]
+/// creates a token (shown once), and the account's tokens with a button to revoke each. An
+/// island: `data-hydrated` is `true` once it is.
+#[island]
 pub fn PlayerTokens() -> impl IntoView {
     let create = ServerAction::<CreateMyToken>::new();
     let revoke = ServerAction::<RevokeMyToken>::new();
@@ -160,8 +161,10 @@ pub fn PlayerTokens() -> impl IntoView {
             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
         })
     };
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <section id="connect-player" class="my-listening">
+        <section id="connect-player" class="my-listening" data-hydrated=move || hydrated.get().to_string()>
             <h2>"Connect a player"</h2>
             <p>
                 "Players and scrobblers that speak the ListenBrainz API (Navidrome, Jellyfin, "

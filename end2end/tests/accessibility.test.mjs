@@ -14,10 +14,10 @@ const PAGES = [
   { path: '/', role: null, ready: 'main' },
   { path: '/login', role: null, ready: 'form.login-form' },
   { path: '/catalog', role: null, ready: 'section.catalog[data-hydrated="true"]' },
-  { path: '/for-you', role: 'listener', ready: 'section.for-you[data-live="true"]' },
-  { path: '/dashboards', role: 'business', ready: 'section.dashboards[data-hydrated="true"] #dashboard-summary' },
+  { path: '/for-you', role: 'listener', ready: 'section.for-you .live-list[data-live="true"]' },
+  { path: '/dashboards', role: 'business', ready: 'section.dashboards #weekly-listeners[data-drawn="true"]' },
   { path: '/insights', role: 'business', ready: 'section.insights' },
-  { path: '/admin', role: 'admin', ready: 'section.admin[data-hydrated="true"]' },
+  { path: '/admin', role: 'admin', ready: 'section.admin #simulator[data-hydrated="true"]' },
 ];
 
 let browser;

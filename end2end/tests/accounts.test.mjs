@@ -23,8 +23,8 @@ const NAV_LINKS = {
 // What shows each role's page has loaded its content, to screenshot it whole.
 const LOADED = {
   listener: '#recommendations',
-  business: 'section.dashboards[data-hydrated="true"] #dashboard-summary',
-  admin: 'section.admin[data-hydrated="true"]',
+  business: 'section.dashboards #weekly-listeners[data-drawn="true"]',
+  admin: 'section.admin #simulator[data-hydrated="true"]',
 };
 
 // Screenshots are named after the page.

@@ -29,7 +29,7 @@ after(async () => {
 function onAdminPage(name, body) {
   return onFreshPage(browser, name, WAIT_MS, async (page) => {
     await logIn(page, 'admin');
-    await page.waitForSelector('section.admin[data-hydrated="true"]', { timeout: HYDRATE_MS });
+    await page.waitForSelector('section.admin #simulator[data-hydrated="true"]', { timeout: HYDRATE_MS });
     await body(page);
   });
 }

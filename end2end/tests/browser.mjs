@@ -151,13 +151,20 @@ export async function saveScreenshot(page, name) {
 // Runs `body(page)` on a fresh page of `browser` (actions wait up to `waitMs`); on failure
 // saves a screenshot named after `name` in end2end/test-results/ and fails with the error.
 // Each page has a browser context of its own, so that a login's session cookie does not leak
-// into another test.
+// into another test. An uncaught script error, a panic of the wasm module or an island the
+// module lacks fails the test too.
 export async function onFreshPage(browser, name, waitMs, body) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.setDefaultTimeout(waitMs);
+  const broken = [];
+  page.on('pageerror', (err) => broken.push(`uncaught: ${err.message}`));
+  page.on('console', (msg) => {
+    if (/panicked at|Could not find WASM function/.test(msg.text())) broken.push(msg.text());
+  });
   try {
     await body(page);
+    if (broken.length > 0) throw new Error(`the page logged errors: ${broken.join(' | ')}`);
   } catch (err) {
     await mkdir(RESULTS_DIR, { recursive: true });
     const file = new URL(`${name.replace(/[^\w-]+/g, '-')}.png`, RESULTS_DIR);

@@ -21,7 +21,7 @@ const NARROW_DAYS = 7; // the filtered range: the last week of the default one
 
 const CHARTS = ['daily-activity', 'genre-mix', 'listening-heatmap', 'weekly-listeners'];
 const TOP_TABLES = ['top-tracks', 'top-artists', 'top-genres'];
-const LOADED = 'section.dashboards[data-hydrated="true"] #dashboard-summary';
+const LOADED = 'section.dashboards #weekly-listeners[data-drawn="true"]';
 
 let browser;
 before(async () => {

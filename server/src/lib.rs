@@ -1,5 +1,7 @@
 //! The `soundlake` server: the command line, the HTTP server (REST API, ListenBrainz API,
 //! server-rendered pages), the Flight SQL endpoint, and what they run on.
+// The pages' view types (nested HTML and islands) are deeper than rustc's default limit.
+#![recursion_limit = "256"]
 
 /// Accounts, roles, sessions and API tokens in the gold database.
 pub mod accounts;

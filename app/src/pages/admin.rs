@@ -14,18 +14,32 @@ use crate::server_fns::pipeline_runs;
 use crate::simulator::SimulatorAdmin;
 use crate::types::clock_time;
 
-/// The admin page. The runs table is rendered on the server and reloaded whenever a run the
-/// page follows finishes.
+/// The admin page, rendered on the server; its pipeline, accounts and simulator sections are
+/// islands (the lake's is links only).
 #[component]
 pub fn Admin() -> impl IntoView {
+    view! {
+        <Title text="Pipeline" />
+        <section class="admin">
+            <h1>"Pipeline"</h1>
+            <PipelinePanel />
+            <LakeTables />
+            <AccountsAdmin />
+            <SimulatorAdmin />
+        </section>
+    }
+}
+
+/// The run button and the runs table, as an island: the table is rendered on the server and
+/// reloaded whenever a run the page follows finishes. `data-hydrated` is `true` once hydrated.
+#[island]
+fn PipelinePanel() -> impl IntoView {
     let state = RunState::new();
     let runs = Resource::new(move || state.finished.get(), |_| pipeline_runs());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Title text="Pipeline" />
-        <section class="admin" data-hydrated=move || hydrated.get().to_string()>
-            <h1>"Pipeline"</h1>
+        <div id="pipeline" data-hydrated=move || hydrated.get().to_string()>
             <RunForm state />
             <h2>"Recent runs"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -46,10 +60,7 @@ pub fn Admin() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <LakeTables />
-            <AccountsAdmin />
-            <SimulatorAdmin />
-        </section>
+        </div>
     }
 }
 

@@ -4,18 +4,18 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::{list_genres, search_catalog};
 use crate::types::{TrackPage, TrackSummary, format_count, format_duration};
 
 /// The catalogue page. Its first render happens on the server (from `?q=`, `?genre=` and
-/// `?page=`); once hydrated, typing updates the results without reloading the page.
+/// `?page=`); once its island is hydrated, typing updates the results without reloading the
+/// page.
 #[component]
 pub fn Catalog() -> impl IntoView {
     let query = use_query_map();
-    let (initial_text, initial_genre, initial_page) = query.with_untracked(|q| {
+    let (text, genre, page) = query.with_untracked(|q| {
         (
             q.get("q").unwrap_or_default(),
             q.get("genre").unwrap_or_default(),
@@ -25,6 +25,15 @@ pub fn Catalog() -> impl IntoView {
                 .max(1),
         )
     });
+    view! {
+        <Title text="Catalogue" />
+        <CatalogSearch initial_text=text initial_genre=genre initial_page=page />
+    }
+}
+
+/// The search form and its results, as an island; `data-hydrated` is `true` once it is.
+#[island]
+fn CatalogSearch(initial_text: String, initial_genre: String, initial_page: u32) -> impl IntoView {
     let text = RwSignal::new(initial_text.clone());
     let search = RwSignal::new(initial_text);
     let genre = RwSignal::new(initial_genre);
@@ -43,7 +52,6 @@ pub fn Catalog() -> impl IntoView {
     let genres = Resource::new(|| (), |_| list_genres());
 
     view! {
-        <Title text="Catalogue" />
         <section class="catalog" data-hydrated=move || hydrated.get().to_string()>
             <h1>"Catalogue"</h1>
             <form class="search" method="get" action="/catalog" on:submit=|ev| ev.prevent_default()>
@@ -160,7 +168,7 @@ fn TrackRow(track: TrackSummary) -> impl IntoView {
     view! {
         <tr class="track-row" data-track-id=track.track_id.clone()>
             <td class="track-name">
-                <A href=format!("/tracks/{}", track.track_id)>{track.name}</A>
+                <a href=format!("/tracks/{}", track.track_id)>{track.name}</a>
                 {track.explicit.then(|| view! { <span class="explicit" title="Explicit">"E"</span> })}
             </td>
             <td class="track-artists">{track.artists.join(", ")}</td>

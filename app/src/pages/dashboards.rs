@@ -7,13 +7,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::charts::EChart;
+use crate::charts::{EChart, EChartsScript};
 use crate::dashboard::charts::{daily_activity, genre_mix, heatmap, weekly_listeners};
 use crate::dashboard::{CohortCell, Dashboard, DashboardFilter, TopEntry, read_dashboard};
 use crate::types::{format_count, format_percent, url_encode};
 
-/// The dashboards page, rendered on the server from gold; the charts are drawn after
-/// hydration.
+/// The dashboards page, rendered on the server from gold; the charts are islands, drawn once
+/// hydrated.
 #[component]
 pub fn Dashboards() -> impl IntoView {
     let query = use_query_map();
@@ -27,11 +27,10 @@ pub fn Dashboards() -> impl IntoView {
         move || asked.get(),
         |(from, to, genre)| read_dashboard(from, to, genre),
     );
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="Dashboards" />
-        <section class="dashboards" data-hydrated=move || hydrated.get().to_string()>
+        <EChartsScript />
+        <section class="dashboards">
             <h1>"Listening"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -153,7 +152,7 @@ fn Panels(dashboard: Dashboard) -> impl IntoView {
     }
 }
 
-/// The filter: a plain form (GET), so the view is in the address and works before hydration.
+/// The filter: a plain form (GET), so the view is in the address and works without the browser's module.
 #[component]
 fn FilterForm(filter: DashboardFilter, genres: Vec<String>) -> impl IntoView {
     let chosen = filter.genre.clone().unwrap_or_default();

@@ -1,9 +1,9 @@
-//! `/for-you`: a listener's recommendations, rendered on the server, then followed live.
+//! `/for-you`: a listener's recommendations, rendered on the server, then followed live by the
+//! list's island.
 
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use super::MyListening;
@@ -16,8 +16,8 @@ use crate::types::{
 
 /// The listener's page: the signed-in listener's own list (an admin may look at any
 /// listener's with `?user=`, default [`DEFAULT_LISTENER`]). The server renders the current
-/// model's list; once hydrated, the page follows the live list (server-sent events): a play
-/// or feedback re-ranks it within a second, without a reload.
+/// model's list; once its island is hydrated, the list follows the live one (server-sent
+/// events): a play or feedback re-ranks it within a second, without a reload.
 #[component]
 pub fn ForYou() -> impl IntoView {
     let query = use_query_map();
@@ -30,16 +30,6 @@ pub fn ForYou() -> impl IntoView {
     });
     let first = Resource::new(move || user.get(), recommendations_for);
     let me = Resource::new(|| (), |_| whoami());
-    let state = LiveState::new();
-
-    // The list followed is the one the server answered with: the listener's own.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = first.get() {
-            state.live.set(false);
-            browser::follow(&list.user_id, state);
-        }
-    });
     let is_listener = move || {
         me.get()
             .and_then(Result::ok)
@@ -55,7 +45,7 @@ pub fn ForYou() -> impl IntoView {
 
     view! {
         <Title text="For you" />
-        <section class="for-you" data-live=move || state.live.get().to_string()>
+        <section class="for-you">
             <h1>"For you"</h1>
             <Transition fallback=|| ()>
             <Show when=is_admin>
@@ -73,16 +63,10 @@ pub fn ForYou() -> impl IntoView {
             </form>
             </Show>
             </Transition>
-            {move || {
-                state
-                    .notice
-                    .get()
-                    .map(|message| view! { <p class="error" role="alert">{message}</p> })
-            }}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
-                        Ok(list) => view! { <Listing first=list state /> }.into_any(),
+                        Ok(list) => view! { <LiveList first=list /> }.into_any(),
                         Err(error) => {
                             view! {
                                 <p class="error" role="alert">
@@ -104,9 +88,17 @@ pub fn ForYou() -> impl IntoView {
     }
 }
 
-/// The list: the server's first, then the newest the stream or feedback brought.
-#[component]
-fn Listing(first: RecommendationList, state: LiveState) -> impl IntoView {
+/// The list, as an island: the server's first, then the newest the stream or feedback
+/// brought; `data-live` is `true` while the stream is open and has delivered the list.
+#[island]
+fn LiveList(first: RecommendationList) -> impl IntoView {
+    let state = LiveState::new();
+    // The list followed is the one the server answered with: the listener's own.
+    #[cfg(feature = "hydrate")]
+    {
+        let user = first.user_id.clone();
+        Effect::new(move |_| browser::follow(&user, state));
+    }
     let list = Memo::new(move |_| {
         state
             .latest
@@ -144,15 +136,24 @@ fn Listing(first: RecommendationList, state: LiveState) -> impl IntoView {
         })
         .map(|message| view! { <p class="muted empty">{message}</p> })
     };
+    let notice = move || {
+        state
+            .notice
+            .get()
+            .map(|message| view! { <p class="error" role="alert">{message}</p> })
+    };
     view! {
-        <p class="stamp">
-            <span class="live-dot" aria-hidden="true"></span>
-            <time id="recommendations-updated" datetime=move || list.with(|l| l.updated_at.clone())>
-                {stamp}
-            </time>
-        </p>
-        {empty}
-        <ol id="recommendations" class="recommendations">{rows}</ol>
+        <div class="live-list" data-live=move || state.live.get().to_string()>
+            {notice}
+            <p class="stamp">
+                <span class="live-dot" aria-hidden="true"></span>
+                <time id="recommendations-updated" datetime=move || list.with(|l| l.updated_at.clone())>
+                    {stamp}
+                </time>
+            </p>
+            {empty}
+            <ol id="recommendations" class="recommendations">{rows}</ol>
+        </div>
     }
 }
 
@@ -174,9 +175,9 @@ fn RecommendationRow(item: Recommendation, user: String, state: LiveState) -> im
         <li class="recommendation" data-track-id=item.track_id>
             <span class="rank">{item.rank}</span>
             <div class="what">
-                <A href=format!("/tracks/{}", item.track_id) attr:class="track-name">
+                <a href=format!("/tracks/{}", item.track_id) class="track-name">
                     {item.name}
-                </A>
+                </a>
                 <span class="track-artists">{item.artists.join(", ")}</span>
                 <span class="reason">{item.reason}</span>
             </div>

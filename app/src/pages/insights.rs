@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::charts::{EChart, cluster_sizes, k_scores, model_figures, track_map};
+use crate::charts::{EChart, EChartsScript, cluster_sizes, k_scores, model_figures, track_map};
 use crate::server_fns::{
     current_model_insights, listener_segments, track_cluster_insights, track_map_sample,
 };
@@ -23,6 +23,7 @@ pub fn Insights() -> impl IntoView {
     let segments = Resource::new(|| (), |_| listener_segments());
     view! {
         <Title text="Insights" />
+        <EChartsScript />
         <section class="insights">
             <h1>"Insights"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -82,19 +82,8 @@ fn Track(data: TrackPageData) -> impl IntoView {
         }
     })
     .collect_view();
-    let state = LiveState::new();
-    let played = RwSignal::new(false);
-    let play = listener_id.map(|user| {
-        let track_id = track.track_id.clone();
-        let on_click = move |_: MouseEvent| {
-            browser::play(user.clone(), track_id.clone(), state);
-            played.set(true);
-        };
-        view! {
-            <button type="button" class="play button" on:click=on_click>"▶ Play"</button>
-            {move || played.get().then(|| view! { <span class="muted">" Played: your list follows."</span> })}
-        }
-    });
+    let play =
+        listener_id.map(|user| view! { <PlayButton user track_id=track.track_id.clone() /> });
     view! {
         <Title text=track.name.clone() />
         <h1 id="track-name">{track.name.clone()}</h1>
@@ -102,8 +91,7 @@ fn Track(data: TrackPageData) -> impl IntoView {
             {track.artists.join(", ")} {track.album_name.map(|a| format!(" · {a}"))}
             {format!(" · {}", track.genres.join(", "))}
         </p>
-        <p>{play}</p>
-        {move || state.notice.get().map(|n| view! { <p class="error" role="alert">{n}</p> })}
+        {play}
         <p id="track-cluster">
             {match cluster {
                 Some(label) => format!("Sound cluster: {label}"),
@@ -125,6 +113,24 @@ fn Track(data: TrackPageData) -> impl IntoView {
             <SimilarList id="similar-listeners" title="Played by the same listeners" tracks=by_listeners />
             <SimilarList id="similar-sound" title="Sounds like it" tracks=by_sound />
         </div>
+    }
+}
+
+/// The Play button of the signed-in listener, as an island: a play of the track, now.
+#[island]
+fn PlayButton(user: String, track_id: String) -> impl IntoView {
+    let state = LiveState::new();
+    let played = RwSignal::new(false);
+    let on_click = move |_: MouseEvent| {
+        browser::play(user.clone(), track_id.clone(), state);
+        played.set(true);
+    };
+    view! {
+        <p>
+            <button type="button" class="play button" on:click=on_click>"▶ Play"</button>
+            {move || played.get().then(|| view! { <span class="muted">" Played: your list follows."</span> })}
+        </p>
+        {move || state.notice.get().map(|n| view! { <p class="error" role="alert">{n}</p> })}
     }
 }
 

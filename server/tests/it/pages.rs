@@ -18,6 +18,10 @@ async fn the_catalog_page_is_rendered_on_the_server_with_results_and_hydration_s
         html.contains("/pkg/soundlake.js"),
         "the page loads the wasm app"
     );
+    assert!(
+        html.contains("<leptos-island") && html.contains("CatalogSearch"),
+        "the search and its results are an island"
+    );
     app.finish().await;
 }
 
