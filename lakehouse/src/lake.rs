@@ -227,9 +227,7 @@ impl Lake {
     /// (`version() == None`) otherwise, through which the first write creates the table.
     pub async fn table(&self, table: TableRef) -> Result<DeltaTable> {
         let delta_error = |e| LakehouseError::delta(table.qualified(), e);
-        if let Some(dir) = self.local_table_dir(table)
-            && !dir.join("_delta_log").exists()
-        {
+        if !self.has_log(table).await? {
             return self.builder(table)?.build().map_err(delta_error);
         }
         match self.builder(table)?.load().await {
@@ -241,13 +239,33 @@ impl Lake {
         }
     }
 
+    /// Whether `table` has a commit log, that is, has been written. Asked before loading a
+    /// table, because delta-rs logs an error for every table it is asked to load and cannot find:
+    /// a look for the log folder on disk, or one listing of its first objects on a store.
+    async fn has_log(&self, table: TableRef) -> Result<bool> {
+        if let Some(dir) = self.local_table_dir(table) {
+            return Ok(dir.join("_delta_log").exists());
+        }
+        let delta_error = |e| LakehouseError::delta(table.qualified(), e);
+        let store = self
+            .builder(table)?
+            .build()
+            .map_err(delta_error)?
+            .log_store()
+            .object_store(None);
+        match store
+            .list(Some(&ObjectPath::from("_delta_log")))
+            .next()
+            .await
+        {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(delta_error(DeltaTableError::from(e))),
+        }
+    }
+
     /// The table at its latest version, or `None` when it has never been written.
     pub async fn existing_table(&self, table: TableRef) -> Result<Option<DeltaTable>> {
-        if let Some(dir) = self.local_table_dir(table)
-            && !dir.join("_delta_log").exists()
-        {
-            return Ok(None);
-        }
         match self.table(table).await {
             Ok(t) if t.version().is_some() => Ok(Some(t)),
             Ok(_)
