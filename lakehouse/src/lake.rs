@@ -246,13 +246,7 @@ impl Lake {
         if let Some(dir) = self.local_table_dir(table) {
             return Ok(dir.join("_delta_log").exists());
         }
-        let delta_error = |e| LakehouseError::delta(table.qualified(), e);
-        let store = self
-            .builder(table)?
-            .build()
-            .map_err(delta_error)?
-            .log_store()
-            .object_store(None);
+        let store = self.store_at(&self.table_url(table)?)?;
         match store
             .list(Some(&ObjectPath::from("_delta_log")))
             .next()
@@ -260,7 +254,10 @@ impl Lake {
         {
             None => Ok(false),
             Some(Ok(_)) => Ok(true),
-            Some(Err(e)) => Err(delta_error(DeltaTableError::from(e))),
+            Some(Err(e)) => Err(LakehouseError::delta(
+                table.qualified(),
+                DeltaTableError::from(e),
+            )),
         }
     }
 
@@ -286,13 +283,7 @@ impl Lake {
             return Ok(());
         }
         let probe = TableRef::new("_soundlake", "conditional_writes");
-        let delta_error = |e| LakehouseError::delta(probe.qualified(), e);
-        let store = self
-            .builder(probe)?
-            .build()
-            .map_err(delta_error)?
-            .log_store()
-            .object_store(None);
+        let store = self.store_at(&self.table_url(probe)?)?;
         let path = ObjectPath::from(format!("probe-{}", uuid::Uuid::new_v4()));
         let create = || PutOptions::from(PutMode::Create);
         store
