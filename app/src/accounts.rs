@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
+use crate::hydrated::hydrated_mark;
 use crate::types::Role;
 
 /// An account as listed.
@@ -223,10 +224,9 @@ pub fn AccountsAdmin() -> impl IntoView {
         .into_iter()
         .map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> })
         .collect_view();
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_mark();
     view! {
-        <section id="accounts" class="admin-accounts" data-hydrated=move || hydrated.get().to_string()>
+        <section id="accounts" class="admin-accounts" data-hydrated=hydrated>
             <h2>"Accounts"</h2>
             <ActionForm action=add attr:class="search">
                 <input type="text" name="name" required maxlength="64" placeholder="name" aria-label="Account name" />

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod browser;
 pub mod charts;
 pub mod dashboard;
+pub mod hydrated;
 pub mod lake;
 pub mod listening;
 pub mod pages;

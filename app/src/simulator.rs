@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
+use crate::hydrated::hydrated_mark;
 use crate::types::format_count;
 
 /// The most listens per second the stream may be asked for.
@@ -112,10 +113,9 @@ pub fn SimulatorAdmin() -> impl IntoView {
             }
         })
     };
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_mark();
     view! {
-        <section id="simulator" class="admin-simulator" data-hydrated=move || hydrated.get().to_string()>
+        <section id="simulator" class="admin-simulator" data-hydrated=hydrated>
             <h2>"Simulator"</h2>
             <p class="muted">
                 "Simulated listeners playing now, through the same checks and commits as a player's listens."

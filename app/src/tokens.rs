@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
 
+use crate::hydrated::hydrated_mark;
+
 /// A token as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRow {
@@ -161,10 +163,9 @@ pub fn PlayerTokens() -> impl IntoView {
             Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
         })
     };
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_mark();
     view! {
-        <section id="connect-player" class="my-listening" data-hydrated=move || hydrated.get().to_string()>
+        <section id="connect-player" class="my-listening" data-hydrated=hydrated>
             <h2>"Connect a player"</h2>
             <p>
                 "Players and scrobblers that speak the ListenBrainz API (Navidrome, Jellyfin, "

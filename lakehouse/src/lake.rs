@@ -2,9 +2,9 @@
 //! tables, and registering them in DataFusion sessions, local ones or ones on a Ballista
 //! cluster (see [`crate::query`] for the sessions and for running SQL).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
@@ -67,6 +67,9 @@ enum Root {
         url: Url,
         /// The object store's settings (endpoint, region, credentials), as delta-rs names them.
         options: HashMap<String, String>,
+        /// The tables found with a commit log (`layer/name`), so that each is listed for it
+        /// once: a table written keeps its log.
+        written: Arc<Mutex<HashSet<String>>>,
     },
 }
 
@@ -114,7 +117,11 @@ impl Lake {
                     url.set_path(&format!("{}/", url.path()));
                 }
                 Ok(Self {
-                    root: Root::Store { url, options },
+                    root: Root::Store {
+                        url,
+                        options,
+                        written: Arc::default(),
+                    },
                     engine: Engine::Local,
                 })
             }
@@ -241,10 +248,19 @@ impl Lake {
 
     /// Whether `table` has a commit log, that is, has been written. Asked before loading a
     /// table, because delta-rs logs an error for every table it is asked to load and cannot find:
-    /// a look for the log folder on disk, or one listing of its first objects on a store.
+    /// a look for the log folder on disk; on a store, a listing of its first objects until the
+    /// log has been found once.
     async fn has_log(&self, table: TableRef) -> Result<bool> {
-        if let Some(dir) = self.local_table_dir(table) {
-            return Ok(dir.join("_delta_log").exists());
+        let written = match &self.root {
+            Root::Folder(root) => {
+                let log = root.join(table.layer).join(table.name).join("_delta_log");
+                return Ok(log.exists());
+            }
+            Root::Store { written, .. } => written,
+        };
+        let known = || written.lock().unwrap_or_else(PoisonError::into_inner);
+        if known().contains(&table.qualified()) {
+            return Ok(true);
         }
         let store = self.store_at(&self.table_url(table)?)?;
         match store
@@ -253,7 +269,10 @@ impl Lake {
             .await
         {
             None => Ok(false),
-            Some(Ok(_)) => Ok(true),
+            Some(Ok(_)) => {
+                known().insert(table.qualified());
+                Ok(true)
+            }
             Some(Err(e)) => Err(LakehouseError::delta(
                 table.qualified(),
                 DeltaTableError::from(e),

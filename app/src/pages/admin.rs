@@ -8,6 +8,7 @@ use leptos_meta::Title;
 
 use crate::accounts::AccountsAdmin;
 use crate::browser::{RunState, start_run, stop_following};
+use crate::hydrated::hydrated_mark;
 use crate::lake::LakeTables;
 use crate::pipeline::{PipelineRun, PipelineStage, duration};
 use crate::server_fns::pipeline_runs;
@@ -36,10 +37,9 @@ pub fn Admin() -> impl IntoView {
 fn PipelinePanel() -> impl IntoView {
     let state = RunState::new();
     let runs = Resource::new(move || state.finished.get(), |_| pipeline_runs());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_mark();
     view! {
-        <div id="pipeline" data-hydrated=move || hydrated.get().to_string()>
+        <div id="pipeline" data-hydrated=hydrated>
             <RunForm state />
             <h2>"Recent runs"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

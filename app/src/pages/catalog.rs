@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::hydrated::hydrated_mark;
 use crate::server_fns::{list_genres, search_catalog};
 use crate::types::{TrackPage, TrackSummary, format_count, format_duration};
 
@@ -38,8 +39,7 @@ fn CatalogSearch(initial_text: String, initial_genre: String, initial_page: u32)
     let search = RwSignal::new(initial_text);
     let genre = RwSignal::new(initial_genre);
     let page = RwSignal::new(initial_page);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = hydrated_mark();
 
     let mut settle = debounce(Duration::from_millis(200), move |value: String| {
         search.set(value);
@@ -52,7 +52,7 @@ fn CatalogSearch(initial_text: String, initial_genre: String, initial_page: u32)
     let genres = Resource::new(|| (), |_| list_genres());
 
     view! {
-        <section class="catalog" data-hydrated=move || hydrated.get().to_string()>
+        <section class="catalog" data-hydrated=hydrated>
             <h1>"Catalogue"</h1>
             <form class="search" method="get" action="/catalog" on:submit=|ev| ev.prevent_default()>
                 <input

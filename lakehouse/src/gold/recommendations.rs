@@ -59,19 +59,26 @@ pub async fn version_list(
     .await?)
 }
 
-/// Whether model `version` has a list for `user_id` or the listener gave feedback: a listener
-/// with neither gets the popular list.
-pub async fn is_known(pool: &PgPool, version: i64, user_id: &str) -> Result<bool> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (
-                      SELECT 1 FROM recommendations WHERE model_version = $1 AND user_id = $2
-                  )
-               OR EXISTS (SELECT 1 FROM feedback WHERE user_id = $2) AS "known!""#,
-        version,
+/// The current model version, when the run that trained it started, and whether it has a
+/// list for `user_id` or the listener gave feedback (a listener with neither gets the popular
+/// list), in one statement: all a read of a listener the server keeps nothing of needs.
+pub async fn current_model_knowing(
+    pool: &PgPool,
+    user_id: &str,
+) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>, bool)>> {
+    let row = sqlx::query!(
+        r#"SELECT v.model_version AS "model_version!",
+                  coalesce(r.started_at, v.trained_at) AS "started_at!",
+                  EXISTS (SELECT 1 FROM recommendations k
+                          WHERE k.model_version = v.model_version AND k.user_id = $1)
+                  OR EXISTS (SELECT 1 FROM feedback f WHERE f.user_id = $1) AS "known!"
+           FROM model_versions v LEFT JOIN pipeline_runs r USING (run_id)
+           WHERE v.is_current"#,
         user_id,
     )
-    .fetch_one(pool)
-    .await?)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| (row.model_version, row.started_at, row.known)))
 }
 
 /// The model version the API serves, and when the run that trained it started: listens

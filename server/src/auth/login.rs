@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::caller::{Caller, unauthenticated};
 use super::identify::{AuthState, session_cookie};
+use crate::accounts::name::AccountName;
 use crate::accounts::sessions::{self, COOKIE, LIFETIME_SECS};
 use crate::accounts::store::{self, Login};
 use crate::accounts::{Account, Role};
@@ -98,11 +99,16 @@ async fn attempt(
     if let Some(wait) = auth.throttle.wait(address) {
         return Ok(Outcome::Wait(wait.as_secs().max(1)));
     }
-    if fields.name.len() > MAX_FIELD_BYTES || fields.password.len() > MAX_FIELD_BYTES {
+    // A name that no account could have (a NUL, say, which PostgreSQL cannot compare) is
+    // refused here as a wrong name would be.
+    let name = (fields.name.len() <= MAX_FIELD_BYTES && fields.password.len() <= MAX_FIELD_BYTES)
+        .then(|| AccountName::parse(fields.name.trim()).ok())
+        .flatten();
+    let Some(name) = name else {
         auth.throttle.failed(address);
         return Ok(Outcome::Refused);
-    }
-    let login = store::login(&auth.pool, fields.name.trim(), &fields.password)
+    };
+    let login = store::login(&auth.pool, name.as_str(), &fields.password)
         .await
         .map_err(ApiError::internal)?;
     match login {

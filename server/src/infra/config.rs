@@ -312,6 +312,40 @@ mod tests {
     }
 
     #[test]
+    fn a_short_admin_token_is_refused_and_none_set_gives_a_kept_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let short = "x".repeat(MIN_ADMIN_TOKEN_CHARS - 1);
+        let padded = format!("  {short}  ");
+        for token in [short.as_str(), padded.as_str(), "secret"] {
+            let config = Config::from_sources(
+                None,
+                env(&[
+                    ("SOUNDLAKE_DATA_DIR", data),
+                    ("SOUNDLAKE_ADMIN_TOKEN", token),
+                ]),
+            )
+            .unwrap();
+            let err = config.admin_token().unwrap_err();
+            assert!(err.to_string().contains("at least"), "{token:?}: {err}");
+        }
+        let file = dir.path().join("soundlake.toml");
+        std::fs::write(&file, "admin_token = \"\"\n").unwrap();
+        let config =
+            Config::from_sources(Some(&file), env(&[("SOUNDLAKE_DATA_DIR", data)])).unwrap();
+        assert!(config.admin_token().is_err(), "an empty token in the file");
+
+        let unset = Config::from_sources(None, env(&[("SOUNDLAKE_DATA_DIR", data)])).unwrap();
+        let generated = unset.admin_token().unwrap();
+        assert!(generated.chars().count() >= MIN_ADMIN_TOKEN_CHARS);
+        assert_eq!(
+            unset.admin_token().unwrap(),
+            generated,
+            "kept for the next start"
+        );
+    }
+
+    #[test]
     fn bad_values_are_reported_with_their_name() {
         let err = Config::from_sources(None, env(&[("SOUNDLAKE_ADDR", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("SOUNDLAKE_ADDR"), "{err}");

@@ -93,6 +93,17 @@ async fn parameters_out_of_their_limits_get_the_api_error_body() {
         .await
         .unwrap();
     assert_eq!(api_error(not_json, 415).await, "unsupported_media_type");
+
+    // A login name no account could have is refused as a wrong one, whatever its text.
+    for name in ["ana\u{0}", "\u{1b}[2J", &"n".repeat(513)] {
+        let login = reqwest::Client::new()
+            .post(format!("{}/api/v1/session", app.base))
+            .json(&json!({"name": name, "password": "whatever"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api_error(login, 401).await, "login_refused", "{name:?}");
+    }
     app.finish().await;
 }
 

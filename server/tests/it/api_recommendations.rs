@@ -312,7 +312,9 @@ async fn an_event_stream_and_its_subscription_end_when_the_client_goes_away() {
     assert_eq!(app.live.followers(user), 1);
 
     drop(response);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Well within the stream's keep-alive interval (15 s): ending at the next write to the
+    // closed connection would be too late.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while app.live.followers(user) > 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -3,8 +3,9 @@
 //! re-ranked at once when someone follows the list (server-sent events), else on the next
 //! read. Feedback applies immediately.
 //!
-//! The state kept per listener is bounded: at most [`MAX_LISTENERS`] listeners, the least
-//! recently used dropped first, and none kept after [`IDLE`] without use. A plain read of a
+//! The state kept per listener is bounded: at most [`MAX_STATE_BYTES`] in all (each listener
+//! weighed by what their lists, plays and feedback hold), the least recently used dropped first, and none kept after [`IDLE`]
+//! without use. A plain read of a
 //! listener the model does not know, who has no feedback and no play since the server
 //! started, keeps nothing and costs one query: they get the current version's popular list,
 //! made once per version.
@@ -14,6 +15,7 @@
 //! another.
 
 pub mod signal;
+mod weight;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,7 @@ use lakehouse::gold::clusters as gold_clusters;
 use lakehouse::gold::lake_loads;
 use lakehouse::gold::recommendations::{self, FeedbackRow, RecommendationRow};
 use lakehouse::ml::rerank::{self, BaseItem, Session, TrackInfo};
+use moka::ops::compute::Op;
 use serde::Serialize;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
@@ -79,8 +82,8 @@ type SoundCache = HashMap<(Option<i64>, String), Arc<Vec<(String, f32)>>>;
 /// Sound neighbours kept at most; the cache starts over beyond.
 const SOUND_CACHE_SIZE: usize = 10_000;
 
-/// Listeners whose state is kept at most.
-pub const MAX_LISTENERS: u64 = 100_000;
+/// The most bytes the listeners' kept state may hold, all together.
+pub const MAX_STATE_BYTES: u64 = 256 << 20;
 /// A listener's state unused for this long is dropped.
 pub const IDLE: Duration = Duration::from_secs(30 * 60);
 
@@ -107,15 +110,16 @@ fn lock(state: &SharedState) -> std::sync::MutexGuard<'_, UserState> {
 
 impl LiveRecommendations {
     pub fn new(pool: PgPool) -> Self {
-        Self::bounded(pool, MAX_LISTENERS, IDLE)
+        Self::bounded(pool, MAX_STATE_BYTES, IDLE)
     }
 
-    /// Keeps the state of at most `listeners` listeners, each for at most `idle` unused.
-    pub fn bounded(pool: PgPool, listeners: u64, idle: Duration) -> Self {
+    /// Keeps at most `bytes` of listeners' state, each listener's for at most `idle` unused.
+    pub fn bounded(pool: PgPool, bytes: u64, idle: Duration) -> Self {
         Self {
             pool,
             users: moka::sync::Cache::builder()
-                .max_capacity(listeners)
+                .max_capacity(bytes)
+                .weigher(|user: &String, state: &SharedState| weight::of(user, &lock(state)))
                 .time_to_idle(idle)
                 .build(),
             popular: Arc::default(),
@@ -156,6 +160,23 @@ impl LiveRecommendations {
     pub fn listeners_kept(&self) -> u64 {
         self.users.run_pending_tasks();
         self.users.entry_count()
+    }
+
+    /// How many bytes the kept state holds now, as [`weight`] counts them.
+    pub fn bytes_kept(&self) -> u64 {
+        self.users.run_pending_tasks();
+        self.users.weighted_size()
+    }
+
+    /// Weighs `user`'s state again after it grew (the cache weighs a value when it is put in),
+    /// unless it is no longer the state kept for them (dropped meanwhile, or replaced).
+    fn reweigh(&self, user: &str, shared: &SharedState) {
+        self.users
+            .entry_by_ref(user)
+            .and_compute_with(|kept| match kept {
+                Some(kept) if Arc::ptr_eq(kept.value(), shared) => Op::Put(Arc::clone(shared)),
+                _ => Op::Nop,
+            });
     }
 
     /// The state of `user`, created if there is none.
@@ -264,11 +285,11 @@ impl LiveRecommendations {
     /// The listener's current list, re-ranked first if a listen made it stale or a new model
     /// version was published.
     pub async fn list(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let Some(shared) = self.users.get(user) else {
+            return self.first_read(user).await;
+        };
         let model = recommendations::current_model(&self.pool).await?;
         let version = model.map(|(v, _)| v);
-        let Some(shared) = self.users.get(user) else {
-            return self.first_read(user, model).await;
-        };
         let cached = {
             let state = lock(&shared);
             state
@@ -284,16 +305,14 @@ impl LiveRecommendations {
 
     /// The list of a listener with no state kept: the popular list, keeping nothing, when the
     /// model does not know them and they gave no feedback; else their list, kept.
-    async fn first_read(
-        &self,
-        user: &str,
-        model: Option<(i64, DateTime<Utc>)>,
-    ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
-        let Some((version, _)) = model else {
+    async fn first_read(&self, user: &str) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
+        let Some((version, learnt_until, known)) =
+            recommendations::current_model_knowing(&self.pool, user).await?
+        else {
             return Ok(Arc::new(self.compute(user, None).await?));
         };
-        if recommendations::is_known(&self.pool, version, user).await? {
-            return self.refresh_for(user, model).await;
+        if known {
+            return self.refresh_for(user, Some((version, learnt_until))).await;
         }
         let popular = self
             .popular
@@ -362,12 +381,15 @@ impl LiveRecommendations {
     ) -> Result<Arc<LiveList>, lakehouse::LakehouseError> {
         let list = Arc::new(self.compute(user, model).await?);
         let shared = self.state(user);
-        let mut state = lock(&shared);
-        state.stale = false;
-        state.list = Some(Arc::clone(&list));
-        if let Some(sender) = &state.sender {
-            let _ = sender.send(Arc::clone(&list));
+        {
+            let mut state = lock(&shared);
+            state.stale = false;
+            state.list = Some(Arc::clone(&list));
+            if let Some(sender) = &state.sender {
+                let _ = sender.send(Arc::clone(&list));
+            }
         }
+        self.reweigh(user, &shared);
         Ok(list)
     }
 
@@ -543,9 +565,12 @@ impl LiveRecommendations {
             None => Arc::new(recommendations::feedback_of(&self.pool, user).await?),
         };
         let shared = self.state(user);
-        let mut state = lock(&shared);
-        state.base = Some((version, Arc::clone(&base)));
-        state.feedback = Some(Arc::clone(&feedback));
+        {
+            let mut state = lock(&shared);
+            state.base = Some((version, Arc::clone(&base)));
+            state.feedback = Some(Arc::clone(&feedback));
+        }
+        self.reweigh(user, &shared);
         Ok((base, feedback))
     }
 }

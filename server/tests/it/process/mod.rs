@@ -1,6 +1,6 @@
 //! The `soundlake serve` and `soundlake pipeline run` processes themselves, started from the
-//! built binary: what survives a SIGKILL, how the server stops on SIGTERM, and what it does
-//! while PostgreSQL is away.
+//! built binary: what survives a SIGKILL, how the server stops on SIGTERM, what it does
+//! while PostgreSQL is away, and what a flood of unknown listeners costs its memory.
 
 use serde_json::json;
 
@@ -8,6 +8,7 @@ mod database_away;
 mod killed_pipeline;
 mod sigkill_ingest;
 mod sigterm;
+mod unknown_listeners;
 
 /// One event as a client writes it.
 fn event(client: usize, trial: usize, n: usize) -> String {
