@@ -252,9 +252,9 @@ impl Lake {
     /// log has been found once.
     async fn has_log(&self, table: TableRef) -> Result<bool> {
         let written = match &self.root {
-            Root::Folder(root) => {
-                let log = root.join(table.layer).join(table.name).join("_delta_log");
-                return Ok(log.exists());
+            Root::Folder(_) => {
+                let dir = self.local_table_dir(table);
+                return Ok(dir.is_some_and(|dir| dir.join("_delta_log").exists()));
             }
             Root::Store { written, .. } => written,
         };

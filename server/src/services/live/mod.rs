@@ -4,11 +4,10 @@
 //! read. Feedback applies immediately.
 //!
 //! The state kept per listener is bounded: at most [`MAX_STATE_BYTES`] in all (each listener
-//! weighed by what their lists, plays and feedback hold), the least recently used dropped first, and none kept after [`IDLE`]
-//! without use. A plain read of a
-//! listener the model does not know, who has no feedback and no play since the server
-//! started, keeps nothing and costs one query: they get the current version's popular list,
-//! made once per version.
+//! weighed by what their lists, plays and feedback hold), the least recently used dropped
+//! first, and none kept after [`IDLE`] without use. A plain read of a listener the model does
+//! not know, who has no feedback and no play since the server started, keeps nothing and costs
+//! one query: they get the current version's popular list, made once per version.
 //!
 //! Several instances on one database keep their own state and tell each other what changes it
 //! ([`signal`]): a listener followed on one instance sees their list move when they play on
@@ -564,13 +563,11 @@ impl LiveRecommendations {
             Some(feedback) => feedback,
             None => Arc::new(recommendations::feedback_of(&self.pool, user).await?),
         };
+        // Weighed again by `refresh_for`, the one caller, once the list is kept too.
         let shared = self.state(user);
-        {
-            let mut state = lock(&shared);
-            state.base = Some((version, Arc::clone(&base)));
-            state.feedback = Some(Arc::clone(&feedback));
-        }
-        self.reweigh(user, &shared);
+        let mut state = lock(&shared);
+        state.base = Some((version, Arc::clone(&base)));
+        state.feedback = Some(Arc::clone(&feedback));
         Ok((base, feedback))
     }
 }
