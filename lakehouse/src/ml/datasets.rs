@@ -3,13 +3,15 @@
 
 use std::collections::HashSet;
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::clusters::{FEATURES, Standardiser};
 use super::feedback::{Feedback, Verdict};
 use super::interactions::{Interactions, InteractionsBuilder, index_of};
 use super::models::content::ItemFeatures;
+use super::split::Holdout;
 use crate::demo::{DemoCatalog, DemoTrack};
+use crate::ingest::Listen;
 use crate::simulate::{self, SimTrack, Simulation};
 
 /// A catalogue track as the ML stage sees it.
@@ -85,11 +87,32 @@ pub fn standardise(raw: &[Option<[f64; 9]>]) -> Vec<Option<[f64; 9]>> {
 pub struct SimulatedDataset {
     /// The listens' weights alone.
     pub interactions: Interactions,
-    /// The listeners' likes and dislikes, indexed like `interactions`.
+    /// The listeners' likes and dislikes, and the pairs they mostly skipped, indexed like
+    /// `interactions`.
     pub feedback: Feedback,
     pub features: ItemFeatures,
     pub listens: usize,
+    /// The same history split in time, for measuring what feedback is worth.
+    pub later: LaterPlays,
 }
+
+/// A history split at a moment: what a model may learn from is what happened before it, and
+/// it is measured on what each listener went on to play after it.
+#[derive(Debug, Clone)]
+pub struct LaterPlays {
+    /// `train`: every listen before the cutoff, indexed like the whole history's items (its
+    /// listeners are those who had played by then). `test`: per listener with at least
+    /// [`MIN_EARLIER_ITEMS`] tracks in `train`, the tracks not in their `train` row whose
+    /// weight after the cutoff is positive (as the weights count plays and skips).
+    pub split: Holdout,
+    /// The likes and dislikes given before the cutoff, and the pairs mostly skipped before it,
+    /// indexed like `split.train`.
+    pub feedback: Feedback,
+    pub cutoff: DateTime<Utc>,
+}
+
+/// Listeners with fewer tracks before the cutoff are not measured (the protocol's default).
+pub const MIN_EARLIER_ITEMS: usize = 5;
 
 /// The settings of [`simulated`].
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +122,8 @@ pub struct SimulatedSettings {
     pub days: u32,
     pub listens_per_day: f64,
     pub seed: u64,
+    /// The last days of the history, which [`LaterPlays`] holds out.
+    pub later_days: u32,
 }
 
 impl Default for SimulatedSettings {
@@ -109,6 +134,7 @@ impl Default for SimulatedSettings {
             days: 60,
             listens_per_day: 15.0,
             seed: 42,
+            later_days: 12,
         }
     }
 }
@@ -147,20 +173,12 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
             .unwrap_or_default(),
     };
     let simulate::History { listens, feedback } = simulate::history(&sim, &sim_tracks);
-    let mut builder = InteractionsBuilder::new();
-    for t in &tracks {
-        builder.add_item(&t.track_id);
-    }
-    for l in &listens {
-        let skip = is_skip(l.ms_played, l.end_reason.as_deref(), l.skipped);
-        builder.add(
-            &l.user_id,
-            &l.track_id,
-            if skip { SKIP_WEIGHT } else { PLAY_WEIGHT },
-        );
-    }
-    let interactions = builder.build();
-    let feedback = index_feedback(&interactions, &feedback);
+    let track_ids: Vec<&str> = tracks.iter().map(|t| t.track_id.as_str()).collect();
+    let (interactions, skipped) = weights(&track_ids, &listens);
+    let cutoff =
+        sim.start + Duration::days(i64::from(settings.days.saturating_sub(settings.later_days)));
+    let later = later_plays(&track_ids, &listens, &feedback, cutoff);
+    let feedback = index_feedback(&interactions, &feedback).with_skipped(skipped);
     let by_id: std::collections::HashMap<&str, [f64; 9]> = tracks
         .iter()
         .map(|t| (t.track_id.as_str(), demo_features(t)))
@@ -172,6 +190,67 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
         feedback,
         features,
         listens: listens.len(),
+        later,
+    }
+}
+
+/// The listens folded into weights, every track of `track_ids` an item in that order.
+fn weights<'a>(
+    track_ids: &[&str],
+    listens: impl IntoIterator<Item = &'a Listen>,
+) -> (Interactions, Vec<(u32, u32)>) {
+    let mut builder = InteractionsBuilder::new();
+    for t in track_ids {
+        builder.add_item(t);
+    }
+    for l in listens {
+        let skip = is_skip(l.ms_played, l.end_reason.as_deref(), l.skipped);
+        builder.add(
+            &l.user_id,
+            &l.track_id,
+            if skip { SKIP_WEIGHT } else { PLAY_WEIGHT },
+        );
+    }
+    builder.build_with_skipped()
+}
+
+/// The history split at `cutoff` (see [`LaterPlays`]).
+fn later_plays(
+    track_ids: &[&str],
+    listens: &[Listen],
+    feedback: &[simulate::SimFeedback],
+    cutoff: DateTime<Utc>,
+) -> LaterPlays {
+    let (train, skipped) = weights(track_ids, listens.iter().filter(|l| l.played_at < cutoff));
+    let (after, _) = weights(track_ids, listens.iter().filter(|l| l.played_at >= cutoff));
+    let users = index_of(train.user_ids());
+    let mut test: Vec<(u32, Vec<u32>)> = Vec::new();
+    for a in 0..after.n_users() as u32 {
+        let Some(&u) = users.get(after.user_id(a)) else {
+            continue;
+        };
+        let known = train.row(u).0;
+        if known.len() < MIN_EARLIER_ITEMS {
+            continue;
+        }
+        let new: Vec<u32> = after
+            .row(a)
+            .0
+            .iter()
+            .copied()
+            .filter(|i| known.binary_search(i).is_err())
+            .collect();
+        if !new.is_empty() {
+            test.push((u, new));
+        }
+    }
+    test.sort_unstable_by_key(|(u, _)| *u);
+    let before: Vec<simulate::SimFeedback> =
+        feedback.iter().filter(|f| f.at < cutoff).cloned().collect();
+    LaterPlays {
+        feedback: index_feedback(&train, &before).with_skipped(skipped),
+        split: Holdout { train, test },
+        cutoff,
     }
 }
 

@@ -17,7 +17,14 @@
 //!
 //! Listeners' likes and dislikes ([`Feedback`]) are folded into `fit` and `train` after the
 //! splits, each leaving out the feedback on the pairs it holds out: the held-out items are the
-//! same with feedback and without, so the two can be compared.
+//! same with feedback and without, so the two can be compared. The lists measured leave out
+//! what a listener disliked and, where the feedback carries them, the tracks they mostly
+//! skipped ([`Feedback::with_skipped`]), as the published lists do.
+//!
+//! [`evaluate_split`] runs steps 2 to 5 on a split made elsewhere. A split by time (what each
+//! listener went on to play after a moment, with the feedback given before it) is where
+//! feedback can show its worth: a random split holds out plays from the same weeks the
+//! feedback was given in, so the plays already say what the feedback says.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -211,12 +218,47 @@ pub fn evaluate_with_feedback(
     } else {
         (data, feedback)
     };
-    let mut outer = holdout(
+    let outer = holdout(
         data,
         options.holdout,
         options.min_interactions,
         options.seed,
     );
+    evaluate_from(outer, feedback, features, options, all_users, started)
+}
+
+/// Steps 2 to 5 of the protocol on a split made elsewhere: `outer.train` is what the models
+/// learn from and `outer.test` what they are measured on (for instance each listener's plays
+/// after a moment, [`super::datasets::LaterPlays`]); `feedback`, indexed like `outer.train`,
+/// must be what was said by then. Every listener of `outer.train` takes part (no sample).
+pub fn evaluate_split(
+    outer: Holdout,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+) -> Result<Evaluation, MlError> {
+    let all_users = outer.train.n_users();
+    evaluate_from(
+        outer,
+        feedback,
+        features,
+        options,
+        all_users,
+        Instant::now(),
+    )
+}
+
+/// Steps 2 to 5 (see [`evaluate_split`]) on a split of a sample of `all_users` listeners.
+fn evaluate_from(
+    mut outer: Holdout,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+    all_users: usize,
+    started: Instant,
+) -> Result<Evaluation, MlError> {
+    // The pairs of the listens alone, before any feedback is folded in.
+    let interactions = outer.train.nnz() + outer.test.iter().map(|(_, t)| t.len()).sum::<usize>();
     let mut inner = holdout(
         &outer.train,
         options.holdout,
@@ -224,15 +266,15 @@ pub fn evaluate_with_feedback(
         options.seed + 1,
     );
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
-    if !feedback.is_empty() {
+    if !feedback.says_nothing() {
         let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
-        let removed;
-        (inner.train, removed) = feedback.apply_and_tell(inner.train, &held);
-        hidden_in_fit = Hidden(removed);
+        let hidden;
+        (inner.train, hidden) = feedback.apply_and_tell(inner.train, &held);
+        hidden_in_fit = Hidden(hidden);
         let held = held_out_pairs([&outer.test[..]]);
-        let removed;
-        (outer.train, removed) = feedback.apply_and_tell(outer.train, &held);
-        hidden_in_train = Hidden(removed);
+        let hidden;
+        (outer.train, hidden) = feedback.apply_and_tell(outer.train, &held);
+        hidden_in_train = Hidden(hidden);
     }
     if outer.test.is_empty() || inner.test.is_empty() {
         return Err(MlError::NotEnoughData(format!(
@@ -313,10 +355,10 @@ pub fn evaluate_with_feedback(
         });
     }
     Ok(Evaluation {
-        users: data.n_users(),
+        users: outer.train.n_users(),
         all_users,
-        items: data.n_items(),
-        interactions: data.nnz(),
+        items: outer.train.n_items(),
+        interactions,
         test_users: outer.test.len(),
         models,
         chosen,
@@ -352,9 +394,8 @@ fn measure_hiding(model: &dyn Recommender, split: &Holdout, hidden: &Hidden, k: 
 }
 
 /// Per listener (in user order), the items their lists leave out although a model's training
-/// rows do not hold them: the tracks they played and disliked, whose pairs the feedback took
-/// out ([`Feedback::apply_and_tell`]). (Lists leave out what a listener disliked, as the
-/// published lists do.)
+/// rows may not hold them: the tracks they disliked or mostly skipped
+/// ([`Feedback::apply_and_tell`]), which the published lists leave out too.
 #[derive(Debug, Default)]
 struct Hidden(Vec<Vec<u32>>);
 

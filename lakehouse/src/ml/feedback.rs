@@ -44,6 +44,9 @@ impl Default for Signal {
 pub struct Feedback {
     pairs: Vec<(u32, u32, Verdict)>,
     signal: Signal,
+    /// (user, item) pairs the listener mostly skipped, sorted: the published lists leave them
+    /// out as they leave out what was disliked, so the evaluation's lists do too.
+    skipped: Vec<(u32, u32)>,
 }
 
 impl Feedback {
@@ -62,7 +65,15 @@ impl Feedback {
         Self {
             pairs: kept,
             signal: Signal::default(),
+            skipped: Vec::new(),
         }
+    }
+
+    /// The same feedback, with the (user, item) pairs the listeners mostly skipped.
+    pub fn with_skipped(self, mut skipped: Vec<(u32, u32)>) -> Self {
+        skipped.sort_unstable();
+        skipped.dedup();
+        Self { skipped, ..self }
     }
 
     /// The same feedback, changing what the models learn from as `signal` says.
@@ -70,8 +81,19 @@ impl Feedback {
         Self { signal, ..self }
     }
 
+    /// Whether there are no verdicts (skipped pairs aside).
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()
+    }
+
+    /// Whether there are neither verdicts nor skipped pairs.
+    pub fn says_nothing(&self) -> bool {
+        self.pairs.is_empty() && self.skipped.is_empty()
+    }
+
+    /// The feedback without its verdicts: the skipped pairs alone.
+    pub fn skips_only(&self) -> Self {
+        Self::default().with_skipped(self.skipped.clone())
     }
 
     /// How many pairs are liked and how many disliked.
@@ -83,35 +105,49 @@ impl Feedback {
     /// The feedback of `users` alone, indexed as [`Interactions::select_users`] indexes them.
     pub fn select_users(&self, users: &[u32]) -> Self {
         let mut pairs = Vec::new();
+        let mut skipped = Vec::new();
         for (new, &old) in users.iter().enumerate() {
             pairs.extend(
                 self.of_user(old)
                     .iter()
                     .map(|&(_, i, verdict)| (new as u32, i, verdict)),
             );
+            let from = self.skipped.partition_point(|p| p.0 < old);
+            let to = self.skipped.partition_point(|p| p.0 <= old);
+            skipped.extend(self.skipped[from..to].iter().map(|&(_, i)| (new as u32, i)));
         }
-        Self::new(pairs).with_signal(self.signal)
+        Self::new(pairs)
+            .with_signal(self.signal)
+            .with_skipped(skipped)
     }
 
-    /// `data` with the feedback folded in: a like adds [`LIKE_WEIGHT`] to its pair (making the
-    /// pair when the track was not played), a dislike removes its pair. Feedback on a pair in
-    /// `held_out` is left out: it would tell a model what the evaluation hides from it.
+    /// `data` with the feedback folded in as the [`Signal`] says: a like adds its weight to its
+    /// pair (making the pair when the track was not played), a dislike may remove its pair.
+    /// Feedback on a pair in `held_out` is left out: it would tell a model what the evaluation
+    /// hides from it.
     pub fn apply(&self, data: Interactions, held_out: &HashSet<(u32, u32)>) -> Interactions {
         self.apply_and_tell(data, held_out).0
     }
 
-    /// [`Feedback::apply`], and per user (in user order) the items whose pairs it took out.
+    /// [`Feedback::apply`], and per user (in user order, items ascending) the items they
+    /// disliked or mostly skipped, for their lists to leave out (pairs in `held_out` and
+    /// unknown items aside).
     pub fn apply_and_tell(
         &self,
         data: Interactions,
         held_out: &HashSet<(u32, u32)>,
     ) -> (Interactions, Vec<Vec<u32>>) {
+        let mut hidden = vec![Vec::new(); data.n_users()];
+        for &(u, item) in &self.skipped {
+            if (u as usize) < data.n_users() && !held_out.contains(&(u, item)) {
+                hidden[u as usize].push(item);
+            }
+        }
         if self.pairs.is_empty() {
-            return (data, Vec::new());
+            return (data, hidden);
         }
         let mut out = RowAppender::new(data.item_ids().to_vec());
         let mut row: Vec<(u32, f32)> = Vec::new();
-        let mut removed = vec![Vec::new(); data.n_users()];
         for u in 0..data.n_users() as u32 {
             let (items, weights) = data.row(u);
             row.extend(items.iter().copied().zip(weights.iter().copied()));
@@ -121,19 +157,25 @@ impl Feedback {
                 }
                 let at = row.binary_search_by_key(&item, |&(i, _)| i);
                 let like = self.signal.like_weight;
+                if verdict == Verdict::Dislike {
+                    hidden[u as usize].push(item);
+                }
                 match (verdict, at) {
                     (Verdict::Like, Ok(at)) => row[at].1 += like,
                     (Verdict::Like, Err(at)) if like > 0.0 => row.insert(at, (item, like)),
                     (Verdict::Dislike, Ok(at)) if self.signal.dislike_removes => {
                         row.remove(at);
-                        removed[u as usize].push(item);
                     }
                     _ => {}
                 }
             }
             out.push(data.user_id(u).to_owned(), &mut row);
         }
-        (out.build(), removed)
+        for items in &mut hidden {
+            items.sort_unstable();
+            items.dedup();
+        }
+        (out.build(), hidden)
     }
 
     /// User `u`'s verdicts.
@@ -197,6 +239,9 @@ mod tests {
         assert_eq!(rows(&out), vec![vec![(1, 6.0), (2, 4.0)], vec![(2, 0.5)]]);
         assert_eq!(out.user_ids(), matrix().user_ids());
         assert_eq!(out.item_ids(), matrix().item_ids());
+        // Either way the lists leave out what was disliked, in the matrix or not.
+        let (_, disliked) = feedback.apply_and_tell(matrix(), &HashSet::new());
+        assert_eq!(disliked, vec![vec![0], vec![1]]);
         // soundlake's own: a like is one more play; a dislike leaves the pair.
         let out = feedback.apply(matrix(), &HashSet::new());
         assert_eq!(
@@ -205,6 +250,35 @@ mod tests {
                 vec![(0, 1.0), (1, 2.0 + LIKE_WEIGHT), (2, LIKE_WEIGHT)],
                 vec![(2, 0.5)]
             ]
+        );
+    }
+
+    #[test]
+    fn mostly_skipped_pairs_are_hidden_with_or_without_verdicts() {
+        let skips = Feedback::default().with_skipped(vec![(1, 0), (0, 2)]);
+        assert!(skips.is_empty() && !skips.says_nothing());
+        let (out, hidden) = skips.apply_and_tell(matrix(), &HashSet::new());
+        assert_eq!(rows(&out), rows(&matrix()));
+        assert_eq!(hidden, vec![vec![2], vec![0]]);
+        let held = held_out_pairs([&[(1, vec![0])][..]]);
+        assert_eq!(
+            skips.apply_and_tell(matrix(), &held).1,
+            vec![vec![2], vec![]]
+        );
+        let sampled = skips.select_users(&[1]);
+        let data = matrix().select_users(&[1]);
+        assert_eq!(
+            sampled.apply_and_tell(data, &HashSet::new()).1,
+            vec![vec![0]]
+        );
+        let with_words = Feedback::new(vec![(0, 1, Verdict::Dislike)]).with_skipped(vec![(0, 2)]);
+        assert_eq!(
+            with_words.skips_only(),
+            skips.select_users(&[0]).with_skipped(vec![(0, 2)])
+        );
+        assert_eq!(
+            with_words.apply_and_tell(matrix(), &HashSet::new()).1,
+            vec![vec![1, 2], vec![]]
         );
     }
 

@@ -49,6 +49,23 @@ impl InteractionsBuilder {
         *self.rows[u].entry(i).or_default() += weight;
     }
 
+    /// The finished matrix, and the (user, item) pairs it left out because their weight is not
+    /// positive (mostly skipped), by user and item.
+    pub fn build_with_skipped(self) -> (Interactions, Vec<(u32, u32)>) {
+        let mut skipped: Vec<(u32, u32)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .flat_map(|(u, row)| {
+                row.iter()
+                    .filter(|(_, w)| **w <= 0.0)
+                    .map(move |(i, _)| (u as u32, *i))
+            })
+            .collect();
+        skipped.sort_unstable();
+        (self.build(), skipped)
+    }
+
     /// The finished matrix.
     pub fn build(mut self) -> Interactions {
         self.rows.resize_with(self.users.len(), HashMap::new);

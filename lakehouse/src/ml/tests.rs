@@ -240,6 +240,7 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
         days: 30,
         listens_per_day: 10.0,
         seed: 7,
+        later_days: 6,
     });
     let (likes, dislikes) = sim.feedback.counts();
     assert!(
@@ -247,7 +248,13 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
         "{likes} likes, {dislikes} dislikes"
     );
     let options = EvalOptions::default();
-    let without = evaluate(&sim.interactions, Some(&sim.features), &options).unwrap();
+    let without = evaluate_with_feedback(
+        &sim.interactions,
+        &sim.feedback.skips_only(),
+        Some(&sim.features),
+        &options,
+    )
+    .unwrap();
     let with = evaluate_with_feedback(
         &sim.interactions,
         &sim.feedback,

@@ -1,12 +1,12 @@
 //! Listening histories that look like listening: users with latent tastes over genres and
 //! audio features, Zipf-like track popularity, sessions with a daily and weekly rhythm,
 //! favourites replayed, skips likelier far from a user's taste, users joining over time, and
-//! now and then a like of a track near their taste or a dislike of one far from it.
-//! Deterministic by seed.
+//! now and then a like of a track near their taste or a dislike of one far from it, which the
+//! listener acts on afterwards as a player lets them. Deterministic by seed.
 
 mod rhythm;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use rand::distributions::WeightedIndex;
@@ -63,20 +63,100 @@ impl Simulation {
 
 struct User {
     id: String,
-    /// Genre indexes and their weights: the user's taste.
-    genres: WeightedIndex<f64>,
-    genre_ids: Vec<usize>,
+    /// The taste the user starts with.
+    taste: Taste,
     /// The centre of the user's taste in feature space.
     centroid: [f64; 4],
-    favourites: Vec<usize>,
     joins_on: u32,
     activity: f64,
+}
+
+/// What a user picks tracks from, which their own likes and dislikes change as they go: a
+/// liked track joins the tracks they replay (a player's liked songs) and draws them further
+/// into its genre; a disliked track is never played again (a player's "hide this track").
+#[derive(Clone)]
+struct Taste {
+    /// Genre indexes and their weights.
+    genre_ids: Vec<usize>,
+    genre_weights: Vec<f64>,
+    genres: WeightedIndex<f64>,
+    /// Tracks replayed a quarter of the time: favourites, then liked tracks (a disliked one
+    /// leaves them).
+    favourites: Vec<usize>,
+    disliked: HashSet<usize>,
+}
+
+/// What a like adds to the weight of its track's genre in the listener's taste (the first of
+/// their genres weighs 1).
+const LIKE_PULL: f64 = 0.25;
+/// Draws a listener makes to avoid the tracks they disliked, before they settle for the next
+/// track of the catalogue they did not dislike.
+const DRAWS: usize = 8;
+
+impl Taste {
+    fn new(genre_ids: Vec<usize>, favourites: Vec<usize>) -> Self {
+        let genre_weights: Vec<f64> = (0..genre_ids.len())
+            .map(|i| 1.0 / (i as f64 + 1.0))
+            .collect();
+        Self {
+            genres: WeightedIndex::new(&genre_weights).expect("positive weights"),
+            genre_ids,
+            genre_weights,
+            favourites,
+            disliked: HashSet::new(),
+        }
+    }
+
+    /// The listener's word on `track` (of `genre`), acted on from now on.
+    fn heard(&mut self, track: usize, genre: usize, like: bool) {
+        if !like {
+            self.disliked.insert(track);
+            self.favourites.retain(|&f| f != track);
+            return;
+        }
+        if !self.favourites.contains(&track) {
+            self.favourites.push(track);
+        }
+        match self.genre_ids.iter().position(|&g| g == genre) {
+            Some(at) => self.genre_weights[at] += LIKE_PULL,
+            None => {
+                self.genre_ids.push(genre);
+                self.genre_weights.push(LIKE_PULL);
+            }
+        }
+        self.genres = WeightedIndex::new(&self.genre_weights).expect("positive weights");
+    }
+
+    /// A track the listener would put on next.
+    fn pick(&self, rng: &mut ChaCha8Rng, catalogue: &Catalogue) -> usize {
+        let mut index = 0;
+        for _ in 0..DRAWS {
+            index = if rng.gen_bool(0.25) && !self.favourites.is_empty() {
+                self.favourites[rng.gen_range(0..self.favourites.len())]
+            } else if rng.gen_bool(0.9) {
+                catalogue.pick(self.genre_ids[self.genres.sample(rng)], rng)
+            } else {
+                // Exploration outside the user's genres.
+                catalogue.pick(catalogue.genre_sizes.sample(rng), rng)
+            };
+            if !self.disliked.contains(&index) {
+                return index;
+            }
+        }
+        let n = catalogue.tracks.len();
+        (1..n)
+            .map(|step| (index + step) % n)
+            .find(|t| !self.disliked.contains(t))
+            .unwrap_or(index)
+    }
 }
 
 /// Tracks grouped by genre, each genre with Zipf-like weights by popularity rank.
 struct Catalogue<'a> {
     tracks: &'a [SimTrack],
     genres: Vec<Vec<usize>>,
+    /// Each track's genre index.
+    genre_of: Vec<usize>,
     pick_in_genre: Vec<WeightedIndex<f64>>,
     genre_sizes: WeightedIndex<f64>,
 }
@@ -103,8 +183,15 @@ impl<'a> Catalogue<'a> {
             pick_in_genre.push(WeightedIndex::new(weights).ok()?);
         }
         let genre_sizes = WeightedIndex::new(genres.iter().map(|(_, m)| m.len() as f64)).ok()?;
+        let mut genre_of = vec![0; tracks.len()];
+        for (g, (_, members)) in genres.iter().enumerate() {
+            for &t in members {
+                genre_of[t] = g;
+            }
+        }
         Some(Self {
             tracks,
+            genre_of,
             genres: genres.into_iter().map(|(_, m)| m).collect(),
             pick_in_genre,
             genre_sizes,
@@ -148,8 +235,8 @@ pub fn simulate(sim: &Simulation, tracks: &[SimTrack]) -> Vec<Listen> {
     history(sim, tracks).listens
 }
 
-/// Generates the listens of [`simulate`] and the feedback given on them. The feedback is drawn
-/// from a generator of its own, so the listens are the same as [`simulate`]'s.
+/// Generates the listens of [`simulate`] and the feedback given on them (the same listens:
+/// [`simulate`] draws the feedback too, since the listeners act on it).
 pub fn history(sim: &Simulation, tracks: &[SimTrack]) -> History {
     let Some(simulator) = Simulator::new(sim, tracks) else {
         return History::default();
@@ -192,22 +279,33 @@ impl<'a> Simulator<'a> {
         let (sim, user) = (self.sim, &self.users[index]);
         let mut rng = ChaCha8Rng::seed_from_u64(sim.seed ^ hash(&user.id));
         let mut words = ChaCha8Rng::seed_from_u64(sim.seed ^ hash(&user.id) ^ FEEDBACK_STREAM);
+        let mut taste = user.taste.clone();
+        let mut free_from = sim.start;
         let mut n = 0u64;
         for day in user.joins_on..sim.days {
             let date = sim.start + Duration::days(i64::from(day));
             let weekday = date.weekday().num_days_from_monday();
             let mean = sim.listens_per_day * user.activity * rhythm::weekday_factor(weekday);
             let mut remaining = poisson(&mut rng, mean);
+            let mut sessions = Vec::new();
             while remaining > 0 {
-                let session = remaining.min(rng.gen_range(3..=15));
-                remaining -= session;
-                let start = date + Duration::minutes(rhythm::session_start_minute(&mut rng));
-                let mut at = start;
-                for _ in 0..session {
-                    let (listen, distance) = play(&mut rng, sim, &self.catalogue, user, at, &mut n);
+                let size = remaining.min(rng.gen_range(3..=15));
+                remaining -= size;
+                sessions.push((rhythm::session_start_minute(&mut rng), size));
+            }
+            // In time order, one at a time (a session starts once the one before has ended):
+            // what the listener says in one session is known in the next.
+            sessions.sort_unstable();
+            for (minute, size) in sessions {
+                let mut at = (date + Duration::minutes(minute)).max(free_from);
+                for _ in 0..size {
+                    let track = taste.pick(&mut rng, &self.catalogue);
+                    let (listen, distance) =
+                        play(&mut rng, sim, &self.catalogue, user, track, at, &mut n);
                     at = listen.played_at
                         + Duration::milliseconds(listen.ms_played + rng.gen_range(0..4_000));
                     if let Some(like) = verdict(&mut words, &listen, distance) {
+                        taste.heard(track, self.catalogue.genre_of[track], like);
                         out.feedback.push(SimFeedback {
                             user_id: listen.user_id.clone(),
                             track_id: listen.track_id.clone(),
@@ -217,6 +315,7 @@ impl<'a> Simulator<'a> {
                     }
                     out.listens.push(listen);
                 }
+                free_from = at;
             }
         }
     }
@@ -244,10 +343,9 @@ fn make_user(rng: &mut ChaCha8Rng, catalogue: &Catalogue, sim: &Simulation, inde
     let genre_ids: Vec<usize> = (0..count)
         .map(|_| catalogue.genre_sizes.sample(rng))
         .collect();
-    let weights: Vec<f64> = (0..count).map(|i| 1.0 / (i as f64 + 1.0)).collect();
-    let genres = WeightedIndex::new(weights).expect("positive weights");
+    let mut taste = Taste::new(genre_ids, Vec::new());
     let favourites: Vec<usize> = (0..rng.gen_range(5..=20))
-        .map(|_| catalogue.pick(genre_ids[genres.sample(rng)], rng))
+        .map(|_| catalogue.pick(taste.genre_ids[taste.genres.sample(rng)], rng))
         .collect();
     let mut centroid = [0.0; 4];
     for &f in &favourites {
@@ -261,12 +359,11 @@ fn make_user(rng: &mut ChaCha8Rng, catalogue: &Catalogue, sim: &Simulation, inde
     } else {
         0
     };
+    taste.favourites = favourites;
     User {
         id: format!("user-{index:05}"),
-        genres,
-        genre_ids,
+        taste,
         centroid,
-        favourites,
         joins_on,
         activity: (rng.gen_range(-0.8f64..0.8)).exp(),
     }
@@ -277,17 +374,10 @@ fn play(
     sim: &Simulation,
     catalogue: &Catalogue,
     user: &User,
+    index: usize,
     at: DateTime<Utc>,
     n: &mut u64,
 ) -> (Listen, f64) {
-    let index = if rng.gen_bool(0.25) {
-        user.favourites[rng.gen_range(0..user.favourites.len())]
-    } else if rng.gen_bool(0.9) {
-        catalogue.pick(user.genre_ids[user.genres.sample(rng)], rng)
-    } else {
-        // Exploration outside the user's genres.
-        catalogue.pick(catalogue.genre_sizes.sample(rng), rng)
-    };
     let track = &catalogue.tracks[index];
     let distance = track
         .features

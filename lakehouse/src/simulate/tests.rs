@@ -127,7 +127,7 @@ fn listening_follows_a_daily_rhythm_and_users_join_over_time() {
 }
 
 #[test]
-fn listeners_like_full_plays_and_dislike_skips_now_and_then_without_changing_the_listens() {
+fn listeners_like_full_plays_and_dislike_skips_now_and_then() {
     let tracks = catalogue();
     let history = history(&sim(6), &tracks);
     assert_eq!(history.listens, simulate(&sim(6), &tracks));
@@ -159,4 +159,33 @@ fn listeners_like_full_plays_and_dislike_skips_now_and_then_without_changing_the
             "{f:?}"
         );
     }
+}
+
+#[test]
+fn listeners_act_on_their_words_replaying_what_they_liked_and_never_what_they_disliked() {
+    let history = history(&sim(6), &catalogue());
+    let mut disliked: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
+    let mut liked: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
+    for f in &history.feedback {
+        let words = if f.like { &mut liked } else { &mut disliked };
+        words
+            .entry((f.user_id.as_str(), f.track_id.as_str()))
+            .or_insert(f.at);
+    }
+    let mut replays_after_a_like = 0usize;
+    for l in &history.listens {
+        let pair = (l.user_id.as_str(), l.track_id.as_str());
+        if let Some(at) = disliked.get(&pair) {
+            assert!(l.played_at < *at, "{l:?} played after its dislike at {at}");
+        }
+        if liked.get(&pair).is_some_and(|at| l.played_at > *at) {
+            replays_after_a_like += 1;
+        }
+    }
+    // A liked track joins the few the listener replays a quarter of the time.
+    assert!(
+        replays_after_a_like > 5 * liked.len(),
+        "{replays_after_a_like} replays of {} liked tracks",
+        liked.len()
+    );
 }

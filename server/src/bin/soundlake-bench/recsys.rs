@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use lakehouse::ml::datasets::{self, SimulatedSettings};
-use lakehouse::ml::evaluate::{EvalOptions, Evaluation, evaluate, evaluate_with_feedback};
+use lakehouse::ml::datasets::{self, LaterPlays, SimulatedSettings};
+use lakehouse::ml::evaluate::{
+    EvalOptions, Evaluation, evaluate, evaluate_split, evaluate_with_feedback,
+};
 use lakehouse::ml::feedback::{Feedback, Signal};
 use lakehouse::ml::interactions::Interactions;
 use lakehouse::ml::models::content::ItemFeatures;
@@ -37,73 +39,88 @@ impl std::str::FromStr for Dataset {
 }
 
 /// Loads the dataset, runs the protocol and prints the table; on a dataset with feedback, runs
-/// it again with the feedback as training signal and prints both models' test figures.
+/// it again with the feedback as training signal and prints both models' test figures, on the
+/// random split and, where the dataset has times, on a split by time.
 pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     let started = Instant::now();
-    let (name, data, feedback, features) = load(dataset)?;
+    let loaded = load(dataset)?;
+    let (data, features) = (&loaded.data, loaded.features.as_ref());
     println!(
-        "{name}: {} users, {} items, {} interactions (loaded in {:.2} s)",
+        "{}: {} users, {} items, {} interactions (loaded in {:.2} s)",
+        loaded.name,
         data.n_users(),
         data.n_items(),
         data.nnz(),
         started.elapsed().as_secs_f64()
     );
-    let evaluation = evaluate(&data, features.as_ref(), options)?;
+    let evaluation = evaluate(data, features, options)?;
     print_table(&evaluation);
-    if !feedback.is_empty() {
-        let with = evaluate_with_feedback(&data, &feedback, features.as_ref(), options)?;
-        print_feedback(&evaluation, &with, &feedback);
-        print_signals(
-            &data,
-            &feedback,
-            features.as_ref(),
-            options,
-            &evaluation,
-            &with,
-        )?;
+    if !loaded.feedback.is_empty() {
+        let (likes, dislikes) = loaded.feedback.counts();
+        println!(
+            "\nthe same protocol with {likes} likes and {dislikes} dislikes as training signal (feedback on held-out pairs left out); with feedback and without, the lists leave out what the listener mostly skipped, as the published ones do"
+        );
+        let evaluate =
+            |feedback: &Feedback| evaluate_with_feedback(data, feedback, features, options);
+        let without = evaluate(&loaded.feedback.skips_only())?;
+        compare_feedback(&without, &loaded.feedback, options, evaluate)?;
+    }
+    if let Some(later) = &loaded.later {
+        let (likes, dislikes) = later.feedback.counts();
+        println!(
+            "\nsplit by time: trained on the listens before {}, measured on the tracks new to each listener that they played after it ({} listeners), with the {likes} likes and {dislikes} dislikes given before it",
+            later.cutoff.format("%Y-%m-%d"),
+            later.split.test.len()
+        );
+        let evaluate =
+            |feedback: &Feedback| evaluate_split(later.split.clone(), feedback, features, options);
+        let without = evaluate(&later.feedback.skips_only())?;
+        compare_feedback(&without, &later.feedback, options, evaluate)?;
     }
     Ok(())
 }
 
-/// The chosen model's test NDCG with feedback weighed in other ways (`with`: soundlake's way,
-/// evaluated already).
-fn print_signals(
-    data: &Interactions,
-    feedback: &Feedback,
-    features: Option<&ItemFeatures>,
-    options: &EvalOptions,
+/// Runs `evaluate` with the feedback as soundlake weighs it and prints each family's test
+/// figures beside `without`'s, then the chosen model's test NDCG with the feedback weighed in
+/// other ways.
+fn compare_feedback(
     without: &Evaluation,
-    with: &Evaluation,
+    feedback: &Feedback,
+    options: &EvalOptions,
+    evaluate: impl Fn(&Feedback) -> Result<Evaluation, lakehouse::ml::MlError>,
 ) -> Result<()> {
+    let with = evaluate(feedback)?;
+    print_feedback(without, &with);
     println!(
-        "\nother ways of weighing it: the chosen model's test NDCG@{}",
+        "other ways of weighing it: the chosen model's test NDCG@{}",
         options.k
     );
     let ndcg = |e: &Evaluation| e.chosen_result().map_or(0.0, |m| m.test.ndcg);
     println!("  no feedback: {:.4}", ndcg(without));
     for like_weight in [0.0, 1.0, 4.0] {
         for dislike_removes in [false, true] {
-            if like_weight == 0.0 && !dislike_removes {
-                continue;
-            }
             let signal = Signal {
                 like_weight,
                 dislike_removes,
             };
             let evaluated;
             let e = if signal == Signal::default() {
-                with
+                &with
             } else {
-                let weighed = feedback.clone().with_signal(signal);
-                evaluated = evaluate_with_feedback(data, &weighed, features, options)?;
+                evaluated = evaluate(&feedback.clone().with_signal(signal))?;
                 &evaluated
             };
             println!(
-                "  like adds {like_weight} plays, dislike {}: {:.4} ({:+.1}%)",
+                "  like adds {like_weight} plays, dislike {}{}: {:.4} ({:+.1}%)",
                 if dislike_removes {
                     "removes the pair"
                 } else {
                     "only hides the track"
+                },
+                if signal == Signal::default() {
+                    " (soundlake's)"
+                } else {
+                    ""
                 },
                 ndcg(e),
                 100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0)
@@ -113,12 +130,17 @@ fn print_signals(
     Ok(())
 }
 
-/// Each family's test figures without the feedback and with it.
-fn print_feedback(without: &Evaluation, with: &Evaluation, feedback: &Feedback) {
-    let (likes, dislikes) = feedback.counts();
+/// Each family's test figures without the feedback and with it (weighed as soundlake does).
+fn print_feedback(without: &Evaluation, with: &Evaluation) {
+    let signal = Signal::default();
     println!(
-        "\nthe same protocol with {likes} likes and {dislikes} dislikes as training signal (a like adds {} plays, a dislike removes the pair; feedback on held-out pairs left out)",
-        lakehouse::ml::feedback::LIKE_WEIGHT
+        "a like adds {} plays, a dislike {}:",
+        signal.like_weight,
+        if signal.dislike_removes {
+            "removes the pair"
+        } else {
+            "only hides the track"
+        }
     );
     println!(
         "{:<11} {:>11} {:>11} {:>9} {:>11} {:>11}",
@@ -153,33 +175,51 @@ fn print_feedback(without: &Evaluation, with: &Evaluation, feedback: &Feedback) 
     }
 }
 
-type Loaded = (String, Interactions, Feedback, Option<ItemFeatures>);
+/// A dataset as the protocol takes it.
+struct Loaded {
+    name: String,
+    data: Interactions,
+    feedback: Feedback,
+    features: Option<ItemFeatures>,
+    /// The history split by time, where the dataset has times.
+    later: Option<LaterPlays>,
+}
+
+impl Loaded {
+    fn listens_alone(name: String, data: Interactions) -> Self {
+        Self {
+            name,
+            data,
+            feedback: Feedback::default(),
+            features: None,
+            later: None,
+        }
+    }
+}
 
 fn load(dataset: &Dataset) -> Result<Loaded> {
     Ok(match dataset {
         Dataset::Simulated => {
             let settings = SimulatedSettings::default();
             let sim = datasets::simulated(&settings);
-            let name = format!(
-                "simulated ({} listens by {} listeners over {} tracks, seed {})",
-                sim.listens, settings.users, settings.tracks, settings.seed
-            );
-            (name, sim.interactions, sim.feedback, Some(sim.features))
+            Loaded {
+                name: format!(
+                    "simulated ({} listens by {} listeners over {} tracks, seed {})",
+                    sim.listens, settings.users, settings.tracks, settings.seed
+                ),
+                data: sim.interactions,
+                feedback: sim.feedback,
+                features: Some(sim.features),
+                later: Some(sim.later),
+            }
         }
-        Dataset::Hetrec => (
+        Dataset::Hetrec => Loaded::listens_alone(
             "HetRec 2011 Last.fm 2K".into(),
             read(Path::new(HETREC)).context(
                 "HetRec is read from ../shared/data/raw beside the checkout; pass a path instead",
             )?,
-            Feedback::default(),
-            None,
         ),
-        Dataset::File(path) => (
-            path.display().to_string(),
-            read(path)?,
-            Feedback::default(),
-            None,
-        ),
+        Dataset::File(path) => Loaded::listens_alone(path.display().to_string(), read(path)?),
     })
 }
 
