@@ -245,21 +245,23 @@ fn later_plays(
         }
     }
     test.sort_unstable_by_key(|(u, _)| *u);
-    let before: Vec<simulate::SimFeedback> =
-        feedback.iter().filter(|f| f.at < cutoff).cloned().collect();
+    let before = feedback.iter().filter(|f| f.at < cutoff);
     LaterPlays {
-        feedback: index_feedback(&train, &before).with_skipped(skipped),
+        feedback: index_feedback(&train, before).with_skipped(skipped),
         split: Holdout { train, test },
         cutoff,
     }
 }
 
 /// Simulated feedback indexed like `data` (words on unknown listeners or tracks left out).
-fn index_feedback(data: &Interactions, feedback: &[simulate::SimFeedback]) -> Feedback {
+fn index_feedback<'a>(
+    data: &Interactions,
+    feedback: impl IntoIterator<Item = &'a simulate::SimFeedback>,
+) -> Feedback {
     let (users, items) = (index_of(data.user_ids()), index_of(data.item_ids()));
     Feedback::new(
         feedback
-            .iter()
+            .into_iter()
             .filter_map(|f| {
                 let verdict = if f.like {
                     Verdict::Like

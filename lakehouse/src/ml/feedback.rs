@@ -112,9 +112,11 @@ impl Feedback {
                     .iter()
                     .map(|&(_, i, verdict)| (new as u32, i, verdict)),
             );
-            let from = self.skipped.partition_point(|p| p.0 < old);
-            let to = self.skipped.partition_point(|p| p.0 <= old);
-            skipped.extend(self.skipped[from..to].iter().map(|&(_, i)| (new as u32, i)));
+            skipped.extend(
+                of_user(&self.skipped, old, |p| p.0)
+                    .iter()
+                    .map(|&(_, i)| (new as u32, i)),
+            );
         }
         Self::new(pairs)
             .with_signal(self.signal)
@@ -180,10 +182,15 @@ impl Feedback {
 
     /// User `u`'s verdicts.
     fn of_user(&self, u: u32) -> &[(u32, u32, Verdict)] {
-        let from = self.pairs.partition_point(|p| p.0 < u);
-        let to = self.pairs.partition_point(|p| p.0 <= u);
-        &self.pairs[from..to]
+        of_user(&self.pairs, u, |p| p.0)
     }
+}
+
+/// User `u`'s entries of `sorted`, a list sorted by `user`.
+fn of_user<T>(sorted: &[T], u: u32, user: impl Fn(&T) -> u32) -> &[T] {
+    let from = sorted.partition_point(|p| user(p) < u);
+    let to = sorted.partition_point(|p| user(p) <= u);
+    &sorted[from..to]
 }
 
 /// Every (user, item) pair of the held-out lists, the shape [`Feedback::apply`] leaves alone.

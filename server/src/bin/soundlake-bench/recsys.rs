@@ -111,12 +111,8 @@ fn compare_feedback(
                 &evaluated
             };
             println!(
-                "  like adds {like_weight} plays, dislike {}{}: {:.4} ({:+.1}%)",
-                if dislike_removes {
-                    "removes the pair"
-                } else {
-                    "only hides the track"
-                },
+                "  {}{}: {:.4} ({:+.1}%)",
+                described(signal),
                 if signal == Signal::default() {
                     " (soundlake's)"
                 } else {
@@ -130,18 +126,22 @@ fn compare_feedback(
     Ok(())
 }
 
-/// Each family's test figures without the feedback and with it (weighed as soundlake does).
-fn print_feedback(without: &Evaluation, with: &Evaluation) {
-    let signal = Signal::default();
-    println!(
-        "a like adds {} plays, a dislike {}:",
+/// What `signal` makes of a like and of a dislike.
+fn described(signal: Signal) -> String {
+    format!(
+        "a like adds {} plays, a dislike {}",
         signal.like_weight,
         if signal.dislike_removes {
             "removes the pair"
         } else {
             "only hides the track"
         }
-    );
+    )
+}
+
+/// Each family's test figures without the feedback and with it (weighed as soundlake does).
+fn print_feedback(without: &Evaluation, with: &Evaluation) {
+    println!("{}:", described(Signal::default()));
     println!(
         "{:<11} {:>11} {:>11} {:>9} {:>11} {:>11}",
         "model", "ndcg_before", "ndcg_after", "change", "cov_before", "cov_after"
