@@ -6,9 +6,10 @@ use sqlx::{AssertSqlSafe, PgPool};
 
 use crate::error::Result;
 
-/// Each table and the rows of it the fingerprint covers. The catalogue and every mart row for
-/// row; of the current model, who has lists, similar tracks and a segment, and how many (a
-/// retrained model is not bit for bit the same: floating-point sums run in parallel).
+/// Each table and the rows of it the fingerprint covers: the catalogue, every mart, and the
+/// current model's lists, similar tracks and segments, row for row (scores included; the
+/// version number left out, since a retrain on the same input gives the same model under a new
+/// number).
 const COVERED: [(&str, &str); 18] = [
     ("tracks", "SELECT track_id, name FROM tracks"),
     ("genres", "SELECT * FROM genres"),
@@ -30,18 +31,15 @@ const COVERED: [(&str, &str); 18] = [
     ("user_recent_listens", "SELECT * FROM user_recent_listens"),
     (
         "recommendations",
-        "SELECT r.user_id, count(*) FROM recommendations r
-         JOIN model_versions v USING (model_version) WHERE v.is_current GROUP BY r.user_id",
+        "SELECT r.user_id, r.rank, r.track_id, r.score, r.reason FROM recommendations r
+         JOIN model_versions v USING (model_version) WHERE v.is_current",
     ),
     (
         "similar_tracks",
-        "SELECT s.track_id, count(*) FROM similar_tracks s
-         JOIN model_versions v USING (model_version) WHERE v.is_current GROUP BY s.track_id",
+        "SELECT s.track_id, s.rank, s.similar_track_id, s.score FROM similar_tracks s
+         JOIN model_versions v USING (model_version) WHERE v.is_current",
     ),
-    (
-        "user_segment_members",
-        "SELECT user_id FROM user_segment_members",
-    ),
+    ("user_segment_members", "SELECT * FROM user_segment_members"),
 ];
 
 /// Each covered table with the MD5 of its rows in a fixed order (`None` when it is empty).

@@ -82,14 +82,15 @@ struct Statistics {
 }
 
 impl SkipModel {
-    /// Trains on `rows` (any order) and measures on the newest fifth. `item_features` are the
-    /// items' standardised audio features.
+    /// Trains on `rows` (any order: they are put in time order, ties by listener and track, so
+    /// the same rows train the same model) and measures on the newest fifth. `item_features`
+    /// are the items' standardised audio features.
     pub fn train(
         rows: &[SkipRow],
         item_features: Vec<[f64; 9]>,
     ) -> Result<(Self, SkipMetrics), MlError> {
         let mut rows = rows.to_vec();
-        rows.sort_by_key(|r| r.played_at);
+        rows.sort_by_key(|r| (r.played_at, r.user, r.item, r.is_skip));
         let cut = rows.len() * 4 / 5;
         let (train, test) = rows.split_at(cut);
         let skips = train.iter().filter(|r| r.is_skip).count();

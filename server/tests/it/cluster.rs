@@ -1,6 +1,7 @@
 //! A Ballista cluster of `soundlake cluster` processes (a scheduler and two executors) runs a
 //! pipeline's silver and gold marts SQL, and builds the same silver and gold as a run in the
-//! soundlake process over the same bronze.
+//! soundlake process over the same bronze: on this host's loopback, on a lake in an object
+//! store, and with each executor on a host of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +14,7 @@ use lakehouse::lake::TableRef;
 use lakehouse::silver;
 
 use crate::deployment::{Deployment, free_port, read, soundlake};
+use crate::hosts::Hosts;
 use crate::listenbrainz::python;
 use crate::s3_server::S3Server;
 
@@ -23,10 +25,21 @@ struct Member {
 }
 
 impl Member {
-    /// `soundlake ARGS` with the deployment's settings (its object store's among them).
-    fn start(deployment: &Deployment, args: &[&str], log: PathBuf) -> Self {
+    /// `soundlake ARGS` with the deployment's settings (its object store's among them), on
+    /// this host or on `host` of `hosts`.
+    fn start(
+        deployment: &Deployment,
+        on: Option<(&Hosts, usize)>,
+        args: &[&str],
+        log: PathBuf,
+    ) -> Self {
         let out = std::fs::File::create(&log).expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_soundlake"))
+        let program = env!("CARGO_BIN_EXE_soundlake");
+        let mut command = match on {
+            Some((hosts, host)) => hosts.command(host, program),
+            None => Command::new(program),
+        };
+        let child = command
             .envs(deployment.env())
             .args(args)
             .env("RUST_LOG", "warn,server=info,ballista_executor=info")
@@ -60,12 +73,23 @@ impl Drop for Member {
     }
 }
 
-/// A scheduler and `executors` executors of one task each, logging into `dir`.
-fn start_cluster(deployment: &Deployment, dir: &Path, executors: usize) -> (String, Vec<Member>) {
+/// A scheduler and `executors` executors of one task each, logging into `dir`: all on this
+/// host's loopback, or the scheduler on this host's address on `hosts`' network and executor
+/// `i` on host `i`.
+fn start_cluster(
+    deployment: &Deployment,
+    hosts: Option<&Hosts>,
+    dir: &Path,
+    executors: usize,
+) -> (String, Vec<Member>) {
     let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
+    let bind = match hosts {
+        Some(hosts) => format!("{}:{port}", hosts.gateway()),
+        None => format!("127.0.0.1:{port}"),
+    };
     let mut members = vec![Member::start(
         deployment,
+        None,
         &["cluster", "scheduler", "--bind", &bind],
         dir.join("scheduler.log"),
     )];
@@ -83,22 +107,28 @@ fn start_cluster(deployment: &Deployment, dir: &Path, executors: usize) -> (Stri
         let (flight, grpc) = (free_port().to_string(), free_port().to_string());
         let work = dir.join(format!("executor-{i}"));
         std::fs::create_dir_all(&work).expect("a work folder");
+        let address = hosts.map(|hosts| hosts.address(i));
+        let mut args = vec![
+            "cluster",
+            "executor",
+            "--scheduler",
+            &engine,
+            "--port",
+            &flight,
+            "--grpc-port",
+            &grpc,
+            "--tasks",
+            "1",
+            "--work-dir",
+            work.to_str().expect("a UTF-8 path"),
+        ];
+        if let Some(address) = &address {
+            args.extend(["--host", address.as_str()]);
+        }
         let mut executor = Member::start(
             deployment,
-            &[
-                "cluster",
-                "executor",
-                "--scheduler",
-                &engine,
-                "--port",
-                &flight,
-                "--grpc-port",
-                &grpc,
-                "--tasks",
-                "1",
-                "--work-dir",
-                work.to_str().expect("a UTF-8 path"),
-            ],
+            hosts.map(|hosts| (hosts, i)),
+            &args,
             dir.join(format!("executor-{i}.log")),
         );
         executor.wait_for("registration succeed");
@@ -224,22 +254,33 @@ fn run_pipeline(deployment: &Deployment, engine: &str) -> std::process::Output {
 #[tokio::test]
 async fn a_ballista_cluster_builds_the_same_silver_and_gold_as_a_local_run() {
     let deployment = Deployment::new().await;
-    builds_the_same_on_a_cluster(deployment).await;
+    builds_the_same_on_a_cluster(deployment, None).await;
+}
+
+/// Each executor on a host of its own, with its own address and loopback: the members find
+/// one another only at the addresses they advertise, and the executors need nothing of the
+/// client's host but the lake (a folder every member reaches by the same path, as a network
+/// file system would give).
+#[tokio::test]
+async fn a_cluster_on_hosts_of_their_own_builds_the_same() {
+    let hosts = Hosts::create(2);
+    let deployment = Deployment::new().await;
+    builds_the_same_on_a_cluster(deployment, Some(&hosts)).await;
 }
 
 #[tokio::test]
 async fn a_cluster_builds_the_same_on_a_lake_in_an_object_store() {
     let s3 = S3Server::start(&python());
     let deployment = Deployment::new().await.on_object_store(&s3, "cluster");
-    builds_the_same_on_a_cluster(deployment).await;
+    builds_the_same_on_a_cluster(deployment, None).await;
     // The executors' intermediate results are gone with the stages that made them.
     let left = s3.keys("cluster/_scratch/");
     assert_eq!(left, Vec::<String>::new(), "scratch files left behind");
 }
 
 /// Runs the pipeline over a simulated history in the soundlake process, then on a cluster of
-/// a scheduler and two executors, and compares what each built.
-async fn builds_the_same_on_a_cluster(deployment: Deployment) {
+/// a scheduler and two executors (on `hosts`, when given), and compares what each built.
+async fn builds_the_same_on_a_cluster(deployment: Deployment, hosts: Option<&Hosts>) {
     deployment.write_demo(1000).await;
     let pool = deployment.pool().await;
     let local = run_pipeline(&deployment, "local");
@@ -261,7 +302,7 @@ async fn builds_the_same_on_a_cluster(deployment: Deployment) {
     );
 
     let logs = tempfile::tempdir().unwrap();
-    let (engine, members) = start_cluster(&deployment, logs.path(), 2);
+    let (engine, members) = start_cluster(&deployment, hosts, logs.path(), 2);
     let on_cluster = run_pipeline(&deployment, &engine);
     assert!(
         on_cluster.status.success(),

@@ -15,6 +15,7 @@ mod cluster;
 mod deployment;
 mod embedded_postgres;
 mod flight_sql;
+mod hosts;
 mod instances;
 mod listenbrainz;
 mod listener_pages;
