@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::clusters::{FEATURES, Standardiser};
+use super::clusters::Standardiser;
 use super::feedback::{Feedback, Verdict};
 use super::interactions::{Interactions, InteractionsBuilder, index_of};
 use super::models::content::ItemFeatures;
@@ -49,7 +49,7 @@ pub fn is_skip(ms_played: i64, end_reason: Option<&str>, skipped: Option<bool>) 
     ms_played < 30_000 || matches!(end_reason, Some("fwdbtn" | "backbtn")) || skipped == Some(true)
 }
 
-/// A track's audio features in [`FEATURES`] order.
+/// A track's audio features in [`FEATURES`](super::clusters::FEATURES) order.
 pub fn demo_features(t: &DemoTrack) -> [f64; 9] {
     [
         t.danceability,
@@ -184,7 +184,6 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
         .map(|t| (t.track_id.as_str(), demo_features(t)))
         .collect();
     let features = item_features(&interactions, |id| by_id.get(id).copied());
-    debug_assert_eq!(FEATURES.len(), 9);
     SimulatedDataset {
         interactions,
         feedback,
