@@ -29,11 +29,13 @@ pub fn parse_url(url: &str) -> Result<PgConnectOptions> {
 pub async fn create_database_if_missing(server: &PgConnectOptions, name: &str) -> Result<()> {
     let name = checked_name(name)?;
     let mut conn = PgConnection::connect_with(server).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await?;
+    // `datname` is of type `name`; the name is bound as text.
+    let exists = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1::text) AS "exists!""#,
+        name,
+    )
+    .fetch_one(&mut conn)
+    .await?;
     if !exists {
         sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut conn)

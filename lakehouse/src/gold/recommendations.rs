@@ -398,12 +398,15 @@ async fn sound_rows(
     exclude: &[String],
     limit: i64,
 ) -> Result<Vec<SimilarRow>> {
-    Ok(sqlx::query_as(include_str!("sql/similar_by_sound.sql"))
-        .bind(track_id)
-        .bind(exclude)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_file_as!(
+        SimilarRow,
+        "src/gold/sql/similar_by_sound.sql",
+        track_id,
+        exclude,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A track's name, artists and audio features, for re-ranking.

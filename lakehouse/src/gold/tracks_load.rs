@@ -25,15 +25,11 @@ const COPY_TRACKS: &str =
     instrumentalness, liveness, valence, tempo, time_signature, release_year, search_text)
     FROM STDIN";
 
-/// The names and `CREATE INDEX` statements of `tracks`' indexes other than its primary key.
-const SECONDARY_INDEXES: &str = "SELECT indexname::text, indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename = 'tracks' AND indexname <> 'tracks_pkey'";
-
 /// The next catalogue is built in a table of its own, which takes no lock on `tracks`.
 const CREATE_NEXT: &str = "CREATE TABLE tracks_next (LIKE tracks INCLUDING ALL EXCLUDING INDEXES)";
 
-/// Genres are few: replaced row by row, so readers of `genres` never wait either.
-const DELETE_GENRES: &str = "DELETE FROM genres";
+/// Genres are few: replaced row by row (`DELETE FROM genres`, then this), so readers of
+/// `genres` never wait either.
 const FILL_GENRES: &str = "INSERT INTO genres (genre, track_count)
     SELECT genre, count(*) FROM tracks_next, unnest(genres) AS genre GROUP BY genre";
 
@@ -88,9 +84,17 @@ pub async fn load_tracks(
     sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
         .execute(&mut *tx)
         .await?;
-    let indexes: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES)
-        .fetch_all(&mut *tx)
-        .await?;
+    // The names and `CREATE INDEX` statements of `tracks`' indexes other than its primary key.
+    let indexes: Vec<(String, String)> = sqlx::query!(
+        r#"SELECT indexname::text AS "name!", indexdef AS "definition!" FROM pg_indexes
+           WHERE schemaname = current_schema() AND tablename = 'tracks'
+               AND indexname <> 'tracks_pkey'"#
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|index| (index.name, index.definition))
+    .collect();
     sqlx::query(CREATE_NEXT).execute(&mut *tx).await?;
     let mut copy = tx.copy_in_raw(COPY_TRACKS).await?;
     let mut writer = CopyTextWriter::with_capacity(1 << 20);
@@ -117,7 +121,7 @@ pub async fn load_tracks(
     sqlx::query("ANALYZE tracks_next (popularity, genres, search_text)")
         .execute(&mut *tx)
         .await?;
-    sqlx::query(DELETE_GENRES).execute(&mut *tx).await?;
+    sqlx::query!("DELETE FROM genres").execute(&mut *tx).await?;
     sqlx::query(FILL_GENRES).execute(&mut *tx).await?;
     // The swap: from here to the commit, readers of `tracks` wait.
     sqlx::query("DROP TABLE tracks").execute(&mut *tx).await?;
@@ -136,11 +140,13 @@ pub async fn load_tracks(
     }
     lake_loads::record_load(&mut tx, TARGET, source_table, source_version, rows as i64).await?;
     // Delivered to listeners when (and only if) the transaction commits.
-    sqlx::query("SELECT pg_notify($1, $2::text)")
-        .bind(CHANGED_CHANNEL)
-        .bind(source_version)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_notify($1, $2::bigint::text)",
+        CHANGED_CHANNEL,
+        source_version,
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "committed tracks");
     Ok(rows)

@@ -36,18 +36,17 @@ pub struct CatalogueIndex {
 impl CatalogueIndex {
     /// Loads the index from gold.
     pub async fn load(pool: &PgPool) -> Result<Self> {
-        let rows: Vec<(String, String, Vec<String>, i32)> =
-            sqlx::query_as("SELECT track_id, name, artists, duration_ms FROM tracks")
-                .fetch_all(pool)
-                .await?;
+        let rows = sqlx::query!("SELECT track_id, name, artists, duration_ms FROM tracks")
+            .fetch_all(pool)
+            .await?;
         let (mut ids, mut by_name) = (HashMap::new(), HashMap::new());
-        for (id, name, artists, duration) in rows {
-            for artist in &artists {
+        for row in rows {
+            for artist in &row.artists {
                 by_name
-                    .entry((normalise(artist), normalise(&name)))
-                    .or_insert_with(|| id.clone());
+                    .entry((normalise(artist), normalise(&row.name)))
+                    .or_insert_with(|| row.track_id.clone());
             }
-            ids.insert(id, i64::from(duration));
+            ids.insert(row.track_id, i64::from(row.duration_ms));
         }
         Ok(Self {
             ids: std::sync::Arc::new(ids),

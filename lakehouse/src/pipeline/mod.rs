@@ -127,8 +127,7 @@ pub struct PipelineRun {
 /// fails with [`LakehouseError::RunInProgress`] when another run holds it.
 pub async fn begin(pool: &PgPool, trigger: &str) -> Result<PipelineRun> {
     let mut lock = PgConnection::connect_with(&pool.connect_options()).await?;
-    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(RUN_LOCK)
+    let taken = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1) AS "taken!""#, RUN_LOCK)
         .fetch_one(&mut lock)
         .await?;
     if !taken {
@@ -219,9 +218,8 @@ impl PipelineRun {
         // Released here rather than by the connection's end, which the server notices a little
         // later: a run that starts right after this one must find the lock free.
         let mut lock = self.lock;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(RUN_LOCK)
-            .execute(&mut lock)
+        sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", RUN_LOCK)
+            .fetch_one(&mut lock)
             .await?;
         lock.close().await?;
         Ok(summary)

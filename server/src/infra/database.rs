@@ -101,10 +101,12 @@ pub fn watch_availability(
     let flag = down.0.clone();
     tokio::spawn(async move {
         loop {
-            let answered =
-                tokio::time::timeout(AVAILABILITY_CHECK, sqlx::query("SELECT 1").execute(&pool))
-                    .await
-                    .is_ok_and(|r| r.is_ok());
+            let answered = tokio::time::timeout(
+                AVAILABILITY_CHECK,
+                sqlx::query_scalar!("SELECT 1").fetch_one(&pool),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok());
             if flag.swap(!answered, Ordering::Relaxed) == answered {
                 if answered {
                     tracing::info!("the database answers again");

@@ -18,7 +18,7 @@ target AS (
     WHERE t.track_id = $1
 )
 SELECT
-    CAST(0 AS smallint) AS rank,
+    CAST(0 AS smallint) AS "rank!",
     t.track_id,
     t.name,
     t.artists,
@@ -31,12 +31,12 @@ SELECT
         + ((t.tempo - g.tempo) / s.tempo) ^ 2
         + ((t.loudness - g.loudness) / s.loudness) ^ 2
         + ((t.speechiness - g.speechiness) / s.speechiness) ^ 2
-    )) AS real) AS score,
-    'sound' AS basis
+    )) AS real) AS "score!",
+    'sound' AS "basis!"
 FROM target g
 CROSS JOIN spread s
 JOIN track_map m ON m.cluster_id = g.cluster_id
 JOIN tracks t ON t.track_id = m.track_id
 WHERE t.track_id <> g.track_id AND NOT (t.track_id = ANY($2))
-ORDER BY score DESC, t.track_id
+ORDER BY "score!" DESC, t.track_id
 LIMIT $3

@@ -3,6 +3,10 @@
 //! among each day's leaders, which gold keeps (`track_day_leaders`, `artist_day_leaders`);
 //! every track (artist) of the range is ranked only when the leaders cannot decide the list
 //! (see `top_tracks_from_leaders.sql`). One genre's are few enough to rank in full.
+//!
+//! The queries are checked at compile time (`query_file_as!`): their output names are the
+//! rows' fields with the macros' nullability overrides (`"listens!"`), so an ORDER BY names
+//! them quoted.
 
 use sqlx::PgPool;
 
@@ -78,29 +82,40 @@ pub async fn top_from_leaders(
     kind: TopKind,
     limit: i64,
 ) -> Result<Option<Vec<TopEntry>>> {
-    let sql = match (kind, &filter.genre) {
-        (TopKind::Track, None) => include_str!("top_tracks_from_leaders.sql"),
-        (TopKind::Artist, None) => include_str!("top_artists_from_leaders.sql"),
+    let leaders = limit.saturating_mul(LEADERS_PER_PLACE).min(LEADERS_KEPT);
+    // As in `top_ranked_in_full`: the macro needs the file's name as a literal.
+    macro_rules! leading {
+        ($file:literal) => {
+            sqlx::query_file_as!(LeadersRow, $file, filter.from, filter.to, limit, leaders)
+                .fetch_all(pool)
+                .await?
+        };
+    }
+    let rows = match (kind, &filter.genre) {
+        (TopKind::Track, None) => leading!("src/gold/stats/top_tracks_from_leaders.sql"),
+        (TopKind::Artist, None) => leading!("src/gold/stats/top_artists_from_leaders.sql"),
         _ => return Ok(None),
     };
-    let leaders = limit.saturating_mul(LEADERS_PER_PLACE).min(LEADERS_KEPT);
-    let rows: Vec<(String, String, Option<String>, i64, i64)> = sqlx::query_as(sql)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(limit)
-        .bind(leaders)
-        .fetch_all(pool)
-        .await?;
-    let listens: Vec<i64> = rows.iter().map(|row| row.3).collect();
-    let most_for_others = rows.first().map_or(0, |row| row.4);
+    let listens: Vec<i64> = rows.iter().map(|row| row.listens).collect();
+    let most_for_others = rows.first().map_or(0, |row| row.most_for_others);
     if !leaders_decide(&listens, most_for_others, limit) {
         return Ok(None);
     }
     Ok(Some(
         rows.into_iter()
-            .map(|(id, name, detail, listens, _)| TopEntry::from((id, name, detail, listens)))
+            .map(|row| TopEntry::from((row.id, row.name, row.detail, row.listens)))
             .collect(),
     ))
+}
+
+/// A row of `top_*_from_leaders.sql`: an entry, and the most listens any entry outside the
+/// days' leaders can have in the range.
+struct LeadersRow {
+    id: String,
+    name: String,
+    detail: Option<String>,
+    listens: i64,
+    most_for_others: i64,
 }
 
 /// Whether the list found among the days' leaders (`listens`, most first) is the exact top
@@ -118,21 +133,28 @@ pub async fn top_ranked_in_full(
     kind: TopKind,
     limit: i64,
 ) -> Result<Vec<TopEntry>> {
-    let query = match (kind, &filter.genre) {
-        (TopKind::Track, None) => sqlx::query_as(include_str!("top_tracks.sql")),
-        (TopKind::Artist, None) => sqlx::query_as(include_str!("top_artists.sql")),
-        (TopKind::Genre, None) => sqlx::query_as(include_str!("top_genres.sql")),
-        (TopKind::Track, Some(_)) => sqlx::query_as(include_str!("top_tracks_of_genre.sql")),
-        (TopKind::Artist, Some(_)) => sqlx::query_as(include_str!("top_artists_of_genre.sql")),
-        (TopKind::Genre, Some(_)) => sqlx::query_as(include_str!("top_genres_of_genre.sql")),
-    };
-    let query = query.bind(filter.from).bind(filter.to);
-    let query = match &filter.genre {
-        None => query.bind(limit),
-        Some(genre) => query.bind(genre.as_str()).bind(limit),
-    };
-    let rows: Vec<(String, String, Option<String>, i64)> = query.fetch_all(pool).await?;
-    Ok(rows.into_iter().map(TopEntry::from).collect())
+    // One compile-time-checked query per file; the macro needs the file's name as a literal.
+    macro_rules! ranked {
+        ($file:literal, $($arg:expr),+) => {
+            sqlx::query_file_as!(TopEntry, $file, filter.from, filter.to, $($arg),+)
+                .fetch_all(pool)
+                .await?
+        };
+    }
+    Ok(match (kind, filter.genre.as_deref()) {
+        (TopKind::Track, None) => ranked!("src/gold/stats/top_tracks.sql", limit),
+        (TopKind::Artist, None) => ranked!("src/gold/stats/top_artists.sql", limit),
+        (TopKind::Genre, None) => ranked!("src/gold/stats/top_genres.sql", limit),
+        (TopKind::Track, Some(genre)) => {
+            ranked!("src/gold/stats/top_tracks_of_genre.sql", genre, limit)
+        }
+        (TopKind::Artist, Some(genre)) => {
+            ranked!("src/gold/stats/top_artists_of_genre.sql", genre, limit)
+        }
+        (TopKind::Genre, Some(genre)) => {
+            ranked!("src/gold/stats/top_genres_of_genre.sql", genre, limit)
+        }
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 WITH leaders AS (
     SELECT day, artist, listens, artists_that_day
     FROM artist_day_leaders
-    WHERE day BETWEEN $1 AND $2 AND place <= $4
+    WHERE day BETWEEN $1 AND $2 AND place <= $4::bigint
 ),
 last_leader_of_day AS (
     SELECT CASE WHEN count(*) < max(artists_that_day) THEN min(listens) ELSE 0 END AS listens
@@ -25,10 +25,10 @@ candidates AS (
     LIMIT $3
 )
 SELECT
-    c.artist,
-    c.artist,
-    NULL::text,
-    c.listens,
-    (SELECT coalesce(sum(listens), 0)::bigint FROM last_leader_of_day) AS most_for_others
+    c.artist AS "id!",
+    c.artist AS "name!",
+    NULL::text AS "detail?",
+    c.listens AS "listens!",
+    (SELECT coalesce(sum(listens), 0)::bigint FROM last_leader_of_day) AS "most_for_others!"
 FROM candidates AS c
 ORDER BY c.listens DESC, c.artist

@@ -1,6 +1,10 @@
 -- The $3 most listened tracks of the days $1 to $2 over every genre, ranking every track of
 -- the range; ties to the smaller id.
-SELECT d.track_id, coalesce(t.name, d.track_id), array_to_string(t.artists, ', '), d.listens
+SELECT
+    d.track_id AS "id!",
+    coalesce(t.name, d.track_id) AS "name!",
+    array_to_string(t.artists, ', ') AS "detail?",
+    d.listens AS "listens!"
 FROM (
     SELECT track_id, sum(listens)::bigint AS listens
     FROM track_daily

@@ -10,7 +10,7 @@
 WITH leaders AS (
     SELECT day, track_id, listens, tracks_that_day
     FROM track_day_leaders
-    WHERE day BETWEEN $1 AND $2 AND place <= $4
+    WHERE day BETWEEN $1 AND $2 AND place <= $4::bigint
 ),
 last_leader_of_day AS (
     SELECT CASE WHEN count(*) < max(tracks_that_day) THEN min(listens) ELSE 0 END AS listens
@@ -30,11 +30,11 @@ candidates AS (
     LIMIT $3
 )
 SELECT
-    c.track_id,
-    coalesce(t.name, c.track_id),
-    array_to_string(t.artists, ', '),
-    c.listens,
-    (SELECT coalesce(sum(listens), 0)::bigint FROM last_leader_of_day) AS most_for_others
+    c.track_id AS "id!",
+    coalesce(t.name, c.track_id) AS "name!",
+    array_to_string(t.artists, ', ') AS "detail?",
+    c.listens AS "listens!",
+    (SELECT coalesce(sum(listens), 0)::bigint FROM last_leader_of_day) AS "most_for_others!"
 FROM candidates AS c
 LEFT JOIN tracks AS t USING (track_id)
 ORDER BY c.listens DESC, c.track_id

@@ -1,7 +1,11 @@
 -- The $4 most listened tracks of the days $1 to $2 in genre $3, ranking every track of the
 -- genre in the range; ties to the smaller id. (A query of its own rather than an optional
 -- genre filter, so that a plan PostgreSQL keeps for one suits the other's every call.)
-SELECT d.track_id, coalesce(t.name, d.track_id), array_to_string(t.artists, ', '), d.listens
+SELECT
+    d.track_id AS "id!",
+    coalesce(t.name, d.track_id) AS "name!",
+    array_to_string(t.artists, ', ') AS "detail?",
+    d.listens AS "listens!"
 FROM (
     SELECT track_id, sum(listens)::bigint AS listens
     FROM track_daily

@@ -8,12 +8,14 @@ use lakehouse::ml::datasets::{self, LaterPlays, SimulatedSettings};
 use lakehouse::ml::evaluate::{
     EvalOptions, Evaluation, evaluate, evaluate_split, evaluate_with_feedback,
 };
-use lakehouse::ml::feedback::{Feedback, Signal};
-use lakehouse::ml::interactions::Interactions;
+use lakehouse::ml::feedback::{Feedback, Signal, Verdict};
+use lakehouse::ml::interactions::{Interactions, index_of};
 use lakehouse::ml::models::content::ItemFeatures;
 
 /// HetRec 2011 Last.fm 2K's user → artist play counts, beside the checkout.
 pub const HETREC: &str = "../shared/data/raw/hetrec2011-lastfm-2k/user_artists.dat";
+/// The same listeners' tags on artists: (user, artist, tag, day, month, year).
+const HETREC_TAGS: &str = "../shared/data/raw/hetrec2011-lastfm-2k/user_taggedartists.dat";
 
 /// Which data to evaluate on.
 #[derive(Debug, Clone)]
@@ -58,7 +60,8 @@ pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     if !loaded.feedback.is_empty() {
         let (likes, dislikes) = loaded.feedback.counts();
         println!(
-            "\nthe same protocol with {likes} likes and {dislikes} dislikes as training signal (feedback on held-out pairs left out); with feedback and without, the lists leave out what the listener mostly skipped, as the published ones do"
+            "\nthe same protocol with {likes} likes and {dislikes} dislikes as training signal (feedback on held-out pairs left out); with feedback and without, the lists leave out {}",
+            loaded.hidden_in_both
         );
         let evaluate =
             |feedback: &Feedback| evaluate_with_feedback(data, feedback, features, options);
@@ -97,8 +100,14 @@ fn compare_feedback(
     );
     let ndcg = |e: &Evaluation| e.chosen_result().map_or(0.0, |m| m.test.ndcg);
     println!("  no feedback: {:.4}", ndcg(without));
+    // Without dislikes, removing their pairs changes nothing: those runs are left out.
+    let removals: &[bool] = if feedback.counts().1 == 0 {
+        &[false]
+    } else {
+        &[false, true]
+    };
     for like_weight in [0.0, 1.0, 4.0] {
-        for dislike_removes in [false, true] {
+        for &dislike_removes in removals {
             let signal = Signal {
                 like_weight,
                 dislike_removes,
@@ -183,6 +192,9 @@ struct Loaded {
     features: Option<ItemFeatures>,
     /// The history split by time, where the dataset has times.
     later: Option<LaterPlays>,
+    /// What the lists leave out with feedback and without, so that the two differ only in
+    /// what the models learn from.
+    hidden_in_both: &'static str,
 }
 
 impl Loaded {
@@ -193,6 +205,7 @@ impl Loaded {
             feedback: Feedback::default(),
             features: None,
             later: None,
+            hidden_in_both: "nothing",
         }
     }
 }
@@ -211,16 +224,44 @@ fn load(dataset: &Dataset) -> Result<Loaded> {
                 feedback: sim.feedback,
                 features: Some(sim.features),
                 later: Some(sim.later),
+                hidden_in_both: "what the listener mostly skipped, as the published ones do",
             }
         }
-        Dataset::Hetrec => Loaded::listens_alone(
-            "HetRec 2011 Last.fm 2K".into(),
-            read(Path::new(HETREC)).context(
-                "HetRec is read from ../shared/data/raw beside the checkout; pass a path instead",
-            )?,
-        ),
+        Dataset::Hetrec => {
+            let beside =
+                "HetRec is read from ../shared/data/raw beside the checkout; pass a path instead";
+            let data = read(Path::new(HETREC)).context(beside)?;
+            let feedback = tags_as_likes(&data, Path::new(HETREC_TAGS)).context(beside)?;
+            Loaded {
+                feedback,
+                hidden_in_both: "the artists the listener tagged, as a player leaves out what was liked",
+                ..Loaded::listens_alone("HetRec 2011 Last.fm 2K".into(), data)
+            }
+        }
         Dataset::File(path) => Loaded::listens_alone(path.display().to_string(), read(path)?),
     })
+}
+
+/// HetRec's tags as likes: a listener who tags an artist says they care about it, the
+/// dataset's only word from its listeners beside their plays, and often on an artist outside
+/// the 50 most played that the plays hold. The tagged pairs are also hidden from the lists in
+/// both arms of the comparison, so that what feedback changes is only what the models learn.
+/// Tags of users or artists without plays are left out, as the header line is.
+fn tags_as_likes(data: &Interactions, path: &Path) -> Result<Feedback> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (users, items) = (index_of(data.user_ids()), index_of(data.item_ids()));
+    let likes: Vec<(u32, u32, Verdict)> = text
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let user = users.get(fields.next()?)?;
+            let item = items.get(fields.next()?)?;
+            Some((*user, *item, Verdict::Like))
+        })
+        .collect();
+    let tagged = likes.iter().map(|&(u, i, _)| (u, i)).collect();
+    Ok(Feedback::new(likes).with_skipped(tagged))
 }
 
 fn read(path: &Path) -> Result<Interactions> {

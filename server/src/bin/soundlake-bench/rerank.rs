@@ -66,7 +66,7 @@ async fn measure(pool: &sqlx::PgPool, settings: RerankBench) -> Result<()> {
     );
 
     let live = LiveRecommendations::new(pool.clone());
-    let users: Vec<String> = sqlx::query_scalar("SELECT DISTINCT user_id FROM recommendations")
+    let users: Vec<String> = sqlx::query_scalar!("SELECT DISTINCT user_id FROM recommendations")
         .fetch_all(pool)
         .await?;
     anyhow::ensure!(!users.is_empty(), "the model published no lists");

@@ -133,12 +133,16 @@ async fn run(served: &ServedDemo, bench: &SoakBench) -> Result<()> {
     let streamed = streaming.await??;
     reading.await?;
 
-    let runs: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, count(*) FROM pipeline_runs WHERE started_at >= $1 GROUP BY status ORDER BY status",
+    let runs: Vec<(String, i64)> = sqlx::query!(
+        r#"SELECT status, count(*) AS "runs!" FROM pipeline_runs
+           WHERE started_at >= $1 GROUP BY status ORDER BY status"#,
+        started_at,
     )
-    .bind(started_at)
     .fetch_all(&served.pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| (row.status, row.runs))
+    .collect();
     let failed_runs = runs
         .iter()
         .find(|(status, _)| status == "failed")
