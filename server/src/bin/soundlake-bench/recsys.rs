@@ -171,13 +171,15 @@ fn print_feedback(without: &Evaluation, with: &Evaluation) {
     }
     if let (Some(before), Some(after)) = (without.chosen_result(), with.chosen_result()) {
         println!(
-            "chosen model: {} NDCG@{} = {:.4} without feedback, {} NDCG@{} = {:.4} (coverage {:.4}) with it, in {:.1} s",
+            "chosen model: {} NDCG@{} = {:.4} (standard error {:.4}) without feedback, {} NDCG@{} = {:.4} (standard error {:.4}, coverage {:.4}) with it, in {:.1} s",
             before.model,
             without.k,
             before.test.ndcg,
+            before.test.ndcg_std_error,
             after.model,
             with.k,
             after.test.ndcg,
+            after.test.ndcg_std_error,
             after.test.coverage,
             with.total_secs
         );
