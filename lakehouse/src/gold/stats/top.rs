@@ -25,18 +25,6 @@ pub struct TopEntry {
     pub listens: i64,
 }
 
-impl From<(String, String, Option<String>, i64)> for TopEntry {
-    /// An entry from a top list query's row: id, name, detail, listens.
-    fn from((id, name, detail, listens): (String, String, Option<String>, i64)) -> Self {
-        Self {
-            id,
-            name,
-            detail,
-            listens,
-        }
-    }
-}
-
 /// What a top list ranks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopKind {
@@ -103,7 +91,12 @@ pub async fn top_from_leaders(
     }
     Ok(Some(
         rows.into_iter()
-            .map(|row| TopEntry::from((row.id, row.name, row.detail, row.listens)))
+            .map(|row| TopEntry {
+                id: row.id,
+                name: row.name,
+                detail: row.detail,
+                listens: row.listens,
+            })
             .collect(),
     ))
 }
