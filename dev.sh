@@ -36,6 +36,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The compilers, and wasm-bindgen unless told `later` (`test` installs it beside the build).
 ensure_toolchain() {
   command -v cargo >/dev/null || { echo "Rust is needed: https://rustup.rs" >&2; exit 1; }
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -43,6 +44,10 @@ ensure_toolchain() {
     rustup target add wasm32-unknown-unknown
   fi
   rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+  [ "${1:-}" = later ] || ensure_wasm_bindgen
+}
+
+ensure_wasm_bindgen() {
   if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
     env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
@@ -258,17 +263,25 @@ run_browser_tests() {
   return "$status"
 }
 
-# The tests' tools (Python packages, Chromium, the browser tests' npm packages) install in
-# the background while the build keeps the cores busy: the one waits on the network, the other
-# on the CPU. npm comes first, in the foreground, as the build of the browser app needs it too
-# and two package installs at once would wait on each other's lock.
+# The tests' tools (wasm-bindgen, Python packages, Chromium, the browser tests' npm packages)
+# install in the background while the build runs: the packages wait on the network, and
+# wasm-bindgen's compile (in a target directory of its own, so neither build waits on the
+# other's lock) takes the cores the build leaves idle while its largest crates compile one at a
+# time. npm comes first, in the foreground, as the build of the browser app needs it too and two
+# package installs at once would wait on each other's lock.
 start_test_tools() {
   command -v npm >/dev/null || apt_install nodejs npm
   TOOLS_LOG=$(mktemp)
   say "installing the tests' tools in the background (shown when the build is done)"
   # In a process group of its own, so that a failed build stops the installers it started.
   set -m
-  (ensure_python_packages; ensure_browser) >"$TOOLS_LOG" 2>&1 &
+  (
+    ensure_wasm_bindgen &
+    bindgen=$!
+    ensure_python_packages
+    ensure_browser
+    wait "$bindgen"
+  ) >"$TOOLS_LOG" 2>&1 &
   TOOLS_PID=$!
   set +m
   trap 'kill -- -"$TOOLS_PID" 2>/dev/null || true; rm -f "$TOOLS_LOG"' EXIT
@@ -285,7 +298,7 @@ finish_test_tools() {
 }
 
 cmd_test() {
-  ensure_toolchain
+  ensure_toolchain later
   claim_target_dir
   say "formatting"
   cargo fmt --all --check
@@ -293,8 +306,8 @@ cmd_test() {
   start_test_tools
   export LINTS=deny
   build_tests
-  build_site
   finish_test_tools
+  build_site
   say "unit and integration tests (PostgreSQL at ${TEST_DATABASE_URL%%@*}@…)"
   local skip=()
   if [ ! -d ../shared/data/raw ] && [ "${CI:-}" != true ]; then
