@@ -41,9 +41,10 @@ use super::models::hybrid::{
     exposure_damping, rank_blends,
 };
 use super::models::item_knn::{ItemKnnParams, Similarity};
+use super::models::liked::Likes;
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
-use super::models::{Recommender, recommend_all};
+use super::models::{Recommender, SideInfo, recommend_all};
 use super::split::{Holdout, holdout, sample_listeners};
 
 /// The protocol's settings.
@@ -131,8 +132,9 @@ impl Evaluation {
 }
 
 /// The settings each family tries on the validation split. Small on purpose: every model must
-/// be tuned, trained and evaluated in seconds.
-fn candidates(has_features: bool) -> Vec<Vec<ModelSpec>> {
+/// be tuned, trained and evaluated in seconds. The content model joins where items have
+/// features, the liked-tracks model where listeners liked tracks.
+fn candidates(has_features: bool, has_likes: bool) -> Vec<Vec<ModelSpec>> {
     let item_knn = |neighbours, similarity| {
         ModelSpec::ItemKnn(ItemKnnParams {
             neighbours,
@@ -186,6 +188,18 @@ fn candidates(has_features: bool) -> Vec<Vec<ModelSpec>> {
     ];
     if has_features {
         families.push(vec![ModelSpec::Content]);
+    }
+    if has_likes {
+        families.push(vec![
+            ModelSpec::Liked(ItemKnnParams {
+                neighbours: 200,
+                similarity: Similarity::Cosine { shrink: 50.0 },
+            }),
+            ModelSpec::Liked(ItemKnnParams {
+                neighbours: 100,
+                similarity: Similarity::Cosine { shrink: 10.0 },
+            }),
+        ]);
     }
     families
 }
@@ -266,16 +280,28 @@ fn evaluate_from(
         options.seed + 1,
     );
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
+    let (mut likes_in_fit, mut likes_in_train) = (Arc::default(), Arc::default());
     if !feedback.says_nothing() {
         let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
+        likes_in_fit = Arc::new(feedback.likes(&inner.train, &held));
         let hidden;
         (inner.train, hidden) = feedback.apply_and_tell(inner.train, &held);
         hidden_in_fit = Hidden(hidden);
         let held = held_out_pairs([&outer.test[..]]);
+        likes_in_train = Arc::new(feedback.likes(&outer.train, &held));
         let hidden;
         (outer.train, hidden) = feedback.apply_and_tell(outer.train, &held);
         hidden_in_train = Hidden(hidden);
     }
+    let likes_in_fit: Arc<Likes> = likes_in_fit;
+    let fit_side = SideInfo {
+        features,
+        likes: Some(&likes_in_fit),
+    };
+    let train_side = SideInfo {
+        features,
+        likes: Some(&likes_in_train),
+    };
     if outer.test.is_empty() || inner.test.is_empty() {
         return Err(MlError::NotEnoughData(format!(
             "no listener has {} or more interactions to evaluate",
@@ -284,11 +310,11 @@ fn evaluate_from(
     }
     // 3. Each family's best settings on validation.
     let mut best: Vec<(ModelSpec, Metrics, Arc<dyn Recommender>)> = Vec::new();
-    for family in candidates(features.is_some()) {
+    for family in candidates(features.is_some(), !likes_in_fit.is_empty()) {
         let mut tried: Vec<(ModelSpec, Metrics, Arc<dyn Recommender>)> = family
             .into_iter()
             .map(|spec| {
-                let model = spec.fit(&inner.train, features);
+                let model = spec.fit(&inner.train, fit_side);
                 let metrics = measure_hiding(model.as_ref(), &inner, &hidden_in_fit, options.k);
                 tracing::debug!(
                     model = spec.name(),
@@ -329,7 +355,7 @@ fn evaluate_from(
                 let (_, model, _) = fitted.iter().find(|(s, _, _)| s == part)?;
                 Some(Arc::clone(model))
             })),
-            _ => spec.fit(&outer.train, features),
+            _ => spec.fit(&outer.train, train_side),
         };
         let mut train_secs = t.elapsed().as_secs_f64();
         if let ModelSpec::Hybrid(params) = &spec {

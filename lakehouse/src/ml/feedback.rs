@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use super::interactions::{Interactions, RowAppender};
+use super::models::liked::Likes;
 
 /// What a like adds to a (listener, track) weight: as much as this many full plays.
 pub const LIKE_WEIGHT: f32 = 1.0;
@@ -27,6 +28,8 @@ pub struct Signal {
     pub like_weight: f32,
     /// Whether a dislike takes its pair out.
     pub dislike_removes: bool,
+    /// Whether likes also seed the liked-tracks model ([`crate::ml::models::liked`]).
+    pub liked_model: bool,
 }
 
 impl Default for Signal {
@@ -34,6 +37,7 @@ impl Default for Signal {
         Self {
             like_weight: LIKE_WEIGHT,
             dislike_removes: false,
+            liked_model: true,
         }
     }
 }
@@ -180,6 +184,24 @@ impl Feedback {
         (out.build(), hidden)
     }
 
+    /// Each of `data`'s users' liked items, as the liked-tracks model takes them: none when
+    /// the [`Signal`] leaves that model out; pairs in `held_out` and unknown items left out.
+    pub fn likes(&self, data: &Interactions, held_out: &HashSet<(u32, u32)>) -> Likes {
+        let mut per_user = vec![Vec::new(); data.n_users()];
+        if self.signal.liked_model {
+            for &(u, item, verdict) in &self.pairs {
+                if verdict == Verdict::Like
+                    && (item as usize) < data.n_items()
+                    && !held_out.contains(&(u, item))
+                    && let Some(items) = per_user.get_mut(u as usize)
+                {
+                    items.push(item);
+                }
+            }
+        }
+        Likes::new(per_user)
+    }
+
     /// User `u`'s verdicts.
     fn of_user(&self, u: u32) -> &[(u32, u32, Verdict)] {
         of_user(&self.pairs, u, |p| p.0)
@@ -228,6 +250,7 @@ mod tests {
     const REMOVING: Signal = Signal {
         like_weight: 4.0,
         dislike_removes: true,
+        liked_model: false,
     };
 
     #[test]
@@ -287,6 +310,30 @@ mod tests {
             with_words.apply_and_tell(matrix(), &HashSet::new()).1,
             vec![vec![1, 2], vec![]]
         );
+    }
+
+    #[test]
+    fn likes_seed_the_liked_tracks_model_unless_held_out_or_the_signal_says_not() {
+        let feedback = Feedback::new(vec![
+            (0, 2, Verdict::Like),
+            (0, 1, Verdict::Like),
+            (0, 0, Verdict::Dislike),
+            (1, 0, Verdict::Like),
+            (1, 9, Verdict::Like),
+            (5, 1, Verdict::Like),
+        ]);
+        let likes = feedback.likes(&matrix(), &HashSet::new());
+        assert_eq!(
+            (likes.of(0), likes.of(1), likes.of(5)),
+            (&[1, 2][..], &[0][..], &[][..])
+        );
+        let held = held_out_pairs([&[(0, vec![2])][..]]);
+        assert_eq!(feedback.likes(&matrix(), &held).of(0), &[1]);
+        let plays_only = feedback.with_signal(Signal {
+            liked_model: false,
+            ..Signal::default()
+        });
+        assert!(plays_only.likes(&matrix(), &HashSet::new()).is_empty());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::models::content::ItemFeatures;
 use super::models::hybrid::{exposure, exposure_damping};
 use super::models::item_knn::{ItemKnn, ItemKnnParams};
 use super::models::spec::{HybridParams, ModelSpec};
-use super::models::{History, Recommender, recommend_all};
+use super::models::{History, Recommender, SideInfo, recommend_all};
 use super::recommend::{Exclusions, ListMaker, ListPolicy};
 use super::split::holdout;
 
@@ -155,7 +155,7 @@ fn every_model_beats_random_on_planted_structure() {
         ModelSpec::Ease(Default::default()),
         ModelSpec::Content,
     ] {
-        let model = spec.fit(&split.train, Some(&features));
+        let model = spec.fit(&split.train, SideInfo::features(Some(&features)));
         let ndcg = measure(model.as_ref(), &split, 10).ndcg;
         assert!(
             ndcg > 2.0 * random,
@@ -164,7 +164,7 @@ fn every_model_beats_random_on_planted_structure() {
         );
     }
     // Popularity has no structure to find here, but still knows nothing is unpopular.
-    let popularity = ModelSpec::Popularity.fit(&split.train, None);
+    let popularity = ModelSpec::Popularity.fit(&split.train, SideInfo::default());
     assert!(measure(popularity.as_ref(), &split, 10).ndcg > random * 0.5);
 }
 
@@ -264,6 +264,9 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
     .unwrap();
     // The same listeners and held-out items: only the training signal differs.
     assert_eq!(with.test_users, without.test_users);
+    // The liked-tracks model competes only where there are likes.
+    let has_liked = |e: &super::evaluate::Evaluation| e.models.iter().any(|m| m.model == "liked");
+    assert!(has_liked(&with) && !has_liked(&without));
     let ndcg = |e: &super::evaluate::Evaluation| e.chosen_result().unwrap().test.ndcg;
     assert!(
         ndcg(&with) > ndcg(&without) - 0.01,
@@ -295,7 +298,9 @@ fn exposure_damping_spreads_the_lists_over_more_of_the_catalogue() {
             head_popularity_exponent: 0.0,
         };
         measure(
-            ModelSpec::Hybrid(params).fit(&split.train, None).as_ref(),
+            ModelSpec::Hybrid(params)
+                .fit(&split.train, SideInfo::default())
+                .as_ref(),
             &split,
             10,
         )
@@ -332,7 +337,7 @@ fn a_protected_head_keeps_the_first_places_of_the_undamped_blend() {
             protected_head,
             head_popularity_exponent: 0.0,
         })
-        .fit(&data, None)
+        .fit(&data, SideInfo::default())
     };
     let users: Vec<u32> = (0..data.n_users() as u32).collect();
     let lists = |model: &dyn Recommender| -> Vec<Vec<u32>> {
@@ -447,7 +452,7 @@ fn lists_leave_out_heard_and_disliked_cap_artists_and_give_reasons() {
     b.add("newcomer", "t7", 1.0);
     let data = b.build();
     let me = data.user_ids().iter().position(|u| u == "me").unwrap() as u32;
-    let model = ModelSpec::ItemKnn(ItemKnnParams::default()).fit(&data, None);
+    let model = ModelSpec::ItemKnn(ItemKnnParams::default()).fit(&data, SideInfo::default());
     let neighbours = ItemKnn::fit(&data, &ItemKnnParams::default());
     let policy = ListPolicy {
         size: 10,

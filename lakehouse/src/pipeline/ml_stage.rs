@@ -30,7 +30,7 @@ use crate::ml::models::History;
 use crate::ml::models::content::ItemFeatures;
 use crate::ml::models::item_knn::{ItemKnn, ItemKnnParams, Similarity};
 use crate::ml::models::spec::ModelSpec;
-use crate::ml::models::{Recommender, parallel_map};
+use crate::ml::models::{Recommender, SideInfo, parallel_map};
 use crate::ml::recommend::{Exclusions, ListMaker, ListPolicy};
 use crate::ml::skip_model::{SkipMetrics, SkipModel, SkipRow};
 use crate::ml::steps::{StepClock, StepFigures};
@@ -500,8 +500,13 @@ fn train(
     });
     clock.start("training");
     let started = Instant::now();
+    let likes = Arc::new(feedback.likes(&interactions, &HashSet::new()));
     let interactions = feedback.apply(interactions, &HashSet::new());
-    let model = spec.fit(&interactions, Some(&features));
+    let side = SideInfo {
+        features: Some(&features),
+        likes: Some(&likes),
+    };
+    let model = spec.fit(&interactions, side);
     clock.start("similar tracks");
     let neighbours = ItemKnn::fit(
         &interactions,

@@ -7,9 +7,12 @@ pub mod ease;
 mod fit;
 pub mod hybrid;
 pub mod item_knn;
+pub mod liked;
 pub mod popularity;
 pub mod spec;
 pub mod user_knn;
+
+pub use fit::SideInfo;
 
 use super::interactions::Interactions;
 

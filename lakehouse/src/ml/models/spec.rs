@@ -16,6 +16,8 @@ pub enum ModelSpec {
     Ease(EaseParams),
     /// Needs item features; without them it scores nothing.
     Content,
+    /// Item-kNN seeded by each listener's likes; without likes it scores nothing.
+    Liked(ItemKnnParams),
     Hybrid(HybridParams),
 }
 
@@ -52,6 +54,7 @@ impl ModelSpec {
             ModelSpec::Als(_) => "als",
             ModelSpec::Ease(_) => "ease",
             ModelSpec::Content => "content",
+            ModelSpec::Liked(_) => "liked",
             ModelSpec::Hybrid(_) => "hybrid",
         }
     }

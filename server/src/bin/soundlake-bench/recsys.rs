@@ -100,37 +100,44 @@ fn compare_feedback(
     );
     let ndcg = |e: &Evaluation| e.chosen_result().map_or(0.0, |m| m.test.ndcg);
     println!("  no feedback: {:.4}", ndcg(without));
-    // Without dislikes, removing their pairs changes nothing: those runs are left out.
-    let removals: &[bool] = if feedback.counts().1 == 0 {
-        &[false]
-    } else {
-        &[false, true]
-    };
-    for like_weight in [0.0, 1.0, 4.0] {
-        for &dislike_removes in removals {
-            let signal = Signal {
-                like_weight,
-                dislike_removes,
-            };
-            let evaluated;
-            let e = if signal == Signal::default() {
-                &with
-            } else {
-                evaluated = evaluate(&feedback.clone().with_signal(signal))?;
-                &evaluated
-            };
-            println!(
-                "  {}{}: {:.4} ({:+.1}%)",
-                described(signal),
-                if signal == Signal::default() {
-                    " (soundlake's)"
-                } else {
-                    ""
-                },
-                ndcg(e),
-                100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0)
-            );
-        }
+    let ours = Signal::default();
+    let mut signals = vec![
+        ours,
+        Signal {
+            liked_model: false,
+            ..ours
+        },
+        Signal {
+            like_weight: 0.0,
+            ..ours
+        },
+        Signal {
+            like_weight: 4.0,
+            ..ours
+        },
+    ];
+    // Without dislikes, removing their pairs changes nothing: that run is left out.
+    if feedback.counts().1 > 0 {
+        signals.push(Signal {
+            dislike_removes: true,
+            ..ours
+        });
+    }
+    for signal in signals {
+        let evaluated;
+        let e = if signal == ours {
+            &with
+        } else {
+            evaluated = evaluate(&feedback.clone().with_signal(signal))?;
+            &evaluated
+        };
+        println!(
+            "  {}{}: {:.4} ({:+.1}%)",
+            described(signal),
+            if signal == ours { " (soundlake's)" } else { "" },
+            ndcg(e),
+            100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0)
+        );
     }
     Ok(())
 }
@@ -138,8 +145,13 @@ fn compare_feedback(
 /// What `signal` makes of a like and of a dislike.
 fn described(signal: Signal) -> String {
     format!(
-        "a like adds {} plays, a dislike {}",
+        "a like adds {} plays{}, a dislike {}",
         signal.like_weight,
+        if signal.liked_model {
+            " and seeds the liked-tracks model"
+        } else {
+            ""
+        },
         if signal.dislike_removes {
             "removes the pair"
         } else {
@@ -157,6 +169,11 @@ fn print_feedback(without: &Evaluation, with: &Evaluation) {
     );
     for after in &with.models {
         let Some(before) = without.models.iter().find(|m| m.model == after.model) else {
+            // A family only feedback brings (the liked-tracks model).
+            println!(
+                "{:<11} {:>11} {:>11.4} {:>9} {:>11} {:>11.4}",
+                after.model, "-", after.test.ndcg, "-", "-", after.test.coverage
+            );
             continue;
         };
         println!(
@@ -168,6 +185,9 @@ fn print_feedback(without: &Evaluation, with: &Evaluation) {
             before.test.coverage,
             after.test.coverage
         );
+    }
+    if let Some(hybrid) = with.models.iter().find(|m| m.model == "hybrid") {
+        println!("the hybrid with feedback: {}", hybrid.spec.params_json());
     }
     if let (Some(before), Some(after)) = (without.chosen_result(), with.chosen_result()) {
         println!(
