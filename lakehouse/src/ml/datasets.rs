@@ -96,10 +96,24 @@ pub struct SimulatedDataset {
     pub later: LaterPlays,
 }
 
+/// A history split at a moment, and again at an earlier one for validation: models are tuned on
+/// what listeners played in the days before the cutoff (having learnt from what came before
+/// those days), then trained on everything before the cutoff and measured on what came after
+/// it. A random validation split would hold out plays from the same weeks it trains on, where
+/// the plays already say what a word said before them could tell.
+#[derive(Debug, Clone)]
+pub struct LaterPlays {
+    /// The split at the cutoff, which the models are measured on.
+    pub test: TimeSplit,
+    /// The same split of the history before the cutoff, as many days earlier, which the
+    /// models are tuned on. Indexed on its own: its listeners are those who had played by then.
+    pub validation: TimeSplit,
+}
+
 /// A history split at a moment: what a model may learn from is what happened before it, and
 /// it is measured on what each listener went on to play after it.
 #[derive(Debug, Clone)]
-pub struct LaterPlays {
+pub struct TimeSplit {
     /// `train`: every listen before the cutoff, indexed like the whole history's items (its
     /// listeners are those who had played by then). `test`: per listener with at least
     /// [`MIN_EARLIER_ITEMS`] tracks in `train`, the tracks not in their `train` row whose
@@ -177,7 +191,16 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
     let (interactions, skipped) = weights(&track_ids, &listens);
     let cutoff =
         sim.start + Duration::days(i64::from(settings.days.saturating_sub(settings.later_days)));
-    let later = later_plays(&track_ids, &listens, &feedback, cutoff);
+    let later_days = Duration::days(i64::from(settings.later_days));
+    let earlier: Vec<Listen> = listens
+        .iter()
+        .filter(|l| l.played_at < cutoff)
+        .cloned()
+        .collect();
+    let later = LaterPlays {
+        test: time_split(&track_ids, &listens, &feedback, cutoff),
+        validation: time_split(&track_ids, &earlier, &feedback, cutoff - later_days),
+    };
     let feedback = index_feedback(&interactions, &feedback).with_skipped(skipped);
     let by_id: std::collections::HashMap<&str, [f64; 9]> = tracks
         .iter()
@@ -213,13 +236,13 @@ fn weights<'a>(
     builder.build_with_skipped()
 }
 
-/// The history split at `cutoff` (see [`LaterPlays`]).
-fn later_plays(
+/// The history split at `cutoff` (see [`TimeSplit`]).
+fn time_split(
     track_ids: &[&str],
     listens: &[Listen],
     feedback: &[simulate::SimFeedback],
     cutoff: DateTime<Utc>,
-) -> LaterPlays {
+) -> TimeSplit {
     let (train, skipped) = weights(track_ids, listens.iter().filter(|l| l.played_at < cutoff));
     let (after, _) = weights(track_ids, listens.iter().filter(|l| l.played_at >= cutoff));
     let users = index_of(train.user_ids());
@@ -245,7 +268,7 @@ fn later_plays(
     }
     test.sort_unstable_by_key(|(u, _)| *u);
     let before = feedback.iter().filter(|f| f.at < cutoff);
-    LaterPlays {
+    TimeSplit {
         feedback: index_feedback(&train, before).with_skipped(skipped),
         split: Holdout { train, test },
         cutoff,

@@ -21,9 +21,10 @@
 //! what a listener disliked and, where the feedback carries them, the tracks they mostly
 //! skipped ([`Feedback::with_skipped`]), as the published lists do.
 //!
-//! [`evaluate_split`] runs steps 2 to 5 on a split made elsewhere. A split by time (what each
-//! listener went on to play after a moment, with the feedback given before it) is where
-//! feedback can show its worth: a random split holds out plays from the same weeks the
+//! [`evaluate_split`] runs steps 2 to 5 on a split made elsewhere, tuned on a validation split
+//! made elsewhere too if given. A split by time (what each listener went on to play after a
+//! moment, with the feedback given before it, tuned on the same split at an earlier moment) is
+//! where feedback can show its worth: a random split holds out plays from the same weeks the
 //! feedback was given in, so the plays already say what the feedback says.
 
 use std::sync::Arc;
@@ -238,16 +239,20 @@ pub fn evaluate_with_feedback(
         options.min_interactions,
         options.seed,
     );
-    evaluate_from(outer, feedback, features, options, all_users, started)
+    evaluate_from(outer, feedback, None, features, options, all_users, started)
 }
 
 /// Steps 2 to 5 of the protocol on a split made elsewhere: `outer.train` is what the models
 /// learn from and `outer.test` what they are measured on (for instance each listener's plays
 /// after a moment, [`super::datasets::LaterPlays`]); `feedback`, indexed like `outer.train`,
 /// must be what was said by then. Every listener of `outer.train` takes part (no sample).
+/// `validation`, when given, is the split the models are tuned on, with its own feedback
+/// indexed like its own `train` (for instance the same split at an earlier moment); otherwise
+/// they are tuned on a random holdout of `outer.train`.
 pub fn evaluate_split(
     outer: Holdout,
     feedback: &Feedback,
+    validation: Option<(Holdout, &Feedback)>,
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
 ) -> Result<Evaluation, MlError> {
@@ -255,6 +260,7 @@ pub fn evaluate_split(
     evaluate_from(
         outer,
         feedback,
+        validation,
         features,
         options,
         all_users,
@@ -266,6 +272,7 @@ pub fn evaluate_split(
 fn evaluate_from(
     mut outer: Holdout,
     feedback: &Feedback,
+    validation: Option<(Holdout, &Feedback)>,
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
     all_users: usize,
@@ -273,20 +280,32 @@ fn evaluate_from(
 ) -> Result<Evaluation, MlError> {
     // The pairs of the listens alone, before any feedback is folded in.
     let interactions = outer.train.nnz() + outer.test.iter().map(|(_, t)| t.len()).sum::<usize>();
-    let mut inner = holdout(
-        &outer.train,
-        options.holdout,
-        options.min_interactions,
-        options.seed + 1,
-    );
+    // The validation split, its feedback, and the pairs that feedback must leave out.
+    let (mut inner, inner_feedback, inner_held) = match validation {
+        Some((inner, inner_feedback)) => {
+            let held = held_out_pairs([&inner.test[..]]);
+            (inner, inner_feedback, held)
+        }
+        None => {
+            let inner = holdout(
+                &outer.train,
+                options.holdout,
+                options.min_interactions,
+                options.seed + 1,
+            );
+            let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
+            (inner, feedback, held)
+        }
+    };
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
     let (mut likes_in_fit, mut likes_in_train) = (Arc::default(), Arc::default());
-    if !feedback.says_nothing() {
-        let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
-        likes_in_fit = Arc::new(feedback.likes(&inner.train, &held));
+    if !inner_feedback.says_nothing() {
+        likes_in_fit = Arc::new(inner_feedback.likes(&inner.train, &inner_held));
         let hidden;
-        (inner.train, hidden) = feedback.apply_and_tell(inner.train, &held);
+        (inner.train, hidden) = inner_feedback.apply_and_tell(inner.train, &inner_held);
         hidden_in_fit = Hidden(hidden);
+    }
+    if !feedback.says_nothing() {
         let held = held_out_pairs([&outer.test[..]]);
         likes_in_train = Arc::new(feedback.likes(&outer.train, &held));
         let hidden;

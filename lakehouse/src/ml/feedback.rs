@@ -85,6 +85,11 @@ impl Feedback {
         Self { signal, ..self }
     }
 
+    /// How this feedback changes what the models learn from.
+    pub fn signal(&self) -> Signal {
+        self.signal
+    }
+
     /// Whether there are no verdicts (skipped pairs aside).
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty()

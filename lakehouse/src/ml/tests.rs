@@ -9,7 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use super::MlError;
 use super::datasets::CatalogTrack;
 use super::datasets::{SimulatedSettings, simulated};
-use super::evaluate::{EvalOptions, evaluate, evaluate_with_feedback, measure, preferred};
+use super::evaluate::{
+    EvalOptions, evaluate, evaluate_split, evaluate_with_feedback, measure, preferred,
+};
 use super::interactions::{Interactions, InteractionsBuilder, RowAppender};
 use super::metrics::Metrics;
 use super::models::content::ItemFeatures;
@@ -274,6 +276,45 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
         ndcg(&with),
         ndcg(&without)
     );
+}
+
+#[test]
+fn a_split_by_time_is_tuned_on_the_same_split_at_an_earlier_moment() {
+    let sim = simulated(&SimulatedSettings {
+        tracks: 1_500,
+        users: 400,
+        days: 30,
+        listens_per_day: 10.0,
+        seed: 7,
+        later_days: 6,
+    });
+    let (test, validation) = (&sim.later.test, &sim.later.validation);
+    assert!(validation.cutoff < test.cutoff);
+    assert!(validation.split.train.nnz() < test.split.train.nnz());
+    let options = EvalOptions::default();
+    let features = Some(&sim.features);
+    let tuning = Some((validation.split.clone(), &validation.feedback));
+    let by_time = evaluate_split(
+        test.split.clone(),
+        &test.feedback,
+        tuning,
+        features,
+        &options,
+    )
+    .unwrap();
+    let at_random =
+        evaluate_split(test.split.clone(), &test.feedback, None, features, &options).unwrap();
+    // Measured on the same listeners' later plays, tuned on different splits.
+    assert_eq!(by_time.test_users, test.split.test.len());
+    assert_eq!(at_random.test_users, by_time.test_users);
+    let validation_ndcg = |e: &super::evaluate::Evaluation| {
+        e.models
+            .iter()
+            .map(|m| (m.model, m.validation_ndcg))
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(validation_ndcg(&by_time), validation_ndcg(&at_random));
+    assert!(by_time.models.iter().any(|m| m.model == "liked"));
 }
 
 #[test]

@@ -69,16 +69,27 @@ pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
         compare_feedback(&without, &loaded.feedback, options, evaluate)?;
     }
     if let Some(later) = &loaded.later {
-        let (likes, dislikes) = later.feedback.counts();
+        let (test, validation) = (&later.test, &later.validation);
+        let (likes, dislikes) = test.feedback.counts();
         println!(
-            "\nsplit by time: trained on the listens before {}, measured on the tracks new to each listener that they played after it ({} listeners), with the {likes} likes and {dislikes} dislikes given before it",
-            later.cutoff.format("%Y-%m-%d"),
-            later.split.test.len()
+            "\nsplit by time: trained on the listens before {}, measured on the tracks new to each listener that they played after it ({} listeners), with the {likes} likes and {dislikes} dislikes given before it; tuned on the same split at {} ({} listeners)",
+            test.cutoff.format("%Y-%m-%d"),
+            test.split.test.len(),
+            validation.cutoff.format("%Y-%m-%d"),
+            validation.split.test.len()
         );
-        let evaluate =
-            |feedback: &Feedback| evaluate_split(later.split.clone(), feedback, features, options);
-        let without = evaluate(&later.feedback.skips_only())?;
-        compare_feedback(&without, &later.feedback, options, evaluate)?;
+        let evaluate = |feedback: &Feedback| {
+            // The validation split's own feedback, weighed the same way.
+            let earlier = if feedback.is_empty() {
+                validation.feedback.skips_only()
+            } else {
+                validation.feedback.clone().with_signal(feedback.signal())
+            };
+            let tuning = Some((validation.split.clone(), &earlier));
+            evaluate_split(test.split.clone(), feedback, tuning, features, options)
+        };
+        let without = evaluate(&test.feedback.skips_only())?;
+        compare_feedback(&without, &test.feedback, options, evaluate)?;
     }
     Ok(())
 }
