@@ -234,16 +234,21 @@ fn the_evaluation_is_reproducible_and_selects_on_validation() {
     assert_eq!(c.chosen_result().unwrap().validation_coverage, widest);
 }
 
-#[test]
-fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_no_harm() {
-    let sim = simulated(&SimulatedSettings {
+/// A simulated history with feedback, small enough for a unit test.
+fn small_simulation() -> super::datasets::SimulatedDataset {
+    simulated(&SimulatedSettings {
         tracks: 1_500,
         users: 400,
         days: 30,
         listens_per_day: 10.0,
         seed: 7,
         later_days: 6,
-    });
+    })
+}
+
+#[test]
+fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_no_harm() {
+    let sim = small_simulation();
     let (likes, dislikes) = sim.feedback.counts();
     assert!(
         likes > 100 && dislikes > 100,
@@ -280,14 +285,7 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
 
 #[test]
 fn a_split_by_time_is_tuned_on_the_same_split_at_an_earlier_moment() {
-    let sim = simulated(&SimulatedSettings {
-        tracks: 1_500,
-        users: 400,
-        days: 30,
-        listens_per_day: 10.0,
-        seed: 7,
-        later_days: 6,
-    });
+    let sim = small_simulation();
     let (test, validation) = (&sim.later.test, &sim.later.validation);
     assert!(validation.cutoff < test.cutoff);
     assert!(validation.split.train.nnz() < test.split.train.nnz());
