@@ -132,9 +132,10 @@ fn ModelReport(insights: ModelInsights) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         <p class="muted note">
-            "Test figures on a held-out fifth of each listener's plays (fixed seed). The model "
-            "that serves is chosen on a validation split: of those within one standard error "
-            "of the best validation NDCG, the one covering most of the catalogue."
+            "Test figures on the fifth of each listener's tracks they discovered last, with "
+            "the models trained on the rest. The model that serves is chosen on the newest "
+            "fifth of that rest: of those within one standard error of the best validation "
+            "NDCG, the one covering most of the catalogue."
         </p>
         <h2>"How varied the lists are"</h2>
         {match insights.diversity {

@@ -1,7 +1,7 @@
 //! Where interactions come from: soundlake's listens (simulated here, or silver in the
 //! pipeline's ML stage) or any user–item–weight file (see [`Interactions::read_delimited`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -9,7 +9,7 @@ use super::clusters::Standardiser;
 use super::feedback::{Feedback, Verdict};
 use super::interactions::{Interactions, InteractionsBuilder, index_of};
 use super::models::content::ItemFeatures;
-use super::split::Holdout;
+use super::split::{FirstPlays, Holdout};
 use crate::demo::{DemoCatalog, DemoTrack};
 use crate::ingest::Listen;
 use crate::simulate::{self, SimTrack, Simulation};
@@ -32,6 +32,8 @@ pub struct CatalogTrack {
 #[derive(Debug, Clone)]
 pub struct ListenData {
     pub interactions: Interactions,
+    /// When each listener first played each track of their row.
+    pub first_plays: FirstPlays,
     /// (user, item) pairs whose weight is not positive.
     pub skipped_pairs: Vec<(u32, u32)>,
     pub listens: i64,
@@ -91,6 +93,8 @@ pub struct SimulatedDataset {
     /// `interactions`.
     pub feedback: Feedback,
     pub features: ItemFeatures,
+    /// When each listener first played each track of their row of `interactions`.
+    pub first_plays: FirstPlays,
     pub listens: usize,
     /// The same history split in time, for measuring what feedback is worth.
     pub later: LaterPlays,
@@ -192,22 +196,24 @@ pub fn simulated(settings: &SimulatedSettings) -> SimulatedDataset {
     let cutoff =
         sim.start + Duration::days(i64::from(settings.days.saturating_sub(settings.later_days)));
     let later_days = Duration::days(i64::from(settings.later_days));
-    let earlier: Vec<Listen> = listens
-        .iter()
-        .filter(|l| l.played_at < cutoff)
-        .cloned()
-        .collect();
     let later = LaterPlays {
-        test: time_split(&track_ids, &listens, &feedback, cutoff),
-        validation: time_split(&track_ids, &earlier, &feedback, cutoff - later_days),
+        test: time_split(
+            &track_ids,
+            &listens,
+            &feedback,
+            cutoff,
+            DateTime::<Utc>::MAX_UTC,
+        ),
+        validation: time_split(&track_ids, &listens, &feedback, cutoff - later_days, cutoff),
     };
     let feedback = index_feedback(&interactions, &feedback).with_skipped(skipped);
-    let by_id: std::collections::HashMap<&str, [f64; 9]> = tracks
+    let by_id: HashMap<&str, [f64; 9]> = tracks
         .iter()
         .map(|t| (t.track_id.as_str(), demo_features(t)))
         .collect();
     let features = item_features(&interactions, |id| by_id.get(id).copied());
     SimulatedDataset {
+        first_plays: first_plays(&interactions, &listens),
         interactions,
         feedback,
         features,
@@ -236,15 +242,44 @@ fn weights<'a>(
     builder.build_with_skipped()
 }
 
-/// The history split at `cutoff` (see [`TimeSplit`]).
+/// When each listener first played each track of their row of `data`.
+fn first_plays(data: &Interactions, listens: &[Listen]) -> FirstPlays {
+    let (users, items) = (index_of(data.user_ids()), index_of(data.item_ids()));
+    let mut first: HashMap<(u32, u32), i64> = HashMap::new();
+    for l in listens {
+        let user = users.get(l.user_id.as_str());
+        if let (Some(&u), Some(&i)) = (user, items.get(l.track_id.as_str())) {
+            let at = l.played_at.timestamp();
+            first
+                .entry((u, i))
+                .and_modify(|f| *f = (*f).min(at))
+                .or_insert(at);
+        }
+    }
+    FirstPlays(
+        (0..data.n_users() as u32)
+            .map(|u| {
+                let row = data.row(u).0.iter();
+                row.map(|&i| first.get(&(u, i)).copied().unwrap_or_default())
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// The history before `end` split at `cutoff` (see [`TimeSplit`]).
 fn time_split(
     track_ids: &[&str],
     listens: &[Listen],
     feedback: &[simulate::SimFeedback],
     cutoff: DateTime<Utc>,
+    end: DateTime<Utc>,
 ) -> TimeSplit {
     let (train, skipped) = weights(track_ids, listens.iter().filter(|l| l.played_at < cutoff));
-    let (after, _) = weights(track_ids, listens.iter().filter(|l| l.played_at >= cutoff));
+    let later = listens
+        .iter()
+        .filter(|l| (cutoff..end).contains(&l.played_at));
+    let (after, _) = weights(track_ids, later);
     let users = index_of(train.user_ids());
     let mut test: Vec<(u32, Vec<u32>)> = Vec::new();
     for a in 0..after.n_users() as u32 {

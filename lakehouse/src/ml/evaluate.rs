@@ -1,8 +1,10 @@
 //! The offline evaluation protocol, the figure that decides which model serves.
 //!
 //! 1. Per listener with at least `min_interactions`, hold out `holdout` of their interactions
-//!    (seeded): the test split. The rest is `train`.
-//! 2. Split `train` the same way again (seed + 1) into `fit` and `validation`.
+//!    (seeded): the test split. The rest is `train`. [`evaluate_newest`], which the pipeline
+//!    runs, holds out each listener's newest tracks by first play instead.
+//! 2. Split `train` the same way again (seed + 1; the newest of `train`, walk-forward, when
+//!    the test split is the newest) into `fit` and `validation`.
 //! 3. Each model family tries its settings on `fit`, is scored on `validation` (NDCG@k), keeps
 //!    its best; the hybrid's weights and its popularity and exposure damping are tuned there
 //!    too, over the families' best (all but EASE, which competes on its own).
@@ -45,8 +47,8 @@ use super::models::item_knn::{ItemKnnParams, Similarity};
 use super::models::liked::Likes;
 use super::models::spec::{HybridParams, ModelSpec};
 use super::models::user_knn::UserKnnParams;
-use super::models::{Recommender, SideInfo, recommend_all};
-use super::split::{Holdout, holdout, sample_listeners};
+use super::models::{KnnTables, Recommender, SideInfo, recommend_all};
+use super::split::{FirstPlays, Holdout, holdout, holdout_newest, sample_listeners};
 
 /// The protocol's settings.
 #[derive(Debug, Clone)]
@@ -98,6 +100,9 @@ pub struct ModelResult {
     pub validation_coverage: f64,
     /// The test split's figures.
     pub test: Metrics,
+    /// Each test listener's NDCG@k, by user (for [`super::metrics::paired_difference`]).
+    #[serde(skip)]
+    pub test_ndcg_by_user: Vec<(u32, f64)>,
     /// Seconds to train on the training split.
     pub train_secs: f64,
     /// Seconds to rank the test listeners' lists.
@@ -222,24 +227,69 @@ pub fn evaluate_with_feedback(
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
 ) -> Result<Evaluation, MlError> {
+    evaluate_sample(data, None, feedback, features, options)
+}
+
+/// [`evaluate_with_feedback`] split by time: the test split holds out each listener's newest
+/// tracks by first play (`first_plays`, aligned with `data`'s rows), and the models are tuned
+/// on the newest of the rest, so the model chosen is the one that best foresees what
+/// listeners go on to discover, which is what a published model is asked to do.
+pub fn evaluate_newest(
+    data: &Interactions,
+    first_plays: &FirstPlays,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+) -> Result<Evaluation, MlError> {
+    evaluate_sample(data, Some(first_plays), feedback, features, options)
+}
+
+/// The protocol on a sample of `data`'s listeners (all of them when there are no more than
+/// `options.max_listeners`), split at random or, given first plays, by them.
+fn evaluate_sample(
+    data: &Interactions,
+    first_plays: Option<&FirstPlays>,
+    feedback: &Feedback,
+    features: Option<&ItemFeatures>,
+    options: &EvalOptions,
+) -> Result<Evaluation, MlError> {
     let started = Instant::now();
     let all_users = data.n_users();
-    let (sample, sampled_feedback);
-    let (data, feedback) = if all_users > options.max_listeners {
+    let (sample, sampled_feedback, sampled_plays);
+    let (data, feedback, first_plays) = if all_users > options.max_listeners {
         let users = sample_listeners(data, options.max_listeners, options.seed);
         sample = data.select_users(&users);
         sampled_feedback = feedback.select_users(&users);
-        (&sample, &sampled_feedback)
+        sampled_plays = first_plays.map(|p| p.select_users(&users));
+        (&sample, &sampled_feedback, sampled_plays.as_ref())
     } else {
-        (data, feedback)
+        (data, feedback, first_plays)
     };
-    let outer = holdout(
-        data,
-        options.holdout,
-        options.min_interactions,
-        options.seed,
-    );
-    evaluate_from(outer, feedback, None, features, options, all_users, started)
+    let (share, min) = (options.holdout, options.min_interactions);
+    let (outer, tuning) = match first_plays {
+        Some(plays) => {
+            let (outer, kept) = holdout_newest(data, plays, share, min);
+            (outer, Tuning::NewestOfTrain(kept))
+        }
+        None => (
+            holdout(data, share, min, options.seed),
+            Tuning::RandomOfTrain,
+        ),
+    };
+    evaluate_from(
+        outer, feedback, tuning, features, options, all_users, started,
+    )
+}
+
+/// The split the models are tuned on.
+enum Tuning<'a> {
+    /// A random holdout of the training split (seed + 1), with the same feedback.
+    RandomOfTrain,
+    /// The newest items of the training split by first play (aligned with its rows), with
+    /// the same feedback.
+    NewestOfTrain(FirstPlays),
+    /// A split made elsewhere, with its own feedback indexed like its own `train`.
+    Given(Holdout, &'a Feedback),
 }
 
 /// Steps 2 to 5 of the protocol on a split made elsewhere: `outer.train` is what the models
@@ -257,10 +307,14 @@ pub fn evaluate_split(
     options: &EvalOptions,
 ) -> Result<Evaluation, MlError> {
     let all_users = outer.train.n_users();
+    let tuning = match validation {
+        Some((inner, inner_feedback)) => Tuning::Given(inner, inner_feedback),
+        None => Tuning::RandomOfTrain,
+    };
     evaluate_from(
         outer,
         feedback,
-        validation,
+        tuning,
         features,
         options,
         all_users,
@@ -272,7 +326,7 @@ pub fn evaluate_split(
 fn evaluate_from(
     mut outer: Holdout,
     feedback: &Feedback,
-    validation: Option<(Holdout, &Feedback)>,
+    tuning: Tuning<'_>,
     features: Option<&ItemFeatures>,
     options: &EvalOptions,
     all_users: usize,
@@ -281,24 +335,23 @@ fn evaluate_from(
     // The pairs of the listens alone, before any feedback is folded in.
     let interactions = outer.train.nnz() + outer.test.iter().map(|(_, t)| t.len()).sum::<usize>();
     // The validation split, its feedback, and the pairs that feedback must leave out.
-    let (mut inner, inner_feedback, inner_held) = match validation {
-        Some((inner, inner_feedback)) => {
+    let (mut inner, inner_feedback, inner_held) = match tuning {
+        Tuning::Given(inner, inner_feedback) => {
             let held = held_out_pairs([&inner.test[..]]);
             (inner, inner_feedback, held)
         }
-        None => {
-            let inner = holdout(
-                &outer.train,
-                options.holdout,
-                options.min_interactions,
-                options.seed + 1,
-            );
+        tuning => {
+            let (share, min) = (options.holdout, options.min_interactions);
+            let inner = match tuning {
+                Tuning::NewestOfTrain(plays) => holdout_newest(&outer.train, &plays, share, min).0,
+                _ => holdout(&outer.train, share, min, options.seed + 1),
+            };
             let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
             (inner, feedback, held)
         }
     };
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());
-    let (mut likes_in_fit, mut likes_in_train) = (Arc::default(), Arc::default());
+    let (mut likes_in_fit, mut likes_in_train): (Arc<Likes>, Arc<Likes>) = Default::default();
     if !inner_feedback.says_nothing() {
         likes_in_fit = Arc::new(inner_feedback.likes(&inner.train, &inner_held));
         let hidden;
@@ -312,14 +365,17 @@ fn evaluate_from(
         (outer.train, hidden) = feedback.apply_and_tell(outer.train, &held);
         hidden_in_train = Hidden(hidden);
     }
-    let likes_in_fit: Arc<Likes> = likes_in_fit;
+    // Item-kNN and the liked-tracks model share each neighbour table computed on a split.
+    let (fit_tables, train_tables) = (KnnTables::new(&inner.train), KnnTables::new(&outer.train));
     let fit_side = SideInfo {
         features,
         likes: Some(&likes_in_fit),
+        knn_tables: Some(&fit_tables),
     };
     let train_side = SideInfo {
         features,
         likes: Some(&likes_in_train),
+        knn_tables: Some(&train_tables),
     };
     if outer.test.is_empty() || inner.test.is_empty() {
         return Err(MlError::NotEnoughData(format!(
@@ -334,7 +390,8 @@ fn evaluate_from(
             .into_iter()
             .map(|spec| {
                 let model = spec.fit(&inner.train, fit_side);
-                let metrics = measure_hiding(model.as_ref(), &inner, &hidden_in_fit, options.k);
+                let (metrics, _) =
+                    measure_hiding(model.as_ref(), &inner, &hidden_in_fit, options.k);
                 tracing::debug!(
                     model = spec.name(),
                     ?spec,
@@ -357,6 +414,7 @@ fn evaluate_from(
         .cloned()
         .collect();
     let (hybrid, hybrid_metrics) = tune_hybrid(&blendable, &inner, &hidden_in_fit, options);
+    drop(fit_tables);
     let mut tuned: Vec<(ModelSpec, Metrics)> = best.into_iter().map(|(s, m, _)| (s, m)).collect();
     tuned.push((ModelSpec::Hybrid(hybrid), hybrid_metrics));
     // 4. Selection on validation.
@@ -387,7 +445,8 @@ fn evaluate_from(
                 .sum::<f64>();
         }
         let t = Instant::now();
-        let test = measure_hiding(model.as_ref(), &outer, &hidden_in_train, options.k);
+        let (test, test_ndcg_by_user) =
+            measure_hiding(model.as_ref(), &outer, &hidden_in_train, options.k);
         fitted.push((spec.clone(), model, train_secs));
         models.push(ModelResult {
             model: spec.name(),
@@ -395,6 +454,7 @@ fn evaluate_from(
             validation_ndcg: validation.ndcg,
             validation_coverage: validation.coverage,
             test,
+            test_ndcg_by_user,
             train_secs,
             eval_secs: t.elapsed().as_secs_f64(),
         });
@@ -417,15 +477,21 @@ fn evaluate_from(
 
 /// The metrics of `model` (trained on `split.train`) over the split's held-out items.
 pub fn measure(model: &dyn Recommender, split: &Holdout, k: usize) -> Metrics {
-    measure_hiding(model, split, &Hidden::default(), k)
+    measure_hiding(model, split, &Hidden::default(), k).0
 }
 
 /// [`measure`], the lists leaving out the `hidden` items as they leave out what a listener
-/// played.
-fn measure_hiding(model: &dyn Recommender, split: &Holdout, hidden: &Hidden, k: usize) -> Metrics {
+/// played; with each test listener's NDCG, in the split's order (by user).
+fn measure_hiding(
+    model: &dyn Recommender,
+    split: &Holdout,
+    hidden: &Hidden,
+    k: usize,
+) -> (Metrics, Vec<(u32, f64)>) {
     let users: Vec<u32> = split.test.iter().map(|(u, _)| *u).collect();
     let lists = recommend_all(model, &split.train, &users, k + hidden.longest());
     let mut acc = MetricsAccumulator::new(split.train.n_items(), k);
+    let mut by_user = Vec::with_capacity(split.test.len());
     for (list, (u, relevant)) in lists.iter().zip(&split.test) {
         let ranked: Vec<u32> = list
             .iter()
@@ -433,9 +499,9 @@ fn measure_hiding(model: &dyn Recommender, split: &Holdout, hidden: &Hidden, k: 
             .filter(|&i| !hidden.contains(*u, i))
             .take(k)
             .collect();
-        acc.add(&ranked, relevant);
+        by_user.push((*u, acc.add(&ranked, relevant).ndcg));
     }
-    acc.finish()
+    (acc.finish(), by_user)
 }
 
 /// Per listener (in user order), the items their lists leave out although a model's training

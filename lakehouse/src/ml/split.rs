@@ -1,6 +1,6 @@
-//! The evaluation protocol's split: per user, a fixed-seed random share of their interactions is
-//! held out for testing; users with too few interactions stay wholly in training and are not
-//! evaluated.
+//! The evaluation protocol's split: per user, a share of their interactions is held out for
+//! testing, either at random with a fixed seed or the newest by first play; users with too few
+//! interactions stay wholly in training and are not evaluated.
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -38,6 +38,67 @@ pub fn holdout(data: &Interactions, fraction: f64, min_interactions: usize, seed
         train: data.with_rows(rows),
         test,
     }
+}
+
+/// When each listener first played each of their items (seconds since the epoch): one list per
+/// user, aligned with that user's row of the interactions (ascending items).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FirstPlays(pub Vec<Vec<i64>>);
+
+impl FirstPlays {
+    /// The lists of `users` (ascending), in that order, as [`Interactions::select_users`] keeps
+    /// their rows.
+    pub fn select_users(&self, users: &[u32]) -> Self {
+        Self(
+            users
+                .iter()
+                .map(|&u| self.0.get(u as usize).cloned().unwrap_or_default())
+                .collect(),
+        )
+    }
+}
+
+/// Holds out each user's newest items: `fraction` (at least one, never all) of the items they
+/// first played last, when they have at least `min_interactions` (and their first plays are
+/// known); items first played in the same second are taken highest index first. What a model
+/// learns from the rest is measured on what the listener went on to discover, as a deployed
+/// model is. Returns the split and the training rows' first plays, aligned with its `train`,
+/// so that the training split can be split the same way again.
+pub fn holdout_newest(
+    data: &Interactions,
+    first_plays: &FirstPlays,
+    fraction: f64,
+    min_interactions: usize,
+) -> (Holdout, FirstPlays) {
+    let mut rows = Vec::with_capacity(data.n_users());
+    let mut kept_plays = Vec::with_capacity(data.n_users());
+    let mut test = Vec::new();
+    for u in 0..data.n_users() as u32 {
+        let (items, weights) = data.row(u);
+        let times = first_plays.0.get(u as usize).map_or(&[][..], Vec::as_slice);
+        let mut held = vec![false; items.len()];
+        if items.len() >= min_interactions.max(2) && times.len() == items.len() {
+            let n = ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len() - 1);
+            let mut newest: Vec<usize> = (0..items.len()).collect();
+            newest.sort_unstable_by_key(|&k| std::cmp::Reverse((times[k], items[k])));
+            newest[..n].iter().for_each(|&k| held[k] = true);
+            test.push((
+                u,
+                (0..items.len())
+                    .filter(|&k| held[k])
+                    .map(|k| items[k])
+                    .collect(),
+            ));
+        }
+        let kept = (0..items.len()).filter(|&k| !held[k]);
+        rows.push(kept.clone().map(|k| (items[k], weights[k])).collect());
+        kept_plays.push(kept.filter_map(|k| times.get(k).copied()).collect());
+    }
+    let split = Holdout {
+        train: data.with_rows(rows),
+        test,
+    };
+    (split, FirstPlays(kept_plays))
 }
 
 /// Activity strata the listener sample is drawn from.
@@ -93,5 +154,35 @@ mod tests {
         let light = a.iter().filter(|&&u| data.row(u).0.len() <= 10).count();
         assert_eq!(light, 20);
         assert_eq!(sample_listeners(&data, 5_000, 7).len(), 1_000);
+    }
+
+    #[test]
+    fn the_newest_first_plays_are_held_out_and_the_rest_can_be_split_again() {
+        let data = Interactions::from_rows(
+            vec!["a".into(), "b".into(), "c".into()],
+            (0..5).map(|i| i.to_string()).collect(),
+            vec![
+                vec![(0, 1.0), (1, 2.0), (2, 1.0), (3, 1.0), (4, 3.0)],
+                vec![(0, 1.0), (4, 1.0)],
+                vec![(1, 1.0)],
+            ],
+        );
+        // a discovered 3 last, then 1 and 4 in the same second; b discovered 0 last.
+        let plays = FirstPlays(vec![vec![10, 40, 20, 50, 40], vec![9, 8], vec![5]]);
+        let (split, kept) = holdout_newest(&data, &plays, 0.4, 2);
+        assert_eq!(split.test, vec![(0, vec![3, 4]), (1, vec![0])]);
+        assert_eq!(split.train.row(0), (&[0, 1, 2][..], &[1.0, 2.0, 1.0][..]));
+        assert_eq!(split.train.row(2).0, &[1]);
+        assert_eq!(kept, FirstPlays(vec![vec![10, 40, 20], vec![8], vec![5]]));
+        // Split again, a's newest of the rest is 1; b has one item left and is not evaluated.
+        let (inner, _) = holdout_newest(&split.train, &kept, 0.4, 2);
+        assert_eq!(inner.test, vec![(0, vec![1])]);
+        // Unknown first plays: nobody is evaluated.
+        assert!(
+            holdout_newest(&data, &FirstPlays::default(), 0.4, 2)
+                .0
+                .test
+                .is_empty()
+        );
     }
 }

@@ -10,7 +10,8 @@ use super::MlError;
 use super::datasets::CatalogTrack;
 use super::datasets::{SimulatedSettings, simulated};
 use super::evaluate::{
-    EvalOptions, evaluate, evaluate_split, evaluate_with_feedback, measure, preferred,
+    EvalOptions, evaluate, evaluate_newest, evaluate_split, evaluate_with_feedback, measure,
+    preferred,
 };
 use super::interactions::{Interactions, InteractionsBuilder, RowAppender};
 use super::metrics::Metrics;
@@ -280,6 +281,32 @@ fn feedback_as_training_signal_is_measured_on_the_same_held_out_items_and_does_n
         "NDCG@10 with feedback {:.4}, without {:.4}",
         ndcg(&with),
         ndcg(&without)
+    );
+}
+
+#[test]
+fn the_pipeline_measures_what_listeners_went_on_to_discover() {
+    let sim = small_simulation();
+    let (options, features) = (EvalOptions::default(), Some(&sim.features));
+    let newest = evaluate_newest(
+        &sim.interactions,
+        &sim.first_plays,
+        &sim.feedback,
+        features,
+        &options,
+    )
+    .unwrap();
+    let random =
+        evaluate_with_feedback(&sim.interactions, &sim.feedback, features, &options).unwrap();
+    // The same listeners, measured on the tracks they discovered last: harder to foresee than
+    // a random share of what they play.
+    assert_eq!(newest.test_users, random.test_users);
+    let ndcg = |e: &super::evaluate::Evaluation| e.chosen_result().unwrap().test.ndcg;
+    assert!(
+        ndcg(&newest) < ndcg(&random),
+        "newest {:.4}, random {:.4}",
+        ndcg(&newest),
+        ndcg(&random)
     );
 }
 

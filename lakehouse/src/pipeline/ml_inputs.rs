@@ -11,6 +11,7 @@ use crate::lake::Lake;
 use crate::ml::datasets::{CatalogTrack, ListenData};
 use crate::ml::interactions::{Interactions, RowAppender, index_of};
 use crate::ml::skip_model::SkipRow;
+use crate::ml::split::FirstPlays;
 use crate::query::collect_sql;
 use crate::silver;
 
@@ -65,42 +66,70 @@ pub async fn read_interactions(
     let batches = collect_sql(&ctx, "ml interactions", INTERACTIONS_SQL).await?;
     let item_ids: Vec<String> = tracks.iter().map(|t| t.track_id.clone()).collect();
     let items = index_of(&item_ids);
-    let mut matrix = RowAppender::new(item_ids.clone());
+    let mut matrix = TimedRows::new(item_ids.clone());
     let mut skipped_pairs = Vec::new();
     let mut total = 0i64;
     let mut user: Option<String> = None;
-    let mut row: Vec<(u32, f32)> = Vec::new();
     for batch in &batches {
         let users = string_column(batch, "user_id")?;
         let track_ids = string_column(batch, "track_id")?;
         let weights = column::<Float64Array>(batch, "weight")?;
         let listens = column::<Int64Array>(batch, "listens")?;
+        let first_played = column::<Int64Array>(batch, "first_played")?;
         for r in 0..batch.num_rows() {
             let id = users.value(r);
             if user.as_deref() != Some(id)
                 && let Some(done) = user.replace(id.to_owned())
             {
-                matrix.push(done, &mut row);
+                matrix.push(done);
             }
             total += listens.value(r);
             let Some(&item) = items.get(track_ids.value(r)) else {
                 continue;
             };
             match weights.value(r) {
-                w if w > 0.0 => row.push((item, w as f32)),
+                w if w > 0.0 => matrix.row.push((item, w as f32, first_played.value(r))),
                 // Kept as a listener either way, so one who only skipped is still known.
-                _ => skipped_pairs.push((matrix.next_user(), item)),
+                _ => skipped_pairs.push((matrix.rows.next_user(), item)),
             }
         }
     }
     if let Some(done) = user {
-        matrix.push(done, &mut row);
+        matrix.push(done);
     }
     Ok(ListenData {
-        interactions: matrix.build(),
+        interactions: matrix.rows.build(),
+        first_plays: FirstPlays(matrix.first_plays),
         skipped_pairs,
         listens: total,
     })
+}
+
+/// The interactions built one listener's row at a time, with each pair's first play.
+struct TimedRows {
+    rows: RowAppender,
+    first_plays: Vec<Vec<i64>>,
+    /// The current listener's (item, weight, first play).
+    row: Vec<(u32, f32, i64)>,
+}
+
+impl TimedRows {
+    fn new(items: Vec<String>) -> Self {
+        Self {
+            rows: RowAppender::new(items),
+            first_plays: Vec::new(),
+            row: Vec::new(),
+        }
+    }
+
+    /// Ends `user`'s row.
+    fn push(&mut self, user: String) {
+        self.row.sort_unstable_by_key(|(item, _, _)| *item);
+        self.first_plays
+            .push(self.row.iter().map(|(_, _, first)| *first).collect());
+        let mut row = self.row.drain(..).map(|(i, w, _)| (i, w)).collect();
+        self.rows.push(user, &mut row);
+    }
 }
 
 /// The newest listens, for the skip model, indexed like `data` (listens of unknown listeners or

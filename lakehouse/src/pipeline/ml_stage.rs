@@ -23,7 +23,7 @@ use crate::ml::clusters::{self, ClusterOptions, TrackFeatures};
 use crate::ml::datasets;
 use crate::ml::datasets::{CatalogTrack, ListenData};
 use crate::ml::diversity::{Diversity, DiversityBasis, DiversitySums};
-use crate::ml::evaluate::{EvalOptions, Evaluation, evaluate_with_feedback};
+use crate::ml::evaluate::{EvalOptions, Evaluation, evaluate_newest};
 use crate::ml::feedback::{Feedback, Verdict};
 use crate::ml::interactions::{Interactions, index_of};
 use crate::ml::models::History;
@@ -473,7 +473,11 @@ fn train(
     chosen_earlier: Option<ModelSpec>,
 ) -> Result<Trained> {
     let mut clock = StepClock::new();
-    let interactions = data.interactions;
+    let ListenData {
+        interactions,
+        first_plays,
+        ..
+    } = data;
     let standardised =
         datasets::standardise(&tracks.iter().map(|t| Some(t.features)).collect::<Vec<_>>());
     let features = ItemFeatures::from_rows(&standardised);
@@ -483,7 +487,13 @@ fn train(
         None => {
             clock.start("evaluation");
             let options = EvalOptions::default();
-            match evaluate_with_feedback(&interactions, &feedback, Some(&features), &options) {
+            match evaluate_newest(
+                &interactions,
+                &first_plays,
+                &feedback,
+                Some(&features),
+                &options,
+            ) {
                 Ok(e) => Some(e),
                 Err(MlError::NotEnoughData(why)) => {
                     tracing::info!(%why, "too little history to evaluate: serving popularity");
@@ -493,6 +503,7 @@ fn train(
             }
         }
     };
+    drop(first_plays);
     let spec = chosen_earlier.unwrap_or_else(|| {
         evaluation
             .as_ref()
@@ -505,6 +516,7 @@ fn train(
     let side = SideInfo {
         features: Some(&features),
         likes: Some(&likes),
+        ..SideInfo::default()
     };
     let model = spec.fit(&interactions, side);
     clock.start("similar tracks");

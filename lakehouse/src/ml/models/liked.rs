@@ -7,9 +7,8 @@
 
 use std::sync::Arc;
 
-use super::item_knn::{ItemKnn, ItemKnnParams};
+use super::item_knn::ItemKnn;
 use super::{History, Recommender};
-use crate::ml::interactions::Interactions;
 
 /// Each listener's liked items (ascending, no repeats), indexed like the training matrix's
 /// users; listeners beyond the end liked nothing.
@@ -40,16 +39,14 @@ impl Likes {
 /// The liked-tracks model: item-kNN neighbourhoods, seeded by each listener's likes.
 #[derive(Debug, Clone)]
 pub struct Liked {
-    knn: ItemKnn,
+    knn: Arc<ItemKnn>,
     likes: Arc<Likes>,
 }
 
 impl Liked {
-    pub fn fit(train: &Interactions, params: &ItemKnnParams, likes: Arc<Likes>) -> Self {
-        Self {
-            knn: ItemKnn::fit(train, params),
-            likes,
-        }
+    /// The model over `knn`'s neighbour table (which an item-kNN model may share).
+    pub fn new(knn: Arc<ItemKnn>, likes: Arc<Likes>) -> Self {
+        Self { knn, likes }
     }
 }
 
@@ -67,7 +64,9 @@ impl Recommender for Liked {
 
 #[cfg(test)]
 mod tests {
+    use super::super::item_knn::ItemKnnParams;
     use super::*;
+    use crate::ml::interactions::Interactions;
 
     #[test]
     fn a_listener_is_offered_what_is_like_what_they_liked_and_nothing_without_likes() {
@@ -81,7 +80,8 @@ mod tests {
             ],
         );
         let likes = Arc::new(Likes::new(vec![vec![0, 0], vec![]]));
-        let model = Liked::fit(&train, &ItemKnnParams::default(), likes);
+        let knn = ItemKnn::fit(&train, &ItemKnnParams::default());
+        let model = Liked::new(Arc::new(knn), likes);
         let mut scores = vec![0f32; train.n_items()];
         model.score(0, History::of(&train, 0), &mut scores);
         // Item 1 is played with item 0 by two listeners, item 2 by one, item 3 by nobody.

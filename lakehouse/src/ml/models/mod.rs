@@ -12,7 +12,7 @@ pub mod popularity;
 pub mod spec;
 pub mod user_knn;
 
-pub use fit::SideInfo;
+pub use fit::{KnnTables, SideInfo};
 
 use super::interactions::Interactions;
 

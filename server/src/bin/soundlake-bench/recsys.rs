@@ -6,11 +6,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use lakehouse::ml::datasets::{self, LaterPlays, SimulatedSettings};
 use lakehouse::ml::evaluate::{
-    EvalOptions, Evaluation, evaluate, evaluate_split, evaluate_with_feedback,
+    EvalOptions, Evaluation, evaluate, evaluate_newest, evaluate_split, evaluate_with_feedback,
 };
 use lakehouse::ml::feedback::{Feedback, Signal, Verdict};
 use lakehouse::ml::interactions::{Interactions, index_of};
+use lakehouse::ml::metrics::paired_difference;
 use lakehouse::ml::models::content::ItemFeatures;
+use lakehouse::ml::split::FirstPlays;
 
 /// HetRec 2011 Last.fm 2K's user → artist play counts, beside the checkout.
 pub const HETREC: &str = "../shared/data/raw/hetrec2011-lastfm-2k/user_artists.dat";
@@ -42,7 +44,8 @@ impl std::str::FromStr for Dataset {
 
 /// Loads the dataset, runs the protocol and prints the table; on a dataset with feedback, runs
 /// it again with the feedback as training signal and prints both models' test figures, on the
-/// random split and, where the dataset has times, on a split by time.
+/// random split and, where the dataset has times, on a split by time and on each listener's
+/// newest tracks (the pipeline's protocol).
 pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
     let started = Instant::now();
     let loaded = load(dataset)?;
@@ -91,6 +94,15 @@ pub fn recsys(dataset: &Dataset, options: &EvalOptions) -> Result<()> {
         let without = evaluate(&test.feedback.skips_only())?;
         compare_feedback(&without, &test.feedback, options, evaluate)?;
     }
+    if let Some(first_plays) = &loaded.first_plays {
+        println!(
+            "\neach listener's newest tracks by first play (the pipeline's protocol): trained on the rest, tuned on the newest of the rest, with the feedback on held-out pairs left out"
+        );
+        let evaluate =
+            |feedback: &Feedback| evaluate_newest(data, first_plays, feedback, features, options);
+        let without = evaluate(&loaded.feedback.skips_only())?;
+        compare_feedback(&without, &loaded.feedback, options, evaluate)?;
+    }
     Ok(())
 }
 
@@ -106,7 +118,7 @@ fn compare_feedback(
     let with = evaluate(feedback)?;
     print_feedback(without, &with);
     println!(
-        "other ways of weighing it: the chosen model's test NDCG@{}",
+        "other ways of weighing it: the chosen model's test NDCG@{}, and its change over the same listeners ± the paired standard error",
         options.k
     );
     let ndcg = |e: &Evaluation| e.chosen_result().map_or(0.0, |m| m.test.ndcg);
@@ -142,12 +154,20 @@ fn compare_feedback(
             evaluated = evaluate(&feedback.clone().with_signal(signal))?;
             &evaluated
         };
+        let by_user = |e: &Evaluation| e.chosen_result().map(|m| m.test_ndcg_by_user.clone());
+        let change = paired_difference(
+            &by_user(without).unwrap_or_default(),
+            &by_user(e).unwrap_or_default(),
+        );
         println!(
-            "  {}{}: {:.4} ({:+.1}%)",
+            "  {}{}: {:.4} ({:+.1}%; {:+.4} ± {:.4} over {} listeners)",
             described(signal),
             if signal == ours { " (soundlake's)" } else { "" },
             ndcg(e),
-            100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0)
+            100.0 * (ndcg(e) / ndcg(without).max(1e-12) - 1.0),
+            change.mean,
+            change.std_error,
+            change.users
         );
     }
     Ok(())
@@ -225,6 +245,8 @@ struct Loaded {
     features: Option<ItemFeatures>,
     /// The history split by time, where the dataset has times.
     later: Option<LaterPlays>,
+    /// When each listener first played each item, where the dataset has times.
+    first_plays: Option<FirstPlays>,
     /// What the lists leave out with feedback and without, so that the two differ only in
     /// what the models learn from.
     hidden_in_both: &'static str,
@@ -238,6 +260,7 @@ impl Loaded {
             feedback: Feedback::default(),
             features: None,
             later: None,
+            first_plays: None,
             hidden_in_both: "nothing",
         }
     }
@@ -257,6 +280,7 @@ fn load(dataset: &Dataset) -> Result<Loaded> {
                 feedback: sim.feedback,
                 features: Some(sim.features),
                 later: Some(sim.later),
+                first_plays: Some(sim.first_plays),
                 hidden_in_both: "what the listener mostly skipped, as the published ones do",
             }
         }
