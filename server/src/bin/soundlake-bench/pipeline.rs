@@ -230,6 +230,10 @@ async fn measure(config: &Config, pool: &sqlx::PgPool, settings: PipelineBench) 
             );
         }
     }
+    // What the ML stage published: the model chosen and its test figure.
+    if let Some((_, Ok(outcome), _)) = summary.stages.iter().find(|(s, _, _)| *s == Stage::Ml) {
+        println!("\nml: {}", outcome.detail);
+    }
     let to_gold = Stage::up_to(Some(Stage::GoldMarts));
     let ran_to_gold: Vec<&StageFigures> = figures
         .iter()
