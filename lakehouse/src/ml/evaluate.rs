@@ -334,20 +334,21 @@ fn evaluate_from(
 ) -> Result<Evaluation, MlError> {
     // The pairs of the listens alone, before any feedback is folded in.
     let interactions = outer.train.nnz() + outer.test.iter().map(|(_, t)| t.len()).sum::<usize>();
-    // The validation split, its feedback, and the pairs that feedback must leave out.
+    // The validation split, its feedback, and the pairs that feedback must leave out. A split
+    // of `outer.train` keeps the same feedback, which then leaves out both splits' pairs.
+    let (share, min) = (options.holdout, options.min_interactions);
+    let of_train = |inner: Holdout| {
+        let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
+        (inner, feedback, held)
+    };
     let (mut inner, inner_feedback, inner_held) = match tuning {
         Tuning::Given(inner, inner_feedback) => {
             let held = held_out_pairs([&inner.test[..]]);
             (inner, inner_feedback, held)
         }
-        tuning => {
-            let (share, min) = (options.holdout, options.min_interactions);
-            let inner = match tuning {
-                Tuning::NewestOfTrain(plays) => holdout_newest(&outer.train, &plays, share, min).0,
-                _ => holdout(&outer.train, share, min, options.seed + 1),
-            };
-            let held = held_out_pairs([&outer.test[..], &inner.test[..]]);
-            (inner, feedback, held)
+        Tuning::RandomOfTrain => of_train(holdout(&outer.train, share, min, options.seed + 1)),
+        Tuning::NewestOfTrain(plays) => {
+            of_train(holdout_newest(&outer.train, &plays, share, min).0)
         }
     };
     let (mut hidden_in_fit, mut hidden_in_train) = (Hidden::default(), Hidden::default());

@@ -27,7 +27,7 @@ pub fn holdout(data: &Interactions, fraction: f64, min_interactions: usize, seed
         let mut row: Vec<(u32, f32)> = items.iter().copied().zip(weights.iter().copied()).collect();
         if row.len() >= min_interactions.max(2) {
             row.shuffle(&mut rng);
-            let held = ((row.len() as f64 * fraction).round() as usize).clamp(1, row.len() - 1);
+            let held = held_count(row.len(), fraction);
             let mut held_items: Vec<u32> = row.drain(..held).map(|(i, _)| i).collect();
             held_items.sort_unstable();
             test.push((u, held_items));
@@ -38,6 +38,12 @@ pub fn holdout(data: &Interactions, fraction: f64, min_interactions: usize, seed
         train: data.with_rows(rows),
         test,
     }
+}
+
+/// How many of a user's `len` (at least 2) interactions a split holds out: `fraction` of them,
+/// at least one and never all.
+fn held_count(len: usize, fraction: f64) -> usize {
+    ((len as f64 * fraction).round() as usize).clamp(1, len - 1)
 }
 
 /// When each listener first played each of their items (seconds since the epoch): one list per
@@ -78,7 +84,7 @@ pub fn holdout_newest(
         let times = first_plays.0.get(u as usize).map_or(&[][..], Vec::as_slice);
         let mut held = vec![false; items.len()];
         if items.len() >= min_interactions.max(2) && times.len() == items.len() {
-            let n = ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len() - 1);
+            let n = held_count(items.len(), fraction);
             let mut newest: Vec<usize> = (0..items.len()).collect();
             newest.sort_unstable_by_key(|&k| std::cmp::Reverse((times[k], items[k])));
             newest[..n].iter().for_each(|&k| held[k] = true);

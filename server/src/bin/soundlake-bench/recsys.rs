@@ -154,11 +154,7 @@ fn compare_feedback(
             evaluated = evaluate(&feedback.clone().with_signal(signal))?;
             &evaluated
         };
-        let by_user = |e: &Evaluation| e.chosen_result().map(|m| m.test_ndcg_by_user.clone());
-        let change = paired_difference(
-            &by_user(without).unwrap_or_default(),
-            &by_user(e).unwrap_or_default(),
-        );
+        let change = paired_difference(ndcg_by_user(without), ndcg_by_user(e));
         println!(
             "  {}{}: {:.4} ({:+.1}%; {:+.4} ± {:.4} over {} listeners)",
             described(signal),
@@ -171,6 +167,12 @@ fn compare_feedback(
         );
     }
     Ok(())
+}
+
+/// The chosen model's test NDCG@k per listener (none when nothing was chosen).
+fn ndcg_by_user(e: &Evaluation) -> &[(u32, f64)] {
+    e.chosen_result()
+        .map_or(&[], |m| m.test_ndcg_by_user.as_slice())
 }
 
 /// What `signal` makes of a like and of a dislike.
